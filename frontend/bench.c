@@ -1,0 +1,1 @@
+/* placeholder until written */ typedef int cglat_placeholder_bench;

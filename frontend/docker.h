@@ -1,0 +1,115 @@
+/* The Docker side: the Engine API over dockerd's unix socket (libcurl, one
+ * connection reused; jansson for JSON) and the `docker` CLI run with execve.
+ * The JSON parsers and builders are separate functions so they are tested with
+ * recorded responses. */
+#ifndef CGLAT_DOCKER_H
+#define CGLAT_DOCKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
+
+struct docker;
+
+struct docker_info {
+	char server_version[64]; /* "20.10.24+dfsg1" */
+	char api_version[16];	 /* "1.41": the prefix every request uses */
+	char runtime[128];	 /* default runtime and its version: "runc 1.1.5+ds1" */
+	char cgroup_driver[32];	 /* "cgroupfs" or "systemd" */
+	char cgroup_version[8];	 /* "1" or "2" */
+};
+
+/* The limits Docker holds for a container (HostConfig), in Docker's units:
+ * bytes, microseconds, 0 for "not set", -1 for unlimited swap. */
+struct docker_limits {
+	int64_t memory;
+	int64_t memory_swap;
+	int64_t cpu_quota;
+	int64_t cpu_period;
+	int64_t nano_cpus;
+	int64_t cpu_shares;
+};
+
+struct docker_container {
+	char id[65];	/* full 64-hex-digit id */
+	char name[256]; /* without the leading '/' */
+	pid_t pid;	/* 0 when not running */
+	bool running;
+	char cgroupns_mode[16]; /* "host", "private" or "" */
+	struct docker_limits limits;
+};
+
+/* Fields of an update request; only the ones flagged in `set` are sent. */
+enum {
+	DOCKER_SET_MEMORY = 1 << 0,
+	DOCKER_SET_MEMORY_SWAP = 1 << 1,
+	DOCKER_SET_CPU_QUOTA = 1 << 2,
+	DOCKER_SET_CPU_PERIOD = 1 << 3,
+};
+
+struct docker_update {
+	unsigned set;
+	int64_t memory;
+	int64_t memory_swap;
+	int64_t cpu_quota;
+	int64_t cpu_period;
+};
+
+/* Checks that sock is a unix socket owned by root, connects, and reads /version
+ * and /info. Errors say how to start dockerd or point --docker-sock elsewhere. */
+int docker_open(const char *sock_path, struct docker **out, struct docker_info *info,
+		struct cg_err *err);
+void docker_close(struct docker *d);
+
+/* A container reference as the user typed it is a name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)
+ * or a hex id prefix of at most 64 digits; anything else ("../x", "a/b") is refused
+ * before it reaches a URL or a command line. */
+int docker_validate_ref(const char *ref, struct cg_err *err);
+
+int docker_inspect(struct docker *d, const char *ref, struct docker_container *out,
+		   struct cg_err *err);
+
+/* POST /containers/{id}/update with the flagged fields. */
+int docker_update_api(struct docker *d, const char *id, const struct docker_update *u,
+		      struct cg_err *err);
+
+/* Runs `docker_bin update --memory ... REF` with execve (no shell), stdout to
+ * /dev/null; on a non-zero exit the error holds the CLI's first stderr line. */
+int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
+		      struct cg_err *err);
+
+/* Makes sure image (repo:tag) exists: when missing, imports a one-file tar holding
+ * `binary` as /idle (mode 0755) through POST /images/create?fromSrc=-. */
+int docker_ensure_image(struct docker *d, const char *image, const void *binary, size_t len,
+			struct cg_err *err);
+
+/* Creates and starts a container from image running /idle, with --cgroupns=host,
+ * --network none and the given label (key=value) so that a later run can find it. */
+int docker_run_idle(struct docker *d, const char *image, const char *name, const char *label,
+		    char id_out[65], struct cg_err *err);
+
+/* docker rm -f. A container that is already gone is not an error. */
+int docker_remove(struct docker *d, const char *id, struct cg_err *err);
+
+/* Ids of containers (running or not) that carry `label` (key or key=value). */
+int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], size_t max,
+			 size_t *count, struct cg_err *err);
+
+/* Pure JSON helpers, exposed for tests. */
+int docker_parse_inspect(const char *json, struct docker_container *out, struct cg_err *err);
+int docker_parse_version(const char *json, struct docker_info *info, struct cg_err *err);
+int docker_parse_info(const char *json, struct docker_info *info, struct cg_err *err);
+/* Returns a malloc'd JSON body for an update request. */
+char *docker_update_body(const struct docker_update *u);
+/* argv for the CLI update (NULL-terminated, strings in storage); returns argc. */
+int docker_update_argv(const char *docker_bin, const char *ref, const struct docker_update *u,
+		       char storage[8][64], const char *argv[16]);
+/* Parses a docker error body {"message": "..."} into err; falls back to the status. */
+int docker_error_from_body(const char *body, long status, struct cg_err *err);
+
+#endif

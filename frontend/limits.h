@@ -1,0 +1,38 @@
+/* Pure conversions between the units users type and the values cgroup files
+ * hold. No I/O here: everything is unit-tested without root. */
+#ifndef CGLAT_LIMITS_H
+#define CGLAT_LIMITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* "134217728", "128m", "128M", "128mb", "1g", "512k", "2t", "64b": binary units like
+ * `docker update --memory`. Rejects empty text, negative values, fractions, unknown
+ * suffixes and values above INT64_MAX. */
+int limits_parse_size(const char *text, int64_t *bytes, struct cg_err *err);
+
+/* Decimal integer in [min, max]; `what` names the option in the error. */
+int limits_parse_int(const char *text, int64_t min, int64_t max, const char *what, int64_t *out,
+		     struct cg_err *err);
+
+/* "0.5", "2": a positive, finite number of CPUs (rejects nan, inf, <= 0). */
+int limits_parse_cpus(const char *text, double *cpus, struct cg_err *err);
+
+/* CPUs -> CFS quota in microseconds for the given period, rounded like docker. */
+int64_t limits_cpus_to_quota(double cpus, int64_t period_us);
+
+/* cgroup v1 cpu.shares [2, 262144] <-> v2 cpu.weight [1, 10000], crun's formula. */
+uint64_t limits_shares_to_weight(uint64_t shares);
+uint64_t limits_weight_to_shares(uint64_t weight);
+
+/* Human size with binary units: "128.0 MiB", "512 B". */
+void limits_format_size(int64_t bytes, char *buf, size_t len);
+
+/* Duration in nanoseconds in the unit that reads best: "412 ns", "5.31 us",
+ * "8.94 ms", "1.20 s"; three significant digits. */
+void limits_format_duration(double ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,185 @@
+// The only C++ in cglat: forwards to ebpf::BPF and turns StatusTuple and
+// exceptions into return values plus a message.
+#include "bcc_wrapper.h"
+
+#include <bcc/BPF.h>
+#include <bcc/libbpf.h>
+
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+struct bccw {
+	std::unique_ptr<ebpf::BPF> bpf;
+	std::string error;
+	std::vector<std::string> perf_tables;
+	bool loaded = false;
+};
+
+namespace
+{
+
+int fail(bccw *b, const std::string &msg)
+{
+	b->error = msg;
+	return -1;
+}
+
+int check(bccw *b, const ebpf::StatusTuple &st, const std::string &what)
+{
+	if (st.ok()) {
+		b->error.clear();
+		return 0;
+	}
+	return fail(b, what + ": " + st.msg());
+}
+
+template <typename F> int guarded(bccw *b, const char *what, F &&f)
+{
+	if (!b)
+		return -1;
+	try {
+		return f();
+	} catch (const std::exception &e) {
+		return fail(b, std::string(what) + ": " + e.what());
+	} catch (...) {
+		return fail(b, std::string(what) + ": unknown C++ exception");
+	}
+}
+
+int table_fd(bccw *b, const char *table)
+{
+	if (!b->loaded)
+		return fail(b, "no probe program is loaded");
+	ebpf::BPFTable t = b->bpf->get_table(table);
+	int fd = t.get_fd();
+	if (fd < 0)
+		return fail(b, std::string("no BPF table named ") + table);
+	return fd;
+}
+
+} // namespace
+
+extern "C" {
+
+struct bccw *bccw_new(void)
+{
+	try {
+		auto *b = new bccw();
+		b->bpf = std::make_unique<ebpf::BPF>();
+		return b;
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+int bccw_load(struct bccw *b, const char *source, const char *const *cflags, size_t ncflags)
+{
+	return guarded(b, "compiling the probes", [&] {
+		std::vector<std::string> flags(cflags, cflags + ncflags);
+		if (check(b, b->bpf->init(source, flags), "compiling the probes") < 0)
+			return -1;
+		b->loaded = true;
+		return 0;
+	});
+}
+
+int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *fn)
+{
+	return guarded(b, "attaching a tracepoint", [&] {
+		return check(b, b->bpf->attach_tracepoint(tracepoint, fn),
+			     std::string("attaching tracepoint ") + tracepoint);
+	});
+}
+
+int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int is_return)
+{
+	return guarded(b, "attaching a kprobe", [&] {
+		auto type = is_return ? BPF_PROBE_RETURN : BPF_PROBE_ENTRY;
+		return check(b, b->bpf->attach_kprobe(symbol, fn, 0, type),
+			     std::string(is_return ? "attaching kretprobe " : "attaching kprobe ") +
+				     symbol);
+	});
+}
+
+int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
+			  void *ctx, int page_cnt)
+{
+	return guarded(b, "opening a perf buffer", [&] {
+		// bccw_event_cb has the same shape as perf_reader_raw_cb: (cookie, raw, size).
+		auto st = b->bpf->open_perf_buffer(table, reinterpret_cast<perf_reader_raw_cb>(cb),
+						   reinterpret_cast<perf_reader_lost_cb>(lost), ctx,
+						   page_cnt);
+		if (check(b, st, std::string("opening perf buffer ") + table) < 0)
+			return -1;
+		b->perf_tables.emplace_back(table);
+		return 0;
+	});
+}
+
+int bccw_poll(struct bccw *b, int timeout_ms)
+{
+	return guarded(b, "polling perf buffers", [&] {
+		int ready = 0;
+		for (const auto &t : b->perf_tables) {
+			int r = b->bpf->poll_perf_buffer(t, timeout_ms);
+			if (r < 0)
+				return fail(b, "polling perf buffer " + t + " failed");
+			ready += r;
+		}
+		return ready;
+	});
+}
+
+int bccw_table_update(struct bccw *b, const char *table, const void *key, const void *value)
+{
+	return guarded(b, "updating a table", [&] {
+		int fd = table_fd(b, table);
+		if (fd < 0)
+			return -1;
+		if (bpf_update_elem(fd, const_cast<void *>(key), const_cast<void *>(value), 0) < 0)
+			return fail(b, std::string("updating table ") + table + " failed");
+		return 0;
+	});
+}
+
+int bccw_table_delete(struct bccw *b, const char *table, const void *key)
+{
+	return guarded(b, "deleting from a table", [&] {
+		int fd = table_fd(b, table);
+		if (fd < 0)
+			return -1;
+		return bpf_delete_elem(fd, const_cast<void *>(key)) < 0 ? -1 : 0;
+	});
+}
+
+int bccw_table_lookup(struct bccw *b, const char *table, const void *key, void *value)
+{
+	return guarded(b, "reading a table", [&] {
+		int fd = table_fd(b, table);
+		if (fd < 0)
+			return -1;
+		return bpf_lookup_elem(fd, const_cast<void *>(key), value) < 0 ? -1 : 0;
+	});
+}
+
+const char *bccw_last_error(const struct bccw *b)
+{
+	return b ? b->error.c_str() : "out of memory";
+}
+
+void bccw_free(struct bccw *b)
+{
+	if (!b)
+		return;
+	try {
+		if (b->loaded)
+			b->bpf->detach_all();
+		delete b;
+	} catch (...) {
+	}
+}
+
+} // extern "C"

@@ -1,0 +1,55 @@
+/* A C face for BCC's C++ API (ebpf::BPF): compile probe source at run time,
+ * attach tracepoints and kprobes, read perf buffers, touch tables. Nothing of
+ * C++ crosses this header; every call reports failure as a return value and
+ * keeps the message for bccw_last_error(). */
+#ifndef CGLAT_BCC_WRAPPER_H
+#define CGLAT_BCC_WRAPPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bccw;
+
+typedef void (*bccw_event_cb)(void *ctx, void *data, int size);
+typedef void (*bccw_lost_cb)(void *ctx, uint64_t lost);
+
+/* Returns a handle (never NULL unless memory runs out); check bccw_last_error()
+ * when a later call fails. */
+struct bccw *bccw_new(void);
+
+/* Compiles and loads `source` with the given -D/-I flags. -1 on failure. */
+int bccw_load(struct bccw *b, const char *source, const char *const *cflags, size_t ncflags);
+
+/* tracepoint: "category:event", e.g. "syscalls:sys_enter_write". */
+int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *fn);
+
+/* kprobe (is_return 0) or kretprobe (is_return 1) on a kernel symbol. */
+int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int is_return);
+
+/* Opens the BPF_PERF_OUTPUT table `table`; cb runs from bccw_poll(). */
+int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
+			  void *ctx, int page_cnt);
+
+/* Polls every open perf buffer once; returns the number of ready buffers or -1. */
+int bccw_poll(struct bccw *b, int timeout_ms);
+
+/* Raw table access by name; key and value sizes must match the table's. */
+int bccw_table_update(struct bccw *b, const char *table, const void *key, const void *value);
+int bccw_table_delete(struct bccw *b, const char *table, const void *key);
+int bccw_table_lookup(struct bccw *b, const char *table, const void *key, void *value);
+
+/* Message of the last failure, "" when none. Valid until the next call. */
+const char *bccw_last_error(const struct bccw *b);
+
+/* Detaches every probe, closes perf buffers and maps, frees the handle. */
+void bccw_free(struct bccw *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
