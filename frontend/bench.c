@@ -1,1 +1,738 @@
-/* placeholder until written */ typedef int cglat_placeholder_bench;
+#include "bench.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "tracer.h"
+
+/* The only global state: which signal asked the run to stop. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+void bench_install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking poll or wait returns so the loop sees the flag. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int bench_stop_signal(void)
+{
+	return stop_requested;
+}
+
+/* The embedded static program of the local test image. */
+extern const char cglat_idle_binary[];
+extern const char cglat_idle_binary_end[];
+
+const char *bench_metric_name(enum metric m)
+{
+	static const char *const names[METRIC_COUNT] = {"daemon_to_write", "request_to_write",
+							"round_trip"};
+	return m < METRIC_COUNT ? names[m] : "?";
+}
+
+const char *bench_sample_path_name(enum sample_path p)
+{
+	static const char *const names[SAMPLE_PATH_COUNT] = {"docker", "api", "direct", "floor"};
+	return p < SAMPLE_PATH_COUNT ? names[p] : "?";
+}
+
+int64_t bench_metric(const struct sample *s, enum metric m)
+{
+	switch (m) {
+	case METRIC_DAEMON_TO_WRITE:
+		if (s->path != SAMPLE_DOCKER && s->path != SAMPLE_API)
+			return -1;
+		if (!s->recv_ns || !s->write_exit_ns || s->write_exit_ns < s->recv_ns)
+			return -1;
+		return (int64_t)(s->write_exit_ns - s->recv_ns);
+	case METRIC_REQUEST_TO_WRITE:
+		if (s->path == SAMPLE_FLOOR || !s->write_exit_ns || s->write_exit_ns < s->t0_ns)
+			return -1;
+		return (int64_t)(s->write_exit_ns - s->t0_ns);
+	case METRIC_ROUND_TRIP:
+		if (!s->t_return_ns || s->t_return_ns < s->t0_ns)
+			return -1;
+		return (int64_t)(s->t_return_ns - s->t0_ns);
+	default:
+		return -1;
+	}
+}
+
+bool bench_parse_update_request(const char *data, size_t len, char *ref, size_t ref_len)
+{
+	/* "POST /v1.41/containers/REF/update HTTP/1.1" (the version part is optional). */
+	static const char post[] = "POST /";
+	if (len < sizeof(post) - 1 || memcmp(data, post, sizeof(post) - 1) != 0)
+		return false;
+	size_t i = sizeof(post) - 1;
+	if (i < len && data[i] == 'v') {
+		while (i < len && data[i] != '/' && data[i] != ' ')
+			i++;
+		if (i >= len || data[i] != '/')
+			return false;
+		i++;
+	}
+	static const char containers[] = "containers/";
+	if (len - i < sizeof(containers) - 1 ||
+	    memcmp(data + i, containers, sizeof(containers) - 1) != 0)
+		return false;
+	i += sizeof(containers) - 1;
+	size_t start = i;
+	while (i < len && data[i] != '/' && data[i] != ' ' && data[i] != '?')
+		i++;
+	size_t n = i - start;
+	static const char update[] = "/update";
+	if (n == 0 || n >= ref_len || len - i < sizeof(update) - 1 ||
+	    memcmp(data + i, update, sizeof(update) - 1) != 0)
+		return false;
+	size_t after = i + sizeof(update) - 1;
+	if (after < len && data[after] != ' ' && data[after] != '?')
+		return false;
+	memcpy(ref, data + start, n);
+	ref[n] = '\0';
+	return true;
+}
+
+bool bench_path_matches(const char *path, const char *container_id, const char *file)
+{
+	size_t pl = strlen(path), fl = strlen(file);
+	if (pl <= fl || strcmp(path + pl - fl, file) != 0 || path[pl - fl - 1] != '/')
+		return false;
+	/* The directory part must name the container: ".../<id>/" or ".../docker-<id>.scope/". */
+	const char *hit = strstr(path, container_id);
+	return hit && (size_t)(hit - path) < pl - fl;
+}
+
+void bench_written_value(const char *data, size_t len, char *out, size_t out_len)
+{
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\0'))
+		len--;
+	if (len >= out_len)
+		len = out_len - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = isprint((unsigned char)data[i]) ? data[i] : '?';
+	out[len] = '\0';
+}
+
+/* ------------------------------------------------------------------ state */
+
+struct bench {
+	const struct bench_config *cfg;
+	struct bench_result *res;
+	struct docker *docker;
+	struct docker_info dinfo;
+	struct docker_container orig; /* --container: Docker's limits before the run */
+	struct cg_target target;
+	struct tracer *tracer;
+	int fd[CG_RES_COUNT]; /* kept open for the direct and floor paths */
+	const char *cli_ref;  /* what `docker update` is given */
+	int64_t updates[CG_RES_COUNT];
+	/* Original file contents, for --container: swap, memory, cpu period, cpu quota. */
+	char orig_text[4][64];
+	char orig_path[4][PATH_MAX];
+	int norig;
+
+	/* The sample being matched. */
+	struct sample *cur;
+	const char *cur_file;
+	bool want_recv, recv_found, write_found;
+};
+
+static void vlog(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vlog(const struct bench *b, const char *fmt, ...)
+{
+	if (!b->cfg->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "cglat: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void on_event(void *ctx, const struct cglat_event *ev)
+{
+	struct bench *b = ctx;
+	struct sample *s = b->cur;
+	if (!s)
+		return;
+	if (ev->kind == CGLAT_EV_RECV) {
+		char ref[256];
+		if (b->want_recv && !b->recv_found && ev->ts_exit >= s->t0_ns &&
+		    bench_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)) &&
+		    (strcmp(ref, b->res->container_id) == 0 || strcmp(ref, b->cli_ref) == 0)) {
+			b->recv_found = true;
+			s->recv_ns = ev->ts_exit;
+		}
+		return;
+	}
+	if (ev->kind != CGLAT_EV_WRITE || b->write_found || ev->ts_enter < s->t0_ns ||
+	    !bench_path_matches(ev->path, b->res->container_id, b->cur_file))
+		return;
+	bench_written_value(ev->data, ev->data_len, s->seen, sizeof(s->seen));
+	s->write_ret = ev->ret;
+	s->writer_tgid = ev->tgid;
+	snprintf(s->writer_comm, sizeof(s->writer_comm), "%s", ev->comm);
+	if (strcmp(s->seen, s->expected) != 0)
+		return; /* another value of this file: keep looking, remember what was seen */
+	b->write_found = true;
+	s->write_enter_ns = ev->ts_enter;
+	s->write_exit_ns = ev->ts_exit;
+}
+
+static struct sample *new_sample(struct bench_result *res)
+{
+	if (res->count == res->cap) {
+		size_t cap = res->cap ? res->cap * 2 : 256;
+		struct sample *bigger = realloc(res->samples, cap * sizeof(*bigger));
+		if (!bigger)
+			return NULL;
+		res->samples = bigger;
+		res->cap = cap;
+	}
+	struct sample *s = &res->samples[res->count];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* The next value of a resource: alternately above and below the base, so that
+ * every update is a change. */
+static int64_t next_value(struct bench *b, enum cg_resource r)
+{
+	const struct bench_config *c = b->cfg;
+	int64_t k = b->updates[r]++;
+	if (r == CG_RES_MEMORY)
+		return c->mem_base + (k % 2 == 0 ? c->mem_delta : -c->mem_delta);
+	return c->cpu_base + (k % 2 == 0 ? c->cpu_delta : -c->cpu_delta);
+}
+
+static void update_request(enum cg_resource r, int64_t value, struct docker_update *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (r == CG_RES_MEMORY) {
+		u->set = DOCKER_SET_MEMORY;
+		u->memory = value;
+	} else {
+		u->set = DOCKER_SET_CPU_QUOTA;
+		u->cpu_quota = value;
+	}
+}
+
+/* Issues one update through a path; the client timestamps bracket the call. */
+static int issue(struct bench *b, struct sample *s, struct cg_err *err)
+{
+	struct docker_update u;
+	update_request(s->resource, s->value, &u);
+	size_t len = strlen(s->expected);
+	int rc = 0;
+	ssize_t n;
+	s->t0_ns = tracer_now_ns();
+	switch (s->path) {
+	case SAMPLE_DOCKER:
+		rc = docker_update_cli(b->cfg->docker_bin, b->cli_ref, &u, err);
+		break;
+	case SAMPLE_API:
+		rc = docker_update_api(b->docker, b->res->container_id, &u, err);
+		break;
+	case SAMPLE_DIRECT:
+		n = write(b->fd[s->resource], s->expected, len);
+		rc = n == (ssize_t)len ? 0 : cg_errf(err, "direct write failed: %s", strerror(errno));
+		break;
+	case SAMPLE_FLOOR:
+		n = pwrite(b->fd[s->resource], s->expected, len, 0);
+		rc = n == (ssize_t)len ? 0 : cg_errf(err, "pwrite failed: %s", strerror(errno));
+		break;
+	default:
+		rc = cg_errf(err, "unknown path");
+	}
+	s->t_return_ns = tracer_now_ns();
+	return rc;
+}
+
+/* Waits for the probe events of the sample, up to --timeout. */
+static int await_events(struct bench *b, struct sample *s, struct cg_err *err)
+{
+	uint64_t deadline = s->t_return_ns + (uint64_t)(b->cfg->timeout_s * 1e9);
+	for (;;) {
+		if (tracer_poll(b->tracer, 0, err) < 0)
+			return -1;
+		if (b->write_found && (!b->want_recv || b->recv_found))
+			return 0;
+		if (stop_requested || tracer_now_ns() > deadline)
+			return 0;
+		if (tracer_poll(b->tracer, 5, err) < 0)
+			return -1;
+	}
+}
+
+static void judge(struct bench *b, struct sample *s)
+{
+	char errno_text[64];
+	if (!b->write_found) {
+		if (s->seen[0])
+			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+				 "the kernel was handed \"%s\", not \"%s\"", s->seen, s->expected);
+		else
+			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+				 "no write of %s seen within %.1f s", b->cur_file,
+				 b->cfg->timeout_s);
+		return;
+	}
+	if (s->write_ret < 0) {
+		snprintf(errno_text, sizeof(errno_text), "%s", strerror((int)-s->write_ret));
+		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+			 "the write of %s failed: %s", b->cur_file, errno_text);
+		return;
+	}
+	if (b->want_recv && !b->recv_found) {
+		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+			 "dockerd's receive of the update request was not seen");
+		return;
+	}
+	if (b->want_recv && s->recv_ns > s->write_exit_ns) {
+		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+			 "dockerd received the request after the write returned");
+		return;
+	}
+	s->valid = true;
+}
+
+/* One sample: issue, match, judge. Warmup samples are measured and dropped. */
+static int run_sample(struct bench *b, int iteration, enum sample_path path, enum cg_resource r,
+		      bool keep, struct cg_err *err)
+{
+	struct sample *s = new_sample(b->res);
+	if (!s)
+		return cg_errf(err, "out of memory");
+	s->iteration = iteration;
+	s->path = path;
+	s->resource = r;
+	s->value = next_value(b, r);
+	if (cgroup_format_limit(r, b->target.version[r], s->value, b->cfg->cpu_period, s->expected,
+				sizeof(s->expected), err))
+		return -1;
+	b->cur = s;
+	b->cur_file = b->res->host.limit_file[r];
+	b->want_recv = path == SAMPLE_DOCKER || path == SAMPLE_API;
+	b->recv_found = b->write_found = false;
+
+	struct cg_err issue_err;
+	if (issue(b, s, &issue_err) < 0) {
+		snprintf(s->invalid_reason, sizeof(s->invalid_reason), "%s", issue_err.msg);
+	} else if (path == SAMPLE_FLOOR) {
+		s->valid = true;
+	} else {
+		if (await_events(b, s, err) < 0) {
+			b->cur = NULL;
+			return -1;
+		}
+		judge(b, s);
+	}
+	b->cur = NULL;
+	if (b->cfg->verbose > 1 || (!s->valid && b->cfg->verbose))
+		fprintf(stderr, "cglat: #%d %s %s %s: %s%s\n", iteration, bench_sample_path_name(path),
+			cgroup_resource_name(r), s->expected, s->valid ? "ok" : "invalid: ",
+			s->valid ? "" : s->invalid_reason);
+	if (keep)
+		b->res->count++;
+	return 0;
+}
+
+static void progress(const struct bench *b, int i)
+{
+	if (b->cfg->verbose || b->cfg->iterations < 10 || !isatty(2))
+		return;
+	if (i < b->cfg->iterations)
+		fprintf(stderr, "\rcglat: iteration %d/%d", i + 1, b->cfg->iterations);
+	else
+		fprintf(stderr, "\r\033[K");
+}
+
+static int run_loop(struct bench *b, struct cg_err *err)
+{
+	const struct bench_config *c = b->cfg;
+	for (int i = -c->warmup; i < c->iterations && !stop_requested; i++) {
+		if (i >= 0)
+			progress(b, i);
+		for (int p = 0; p < SAMPLE_PATH_COUNT && !stop_requested; p++) {
+			bool wanted = p == SAMPLE_FLOOR ? (c->paths & (1u << PATH_DIRECT)) != 0
+							: (c->paths & (1u << p)) != 0;
+			if (!wanted)
+				continue;
+			for (int r = 0; r < CG_RES_COUNT && !stop_requested; r++) {
+				if (!(c->resources & (1u << r)))
+					continue;
+				if (run_sample(b, i, (enum sample_path)p, (enum cg_resource)r,
+					       i >= 0, err) < 0)
+					return -1;
+			}
+		}
+	}
+	progress(b, c->iterations);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+/* dockerd's process: the pid file's when it names a dockerd, else the one found in /proc. */
+static pid_t find_dockerd(void)
+{
+	char comm[64], path[64];
+	FILE *f = fopen("/var/run/docker.pid", "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	DIR *proc = pid > 0 ? NULL : opendir("/proc");
+	struct dirent *de = NULL;
+	for (;;) {
+		if (pid > 0) {
+			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+			f = fopen(path, "r");
+			bool ok = f && fgets(comm, sizeof(comm), f) && strcmp(comm, "dockerd\n") == 0;
+			if (f)
+				fclose(f);
+			if (ok) {
+				if (proc)
+					closedir(proc);
+				return (pid_t)pid;
+			}
+		}
+		if (!proc && !(proc = opendir("/proc")))
+			return 0;
+		if (!(de = readdir(proc)))
+			break;
+		pid = strtol(de->d_name, NULL, 10);
+	}
+	closedir(proc);
+	return 0;
+}
+
+static int read_original(struct bench *b, const char *dir, const char *file, struct cg_err *err)
+{
+	char *path = b->orig_path[b->norig];
+	if ((size_t)snprintf(path, PATH_MAX, "%s/%s", dir, file) >= PATH_MAX)
+		return cg_errf(err, "cgroup path too long: %s", dir);
+	if (access(path, F_OK) != 0)
+		return 0; /* e.g. no swap accounting: nothing to restore */
+	if (cgroup_read_file(path, b->orig_text[b->norig], sizeof(b->orig_text[0]), err))
+		return -1;
+	b->norig++;
+	return 0;
+}
+
+/* What the kernel holds before the run, in the order to write it back:
+ * swap before memory (v1 refuses memory above memsw), period before quota. */
+static int save_originals(struct bench *b, struct cg_err *err)
+{
+	const struct cg_target *t = &b->target;
+	int mv = t->version[CG_RES_MEMORY], cv = t->version[CG_RES_CPU];
+	b->norig = 0;
+	if (read_original(b, t->dir[CG_RES_MEMORY], cgroup_swap_file(mv), err) ||
+	    read_original(b, t->dir[CG_RES_MEMORY], cgroup_limit_file(CG_RES_MEMORY, mv), err))
+		return -1;
+	if (cv == 1 && read_original(b, t->dir[CG_RES_CPU], "cpu.cfs_period_us", err))
+		return -1;
+	return read_original(b, t->dir[CG_RES_CPU], cgroup_limit_file(CG_RES_CPU, cv), err);
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Puts the kernel's files back as they were. Two passes: a v1 memory limit can
+ * only go above memsw once memsw has moved, and the other way round. */
+static bool restore_files(struct bench *b)
+{
+	bool ok = true;
+	for (int pass = 0; pass < 2; pass++) {
+		ok = true;
+		for (int i = 0; i < b->norig; i++)
+			if (write_text(b->orig_path[i], b->orig_text[i]) < 0)
+				ok = false;
+		if (ok)
+			break;
+	}
+	for (int i = 0; i < b->norig; i++) {
+		char now[64];
+		if (cgroup_read_file(b->orig_path[i], now, sizeof(now), NULL) ||
+		    strcmp(now, b->orig_text[i]) != 0)
+			ok = false;
+	}
+	return ok;
+}
+
+/* Docker's record first (runc then rewrites the files from it), then the files. */
+static bool restore_container(struct bench *b, struct cg_err *err)
+{
+	const struct docker_limits *o = &b->orig.limits;
+	struct docker_update u = {0};
+	if (o->memory > 0) {
+		u.set |= DOCKER_SET_MEMORY;
+		u.memory = o->memory;
+	}
+	if (o->memory_swap != 0) {
+		u.set |= DOCKER_SET_MEMORY_SWAP;
+		u.memory_swap = o->memory_swap;
+	}
+	if (o->cpu_period > 0) {
+		u.set |= DOCKER_SET_CPU_PERIOD;
+		u.cpu_period = o->cpu_period;
+	}
+	u.set |= DOCKER_SET_CPU_QUOTA;
+	u.cpu_quota = o->cpu_quota > 0 ? o->cpu_quota : -1;
+	struct cg_err uerr;
+	if (docker_update_api(b->docker, b->res->container_id, &u, &uerr) < 0)
+		fprintf(stderr, "cglat: warning: could not put back Docker's record of the limits: "
+				"%s\n",
+			uerr.msg);
+	bool ok = restore_files(b);
+	if (!ok)
+		cg_errf(err, "could not put back the original limits of %s; they were: %s=%s ...",
+			b->res->container_name, b->orig_path[0], b->orig_text[0]);
+	return ok;
+}
+
+static int make_container(struct bench *b, struct cg_err *err)
+{
+	const struct bench_config *c = b->cfg;
+	size_t len = (size_t)(cglat_idle_binary_end - cglat_idle_binary);
+	if (docker_ensure_image(b->docker, c->image, cglat_idle_binary, len, err))
+		return -1;
+	char name[256], label[64];
+	if (c->name)
+		snprintf(name, sizeof(name), "%s", c->name);
+	else
+		snprintf(name, sizeof(name), "cglat-bench-%d", (int)getpid());
+	if (docker_validate_ref(name, err))
+		return cg_err_wrap(err, "--name");
+	snprintf(label, sizeof(label), "cglat.owner=%d", (int)getpid());
+	vlog(b, "starting container %s from %s", name, c->image);
+	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err))
+		return -1;
+	b->res->container_created = true;
+	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", name);
+	return 0;
+}
+
+static int pick_container(struct bench *b, struct cg_err *err)
+{
+	const struct bench_config *c = b->cfg;
+	if (c->container) {
+		if (docker_validate_ref(c->container, err))
+			return cg_err_wrap(err, "--container");
+	} else if (make_container(b, err)) {
+		return -1;
+	}
+	const char *ref = c->container ? c->container : b->res->container_id;
+	if (docker_inspect(b->docker, ref, &b->orig, err))
+		return -1;
+	if (!b->orig.running || b->orig.pid <= 0)
+		return cg_errf(err, "container %s is not running; start it with `docker start %s`",
+			       ref, ref);
+	snprintf(b->res->container_id, sizeof(b->res->container_id), "%s", b->orig.id);
+	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
+	b->cli_ref = c->container ? c->container : b->res->container_name;
+	return 0;
+}
+
+static int resolve_cgroup(struct bench *b, struct cg_err *err)
+{
+	if (cgroup_resolve_pid(b->orig.pid, &b->target, err))
+		return cg_err_wrap(err, "container %s", b->res->container_name);
+	struct bench_host *h = &b->res->host;
+	h->cgroup_mode = b->target.mode;
+	for (int r = 0; r < CG_RES_COUNT; r++) {
+		h->cgroup_version[r] = b->target.version[r];
+		snprintf(h->limit_file[r], sizeof(h->limit_file[r]), "%s",
+			 cgroup_limit_file((enum cg_resource)r, b->target.version[r]));
+		if (!strstr(b->target.dir[r], b->res->container_id))
+			return cg_errf(err,
+				       "the %s cgroup of container %s (%s) does not name its id, "
+				       "so its writes cannot be told apart; cglat supports "
+				       "Docker's cgroupfs and systemd drivers",
+				       cgroup_resource_name((enum cg_resource)r),
+				       b->res->container_name, b->target.dir[r]);
+	}
+	vlog(b, "cgroup %s: %s, %s", cgroup_mode_name(h->cgroup_mode),
+	     b->target.limit_path[CG_RES_MEMORY], b->target.limit_path[CG_RES_CPU]);
+	return 0;
+}
+
+static int start_tracer(struct bench *b, struct cg_err *err)
+{
+	pid_t dockerd = find_dockerd();
+	if (dockerd <= 0 && (b->cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
+		return cg_errf(err, "cannot find the dockerd process (no /var/run/docker.pid and "
+				    "no process named dockerd); is dockerd running in another "
+				    "PID namespace?");
+	struct tracer_config tc = {
+		.strategy = b->cfg->probe,
+		.dockerd_tgid = dockerd,
+		.probe_file = b->cfg->probe_file,
+		.on_event = on_event,
+		.ctx = b,
+	};
+	vlog(b, "compiling and attaching the probes (dockerd is PID %d)", (int)dockerd);
+	if (tracer_open(&tc, &b->tracer, err))
+		return -1;
+	snprintf(b->res->host.probe_strategy, sizeof(b->res->host.probe_strategy), "%s",
+		 tracer_strategy_name(tracer_strategy(b->tracer)));
+	snprintf(b->res->host.probe_reason, sizeof(b->res->host.probe_reason), "%s",
+		 tracer_reason(b->tracer));
+	return 0;
+}
+
+/* Opened after the probes are attached, so that the probes learn the fds. */
+static int open_direct_fds(struct bench *b, struct cg_err *err)
+{
+	for (int r = 0; r < CG_RES_COUNT; r++) {
+		if (!(b->cfg->resources & (1u << r)))
+			continue;
+		b->fd[r] = open(b->target.limit_path[r], O_WRONLY | O_CLOEXEC);
+		if (b->fd[r] < 0)
+			return cg_errf(err, "cannot open %s for writing: %s", b->target.limit_path[r],
+				       strerror(errno));
+	}
+	return 0;
+}
+
+/* The starting point of every path: the base limits, and a swap limit set
+ * once, as the original tool did, so that Docker accepts every memory step. */
+static int set_base_limits(struct bench *b, struct cg_err *err)
+{
+	const struct bench_config *c = b->cfg;
+	struct docker_update u = {
+		.set = DOCKER_SET_MEMORY | DOCKER_SET_CPU_PERIOD | DOCKER_SET_CPU_QUOTA,
+		.memory = c->mem_base,
+		.cpu_period = c->cpu_period,
+		.cpu_quota = c->cpu_base,
+	};
+	char swap[PATH_MAX];
+	snprintf(swap, sizeof(swap), "%s/%s", b->target.dir[CG_RES_MEMORY],
+		 cgroup_swap_file(b->target.version[CG_RES_MEMORY]));
+	if (access(swap, F_OK) == 0) {
+		u.set |= DOCKER_SET_MEMORY_SWAP;
+		u.memory_swap = 2 * (c->mem_base + c->mem_delta);
+	}
+	if (docker_update_api(b->docker, b->res->container_id, &u, err))
+		return cg_err_wrap(err, "setting the base limits");
+	return 0;
+}
+
+static void fill_host(struct bench *b)
+{
+	struct utsname u;
+	struct bench_host *h = &b->res->host;
+	if (uname(&u) == 0)
+		snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+	snprintf(h->docker_version, sizeof(h->docker_version), "%s", b->dinfo.server_version);
+	snprintf(h->api_version, sizeof(h->api_version), "%s", b->dinfo.api_version);
+	snprintf(h->runtime, sizeof(h->runtime), "%s", b->dinfo.runtime);
+	snprintf(h->cgroup_driver, sizeof(h->cgroup_driver), "%s", b->dinfo.cgroup_driver);
+}
+
+static int check_stop(struct cg_err *err)
+{
+	if (!stop_requested)
+		return 0;
+	return cg_errf(err, "interrupted by %s", stop_requested == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* Undo everything, whatever state the run reached; errors go to stderr so
+ * that the first error stays the one reported. */
+static void clean_up(struct bench *b)
+{
+	for (int r = 0; r < CG_RES_COUNT; r++)
+		if (b->fd[r] >= 0)
+			close(b->fd[r]);
+	tracer_close(b->tracer);
+	b->tracer = NULL;
+	struct cg_err err;
+	if (b->res->container_created && !b->cfg->keep) {
+		vlog(b, "removing container %s", b->res->container_name);
+		if (docker_remove(b->docker, b->res->container_id, &err) < 0)
+			fprintf(stderr, "cglat: warning: could not remove container %s: %s\n",
+				b->res->container_name, err.msg);
+		else
+			b->res->containers_removed++;
+	} else if (!b->res->container_created && b->norig > 0) {
+		vlog(b, "putting back the limits of %s", b->res->container_name);
+		b->res->limits_restored = restore_container(b, &err);
+		if (!b->res->limits_restored)
+			fprintf(stderr, "cglat: warning: %s\n", err.msg);
+	}
+	docker_close(b->docker);
+	b->docker = NULL;
+}
+
+int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	struct bench b = {.cfg = cfg, .res = res, .fd = {-1, -1}};
+	if (geteuid() != 0)
+		return cg_errf(err, "cglat must run as root: it loads BPF programs and writes "
+				    "cgroup files; try: sudo cglat ...");
+	uint64_t start = tracer_now_ns();
+	int rc = -1;
+	if (docker_open(cfg->docker_sock, &b.docker, &b.dinfo, err))
+		return -1;
+	fill_host(&b);
+	if (pick_container(&b, err) || check_stop(err) || resolve_cgroup(&b, err) ||
+	    save_originals(&b, err) || start_tracer(&b, err) || check_stop(err) ||
+	    open_direct_fds(&b, err) || set_base_limits(&b, err) || run_loop(&b, err))
+		goto out;
+	res->lost_events = tracer_lost_events(b.tracer);
+	if (stop_requested) {
+		res->interrupted = true;
+		res->signal = stop_requested;
+		check_stop(err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (stop_requested) {
+		res->interrupted = true;
+		res->signal = stop_requested;
+	}
+	clean_up(&b);
+	res->wall_ns = (int64_t)(tracer_now_ns() - start);
+	return rc;
+}
+
+void bench_result_free(struct bench_result *res)
+{
+	free(res->samples);
+	res->samples = NULL;
+	res->count = res->cap = 0;
+}

@@ -26,6 +26,16 @@ int cg_err_wrap(struct cg_err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Built by hand: snprintf("%s: %s") trips -Wformat-truncation, and cutting
+	 * the end of an over-long message is what we want anyway. */
+	size_t cap = sizeof(err->msg) - 1, len = 0;
+	for (const char *parts[] = {prefix, ": ", old}, **p = parts; p < parts + 3; p++) {
+		size_t n = strlen(*p);
+		if (n > cap - len)
+			n = cap - len;
+		memcpy(err->msg + len, *p, n);
+		len += n;
+	}
+	err->msg[len] = '\0';
 	return -1;
 }

@@ -1,1 +1,415 @@
-/* placeholder until written */ typedef int cglat_placeholder_report;
+#include "report.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+
+static bool path_ran(const struct bench_config *cfg, enum sample_path p)
+{
+	if (p == SAMPLE_FLOOR)
+		return cfg->paths & (1u << PATH_DIRECT);
+	return cfg->paths & (1u << p);
+}
+
+static bool metric_applies(enum sample_path p, enum metric m)
+{
+	if (p == SAMPLE_FLOOR)
+		return m == METRIC_ROUND_TRIP;
+	if (p == SAMPLE_DIRECT)
+		return m != METRIC_DAEMON_TO_WRITE;
+	return true;
+}
+
+/* The valid samples' values of one row, malloc'd; *invalid counts the others. */
+static int64_t *row_values(const struct bench_result *res, enum sample_path p, enum cg_resource r,
+			   enum metric m, size_t *n, size_t *invalid)
+{
+	int64_t *v = malloc((res->count ? res->count : 1) * sizeof(*v));
+	*n = *invalid = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < res->count; i++) {
+		const struct sample *s = &res->samples[i];
+		if (s->path != p || s->resource != r)
+			continue;
+		int64_t x = s->valid ? bench_metric(s, m) : -1;
+		if (x < 0)
+			(*invalid)++;
+		else
+			v[(*n)++] = x;
+	}
+	return v;
+}
+
+size_t report_rows(const struct bench_config *cfg, const struct bench_result *res,
+		   struct report_row *rows)
+{
+	size_t count = 0;
+	for (int p = 0; p < SAMPLE_PATH_COUNT; p++) {
+		if (!path_ran(cfg, (enum sample_path)p))
+			continue;
+		for (int r = 0; r < CG_RES_COUNT; r++) {
+			if (!(cfg->resources & (1u << r)))
+				continue;
+			for (int m = 0; m < METRIC_COUNT; m++) {
+				if (!metric_applies((enum sample_path)p, (enum metric)m))
+					continue;
+				struct report_row *row = &rows[count++];
+				memset(row, 0, sizeof(*row));
+				row->path = (enum sample_path)p;
+				row->resource = (enum cg_resource)r;
+				row->metric = (enum metric)m;
+				size_t n;
+				int64_t *v = row_values(res, row->path, row->resource, row->metric,
+							&n, &row->invalid);
+				if (v)
+					stats_compute(v, n, &row->stats);
+				free(v);
+			}
+		}
+	}
+	return count;
+}
+
+static const struct report_row *find_row(const struct report_row *rows, size_t n,
+					 enum sample_path p, enum cg_resource r, enum metric m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].path == p && rows[i].resource == r && rows[i].metric == m)
+			return &rows[i];
+	return NULL;
+}
+
+/* Medians over both resources: memory's row when it ran, else cpu's. */
+static const struct report_row *first_row(const struct report_row *rows, size_t n,
+					  enum sample_path p, enum metric m)
+{
+	const struct report_row *row = find_row(rows, n, p, CG_RES_MEMORY, m);
+	if (!row || !row->stats.n)
+		row = find_row(rows, n, p, CG_RES_CPU, m);
+	return row && row->stats.n ? row : NULL;
+}
+
+void report_headline(const struct report_row *rows, size_t n, struct report_headline *h)
+{
+	memset(h, 0, sizeof(*h));
+	const struct report_row *d = first_row(rows, n, SAMPLE_DOCKER, METRIC_DAEMON_TO_WRITE);
+	h->daemon_path = "docker";
+	if (!d) {
+		d = first_row(rows, n, SAMPLE_API, METRIC_DAEMON_TO_WRITE);
+		h->daemon_path = "api";
+	}
+	const struct report_row *x = first_row(rows, n, SAMPLE_DIRECT, METRIC_REQUEST_TO_WRITE);
+	h->docker_p50_ns = d ? d->stats.p50 : 0;
+	h->direct_p50_ns = x ? x->stats.p50 : 0;
+	h->ratio = d && x && x->stats.p50 > 0 ? d->stats.p50 / x->stats.p50 : 0;
+}
+
+static double mean_ms(const struct report_row *row)
+{
+	return row && row->stats.n ? row->stats.mean / 1e6 : -1;
+}
+
+void report_original(const struct report_row *rows, size_t n, struct report_original *o)
+{
+	o->memory_ms = mean_ms(find_row(rows, n, SAMPLE_DOCKER, CG_RES_MEMORY, METRIC_DAEMON_TO_WRITE));
+	o->cpu_ms = mean_ms(find_row(rows, n, SAMPLE_DOCKER, CG_RES_CPU, METRIC_DAEMON_TO_WRITE));
+	o->raw_memory_ms =
+		mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_MEMORY, METRIC_REQUEST_TO_WRITE));
+}
+
+/* ------------------------------------------------------------------- text */
+
+static void dur(double ns, char *buf, size_t len)
+{
+	limits_format_duration(ns, buf, len);
+}
+
+static void text_table(FILE *out, const struct report_row *rows, size_t n)
+{
+	fprintf(out, "%-7s %-7s %-17s %6s %7s %10s %10s %10s %10s %10s %10s %10s\n", "PATH",
+		"RES", "METRIC", "N", "INVALID", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99",
+		"MAX");
+	for (size_t i = 0; i < n; i++) {
+		const struct report_row *r = &rows[i];
+		const struct stats *s = &r->stats;
+		char v[7][32];
+		dur(s->mean, v[0], 32);
+		dur(s->stddev, v[1], 32);
+		dur((double)s->min, v[2], 32);
+		dur(s->p50, v[3], 32);
+		dur(s->p90, v[4], 32);
+		dur(s->p99, v[5], 32);
+		dur((double)s->max, v[6], 32);
+		if (!s->n)
+			for (int k = 0; k < 7; k++)
+				snprintf(v[k], 32, "-");
+		fprintf(out, "%-7s %-7s %-17s %6zu %7zu %10s %10s %10s %10s %10s %10s %10s\n",
+			bench_sample_path_name(r->path), cgroup_resource_name(r->resource),
+			bench_metric_name(r->metric), s->n, r->invalid, v[0], v[1], v[2], v[3],
+			v[4], v[5], v[6]);
+	}
+}
+
+static void text_invalid(FILE *out, const struct bench_result *res)
+{
+	size_t shown = 0, total = 0;
+	for (size_t i = 0; i < res->count; i++)
+		total += !res->samples[i].valid;
+	if (!total)
+		return;
+	fprintf(out, "\ninvalid samples (%zu, not in the statistics):\n", total);
+	for (size_t i = 0; i < res->count && shown < 10; i++) {
+		const struct sample *s = &res->samples[i];
+		if (s->valid)
+			continue;
+		fprintf(out, "  #%d %s %s %s: %s\n", s->iteration, bench_sample_path_name(s->path),
+			cgroup_resource_name(s->resource), s->expected, s->invalid_reason);
+		shown++;
+	}
+	if (total > shown)
+		fprintf(out, "  ... and %zu more (--format csv lists every sample)\n",
+			total - shown);
+}
+
+static void text_hist(FILE *out, const struct bench_result *res, const struct report_row *rows,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t count, invalid;
+		int64_t *v = row_values(res, rows[i].path, rows[i].resource, rows[i].metric, &count,
+					&invalid);
+		if (!v)
+			continue;
+		if (count) {
+			fprintf(out, "\n%s %s %s:\n", bench_sample_path_name(rows[i].path),
+				cgroup_resource_name(rows[i].resource),
+				bench_metric_name(rows[i].metric));
+			stats_print_log2_hist(out, v, count, "usecs");
+		}
+		free(v);
+	}
+}
+
+static void text_original(FILE *out, const struct bench_result *res,
+			  const struct report_original *o)
+{
+	const char *mf = res->host.limit_file[CG_RES_MEMORY];
+	const char *cf = res->host.limit_file[CG_RES_CPU];
+	if (o->memory_ms < 0 && o->cpu_ms < 0 && o->raw_memory_ms < 0)
+		return;
+	fprintf(out, "\nthe original tool's summary (means over valid samples, ms):\n");
+	if (o->memory_ms >= 0)
+		fprintf(out, "Avg %s latency (dockerd recv → cgroup write): %.3f ms\n", mf,
+			o->memory_ms);
+	if (o->cpu_ms >= 0)
+		fprintf(out, "Avg %s latency (dockerd recv → cgroup write):    %.3f ms\n", cf,
+			o->cpu_ms);
+	if (o->raw_memory_ms >= 0)
+		fprintf(out, "Avg raw %s write latency: %.3f ms\n", mf, o->raw_memory_ms);
+}
+
+static void text_floor(FILE *out, const struct report_row *rows, size_t n)
+{
+	for (int r = 0; r < CG_RES_COUNT; r++) {
+		const struct report_row *d =
+			find_row(rows, n, SAMPLE_DIRECT, (enum cg_resource)r, METRIC_ROUND_TRIP);
+		const struct report_row *f =
+			find_row(rows, n, SAMPLE_FLOOR, (enum cg_resource)r, METRIC_ROUND_TRIP);
+		if (!d || !f || !d->stats.n || !f->stats.n || f->stats.p50 <= 0)
+			continue;
+		char a[32], b[32];
+		dur(d->stats.p50, a, sizeof(a));
+		dur(f->stats.p50, b, sizeof(b));
+		fprintf(out, "direct/floor %s (round_trip p50): %s / %s = %.2fx\n",
+			cgroup_resource_name((enum cg_resource)r), a, b, d->stats.p50 / f->stats.p50);
+	}
+}
+
+int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res)
+{
+	struct report_row rows[REPORT_MAX_ROWS];
+	size_t n = report_rows(cfg, res, rows);
+	const struct bench_host *h = &res->host;
+	fprintf(out, "cglat %s: limit change latency, %d iterations%s\n", CGLAT_VERSION,
+		cfg->iterations, res->interrupted ? " (interrupted: partial results)" : "");
+	fprintf(out, "host:      kernel %s, cgroup %s, probes %s (%s)\n", h->kernel,
+		cgroup_mode_name(h->cgroup_mode), h->probe_strategy, h->probe_reason);
+	fprintf(out, "docker:    %s (API %s), %s, cgroup driver %s\n", h->docker_version,
+		h->api_version, h->runtime, h->cgroup_driver);
+	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)\n\n",
+		res->container_name, res->container_id,
+		res->container_created ? ", made by cglat" : "",
+		h->limit_file[CG_RES_MEMORY], h->cgroup_version[CG_RES_MEMORY],
+		h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU]);
+	text_table(out, rows, n);
+	text_invalid(out, res);
+	if (cfg->hist)
+		text_hist(out, res, rows, n);
+
+	struct report_headline hl;
+	report_headline(rows, n, &hl);
+	fputc('\n', out);
+	if (hl.ratio > 0) {
+		char a[32], b[32];
+		dur(hl.docker_p50_ns, a, sizeof(a));
+		dur(hl.direct_p50_ns, b, sizeof(b));
+		fprintf(out, "headline: %s daemon_to_write p50 %s / direct request_to_write p50 %s "
+			     "= %.0fx\n",
+			hl.daemon_path, a, b, hl.ratio);
+	}
+	text_floor(out, rows, n);
+	struct report_original o;
+	report_original(rows, n, &o);
+	text_original(out, res, &o);
+	if (res->lost_events)
+		fprintf(out, "\nwarning: %llu probe events were lost (perf buffer full)\n",
+			(unsigned long long)res->lost_events);
+	fprintf(out, "\ncleanup: %s\n",
+		res->container_created
+			? (res->containers_removed ? "container removed"
+						   : (cfg->keep ? "container kept (--keep)"
+								: "container NOT removed"))
+			: (res->limits_restored ? "original limits restored"
+						: "original limits NOT restored"));
+	return ferror(out) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------- JSON */
+
+static json_t *json_list(unsigned bits, const char *(*name)(int), int count)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < count; i++)
+		if (bits & (1u << i))
+			json_array_append_new(a, json_string(name(i)));
+	return a;
+}
+
+static const char *path_name_i(int i)
+{
+	return cli_path_name((enum bench_path)i);
+}
+
+static const char *resource_name_i(int i)
+{
+	return cgroup_resource_name((enum cg_resource)i);
+}
+
+static json_t *json_config(const struct bench_config *cfg)
+{
+	return json_pack("{s:i, s:i, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:s?, s:s}",
+			 "iterations", cfg->iterations, "warmup", cfg->warmup, "paths",
+			 json_list(cfg->paths, path_name_i, PATH_COUNT), "resources",
+			 json_list(cfg->resources, resource_name_i, CG_RES_COUNT), "mem_base",
+			 (json_int_t)cfg->mem_base, "mem_delta", (json_int_t)cfg->mem_delta,
+			 "cpu_base", (json_int_t)cfg->cpu_base, "cpu_delta",
+			 (json_int_t)cfg->cpu_delta, "cpu_period", (json_int_t)cfg->cpu_period,
+			 "timeout_s", cfg->timeout_s, "container", cfg->container, "probe",
+			 tracer_strategy_name(cfg->probe));
+}
+
+static json_t *json_host(const struct bench_host *h)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "kernel", h->kernel,
+			 "cgroup_mode", cgroup_mode_name(h->cgroup_mode), "probe_strategy",
+			 h->probe_strategy, "probe_reason", h->probe_reason, "docker_version",
+			 h->docker_version, "runtime", h->runtime, "cgroup_driver",
+			 h->cgroup_driver, "limit_files", "memory", h->limit_file[CG_RES_MEMORY],
+			 "cpu", h->limit_file[CG_RES_CPU]);
+}
+
+static json_t *json_row(const struct report_row *r)
+{
+	const struct stats *s = &r->stats;
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "path",
+			 bench_sample_path_name(r->path), "resource",
+			 cgroup_resource_name(r->resource), "metric", bench_metric_name(r->metric),
+			 "n", (json_int_t)s->n, "invalid", (json_int_t)r->invalid, "mean_ns", s->mean,
+			 "stddev_ns", s->stddev, "min_ns", (json_int_t)s->min, "p50_ns", s->p50,
+			 "p90_ns", s->p90, "p99_ns", s->p99, "max_ns", (json_int_t)s->max);
+}
+
+static json_t *json_ms_or_null(double ms)
+{
+	return ms >= 0 ? json_real(ms) : json_null();
+}
+
+int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res)
+{
+	struct report_row rows[REPORT_MAX_ROWS];
+	size_t n = report_rows(cfg, res, rows);
+	json_t *results = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(results, json_row(&rows[i]));
+	struct report_headline hl;
+	report_headline(rows, n, &hl);
+	struct report_original o;
+	report_original(rows, n, &o);
+	size_t invalid = 0;
+	for (size_t i = 0; i < res->count; i++)
+		invalid += !res->samples[i].valid;
+
+	json_t *root = json_pack(
+		"{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:b}, s:o, s:{s:s, s:f, s:f, s:f}, "
+		"s:{s:o, s:o, s:o}, s:{s:i, s:b, s:b}, s:I, s:I, s:b, s:I}",
+		"tool", "cglat", "version", CGLAT_VERSION, "host", json_host(&res->host), "config",
+		json_config(cfg), "container", "id", res->container_id, "name",
+		res->container_name, "created", res->container_created, "results", results,
+		"headline", "daemon_path", hl.daemon_path, "docker_daemon_to_write_p50_ns",
+		hl.docker_p50_ns, "direct_request_to_write_p50_ns", hl.direct_p50_ns, "ratio",
+		hl.ratio, "original_summary", "memory_ms", json_ms_or_null(o.memory_ms), "cpu_ms",
+		json_ms_or_null(o.cpu_ms), "raw_memory_ms", json_ms_or_null(o.raw_memory_ms),
+		"cleanup", "containers_removed", res->containers_removed, "limits_restored",
+		res->limits_restored, "kept", cfg->keep && res->container_created,
+		"invalid_samples", (json_int_t)invalid, "lost_events",
+		(json_int_t)res->lost_events, "interrupted", res->interrupted, "wall_ns",
+		(json_int_t)res->wall_ns);
+	if (!root)
+		return -1;
+	int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	fputc('\n', out);
+	json_decref(root);
+	return rc < 0 || ferror(out) ? -1 : 0;
+}
+
+/* -------------------------------------------------------------------- CSV */
+
+/* Text for a quoted CSV field: double quotes would end it, so they become single. */
+static void csv_text(const char *in, char *out, size_t len)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < len; in++)
+		out[k++] = *in == '"' ? '\'' : *in;
+	out[k] = '\0';
+}
+
+int report_csv(FILE *out, const struct bench_result *res)
+{
+	fprintf(out, "iteration,path,resource,value,expected,seen,valid,invalid_reason,t0_ns,"
+		     "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
+		     "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns\n");
+	for (size_t i = 0; i < res->count; i++) {
+		const struct sample *s = &res->samples[i];
+		char reason[sizeof(s->invalid_reason)], seen[sizeof(s->seen)],
+			comm[sizeof(s->writer_comm)];
+		csv_text(s->invalid_reason, reason, sizeof(reason));
+		csv_text(s->seen, seen, sizeof(seen));
+		csv_text(s->writer_comm, comm, sizeof(comm));
+		fprintf(out,
+			"%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
+			"\"%s\",%lld,%lld,%lld\n",
+			s->iteration, bench_sample_path_name(s->path),
+			cgroup_resource_name(s->resource), (long long)s->value, s->expected, seen,
+			s->valid, reason, (unsigned long long)s->t0_ns,
+			(unsigned long long)s->recv_ns, (unsigned long long)s->write_enter_ns,
+			(unsigned long long)s->write_exit_ns, (unsigned long long)s->t_return_ns,
+			(long long)s->write_ret, s->writer_tgid, comm,
+			(long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
+			(long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
+			(long long)bench_metric(s, METRIC_ROUND_TRIP));
+	}
+	return ferror(out) ? -1 : 0;
+}

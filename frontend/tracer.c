@@ -1,1 +1,375 @@
-/* placeholder until written */ typedef int cglat_placeholder_tracer;
+#include "tracer.h"
+
+#include <errno.h>
+#include <linux/limits.h> /* PATH_MAX; <limits.h> would find frontend/limits.h */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bcc_wrapper.h"
+
+/* Embedded at build time (CMake's embedded.S): NUL-terminated texts. */
+extern const char cglat_probe_source[];
+extern const char cglat_event_header[];
+
+/* Wake the reader once per this many events; tracer_poll() reads the rest. */
+#define TRACER_WAKEUP_EVENTS 32
+
+struct tracer {
+	struct bccw *bcc;
+	enum tracer_strategy strategy;
+	char reason[256];
+	tracer_event_fn on_event;
+	void *ctx;
+	uint64_t lost;
+	uint64_t malformed;
+};
+
+struct attach {
+	const char *tracepoint; /* "category:event", or NULL for a kprobe */
+	const char *fn;
+};
+
+/* Receive side: both strategies, only with a dockerd to watch. */
+static const struct attach recv_probes[] = {
+	{"syscalls:sys_enter_read", "tracepoint__syscalls__sys_enter_read"},
+	{"syscalls:sys_exit_read", "tracepoint__syscalls__sys_exit_read"},
+	{"syscalls:sys_enter_recvfrom", "tracepoint__syscalls__sys_enter_recvfrom"},
+	{"syscalls:sys_exit_recvfrom", "tracepoint__syscalls__sys_exit_recvfrom"},
+	{"syscalls:sys_enter_recvmsg", "tracepoint__syscalls__sys_enter_recvmsg"},
+	{"syscalls:sys_exit_recvmsg", "tracepoint__syscalls__sys_exit_recvmsg"},
+	{"syscalls:sys_enter_recvmmsg", "tracepoint__syscalls__sys_enter_recvmmsg"},
+	{"syscalls:sys_exit_recvmmsg", "tracepoint__syscalls__sys_exit_recvmmsg"},
+};
+
+/* Write side, tracepoint strategy. */
+static const struct attach write_tracepoints[] = {
+	{"syscalls:sys_enter_openat", "tracepoint__syscalls__sys_enter_openat"},
+	{"syscalls:sys_exit_openat", "tracepoint__syscalls__sys_exit_openat"},
+	{"syscalls:sys_enter_openat2", "tracepoint__syscalls__sys_enter_openat2"},
+	{"syscalls:sys_exit_openat2", "tracepoint__syscalls__sys_exit_openat2"},
+	{"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
+	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
+	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
+	/* Writes last: their table is only filled once the opens are watched. */
+	{"syscalls:sys_enter_write", "tracepoint__syscalls__sys_enter_write"},
+	{"syscalls:sys_exit_write", "tracepoint__syscalls__sys_exit_write"},
+};
+
+uint64_t tracer_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *tracer_strategy_name(enum tracer_strategy s)
+{
+	switch (s) {
+	case TRACER_TRACEPOINT:
+		return "tracepoint";
+	case TRACER_KPROBE:
+		return "kprobe";
+	default:
+		return "auto";
+	}
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* The UTS_RELEASE of the headers at dir, "" when unknown. */
+static void headers_release(const char *dir, char *out, size_t len)
+{
+	char path[PATH_MAX], line[256];
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/include/generated/utsrelease.h", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *q = strstr(line, "UTS_RELEASE \"");
+		if (!q)
+			continue;
+		q += strlen("UTS_RELEASE \"");
+		char *end = strchr(q, '"');
+		if (end)
+			snprintf(out, len, "%.*s", (int)(end - q), q);
+	}
+	fclose(f);
+}
+
+void tracer_probe_host(struct tracer_host *host)
+{
+	memset(host, 0, sizeof(*host));
+	if (exists("/sys/kernel/tracing/events/syscalls"))
+		snprintf(host->tracefs_dir, sizeof(host->tracefs_dir), "/sys/kernel/tracing");
+	else if (exists("/sys/kernel/debug/tracing/events/syscalls"))
+		snprintf(host->tracefs_dir, sizeof(host->tracefs_dir), "/sys/kernel/debug/tracing");
+	host->tracefs = host->tracefs_dir[0] != '\0';
+
+	char path[PATH_MAX];
+	if (host->tracefs) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", host->tracefs_dir);
+		host->kprobes = exists(path);
+	} else {
+		host->kprobes = exists("/sys/kernel/debug/kprobes");
+	}
+
+	struct utsname u;
+	uname(&u);
+	const char *env = getenv("BCC_KERNEL_SOURCE");
+	char dir[PATH_MAX];
+	if (env && *env)
+		snprintf(dir, sizeof(dir), "%s", env);
+	else
+		snprintf(dir, sizeof(dir), "/lib/modules/%s/build", u.release);
+	if (exists("/sys/kernel/kheaders.tar.xz") && !(env && *env)) {
+		snprintf(host->headers, sizeof(host->headers), "/sys/kernel/kheaders.tar.xz");
+		host->headers_match = true;
+		return;
+	}
+	if (!realpath(dir, path))
+		return;
+	char release[128];
+	headers_release(path, release, sizeof(release));
+	snprintf(host->headers, sizeof(host->headers), "%s (%s)", path,
+		 release[0] ? release : "release unknown");
+	host->headers_match = strcmp(release, u.release) == 0;
+}
+
+int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
+		  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err)
+{
+	if (!host->tracefs)
+		return cg_errf(err, "tracefs is not mounted, so no probe can attach: mount it with "
+				    "`sudo mount -t tracefs nodev /sys/kernel/tracing`");
+	if (!host->headers[0])
+		return cg_errf(err, "Unable to find kernel headers for BCC: install them "
+				    "(scripts/setup.sh links Debian's) or set BCC_KERNEL_SOURCE");
+	switch (wanted) {
+	case TRACER_TRACEPOINT:
+		*chosen = TRACER_TRACEPOINT;
+		snprintf(why, why_len, "asked for with --probe tracepoint");
+		return 0;
+	case TRACER_KPROBE:
+		if (!host->kprobes)
+			return cg_errf(err, "--probe kprobe: this kernel has no kprobes "
+					    "(CONFIG_KPROBES is off); use --probe tracepoint");
+		if (!host->headers_match)
+			return cg_errf(err,
+				       "--probe kprobe: the kernel headers at %s are not the "
+				       "running kernel's, and the kprobe reads kernel structs; "
+				       "install matching headers or use --probe tracepoint",
+				       host->headers);
+		*chosen = TRACER_KPROBE;
+		snprintf(why, why_len, "asked for with --probe kprobe");
+		return 0;
+	case TRACER_AUTO:
+		break;
+	}
+	if (host->kprobes && host->headers_match) {
+		*chosen = TRACER_KPROBE;
+		snprintf(why, why_len, "auto: the kernel has kprobes and matching headers");
+	} else {
+		*chosen = TRACER_TRACEPOINT;
+		snprintf(why, why_len, "auto: %s",
+			 !host->kprobes ? "the kernel has no kprobes"
+					: "the kernel headers are not the running kernel's");
+	}
+	return 0;
+}
+
+static char *read_whole_file(const char *path, struct cg_err *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		cg_errf(err, "cannot read probe file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len <= 1) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	bool failed = ferror(f);
+	fclose(f);
+	if (!buf || failed) {
+		free(buf);
+		cg_errf(err, "cannot read probe file %s", path);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The shared event header goes first so the probe file needs no include path. */
+static char *probe_text(const char *probe_file, struct cg_err *err)
+{
+	char *body = NULL;
+	const char *src = cglat_probe_source;
+	if (probe_file) {
+		body = read_whole_file(probe_file, err);
+		if (!body)
+			return NULL;
+		src = body;
+	}
+	size_t hl = strlen(cglat_event_header), sl = strlen(src);
+	char *text = malloc(hl + sl + 2);
+	if (text) {
+		memcpy(text, cglat_event_header, hl);
+		text[hl] = '\n';
+		memcpy(text + hl + 1, src, sl + 1);
+	} else {
+		cg_errf(err, "out of memory");
+	}
+	free(body);
+	return text;
+}
+
+static void on_raw_event(void *ctx, void *data, int size)
+{
+	struct tracer *t = ctx;
+	/* The record is copied: perf buffer data may be unaligned or wrap. */
+	struct cglat_event ev;
+	if (size < (int)sizeof(ev)) {
+		t->malformed++;
+		return;
+	}
+	memcpy(&ev, data, sizeof(ev));
+	ev.comm[sizeof(ev.comm) - 1] = '\0';
+	ev.path[sizeof(ev.path) - 1] = '\0';
+	if (ev.data_len > sizeof(ev.data))
+		ev.data_len = sizeof(ev.data);
+	t->on_event(t->ctx, &ev);
+}
+
+static void on_lost(void *ctx, uint64_t lost)
+{
+	struct tracer *t = ctx;
+	t->lost += lost;
+}
+
+static int attach_all(struct tracer *t, const struct attach *list, size_t n, struct cg_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bccw_attach_tracepoint(t->bcc, list[i].tracepoint, list[i].fn) < 0)
+			return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	return 0;
+}
+
+static int attach_probes(struct tracer *t, bool recv, struct cg_err *err)
+{
+	if (recv && attach_all(t, recv_probes, sizeof(recv_probes) / sizeof(recv_probes[0]), err))
+		return -1;
+	if (t->strategy == TRACER_TRACEPOINT)
+		return attach_all(t, write_tracepoints,
+				  sizeof(write_tracepoints) / sizeof(write_tracepoints[0]), err);
+	if (bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_entry", 0) < 0 ||
+	    bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_return", 1) < 0)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	return 0;
+}
+
+static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err *err)
+{
+	char *text = probe_text(cfg->probe_file, err);
+	if (!text)
+		return -1;
+	char tgid[64];
+	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
+	const char *flags[] = {
+		"-DCGLAT_BPF=1",
+		t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
+		tgid,
+	};
+	int rc = bccw_load(t->bcc, text, flags, sizeof(flags) / sizeof(flags[0]));
+	free(text);
+	if (rc < 0)
+		return cg_errf(err,
+			       "%s (the compiler's messages are above; when it cannot find "
+			       "kernel headers, install them or point BCC_KERNEL_SOURCE at them)",
+			       bccw_last_error(t->bcc));
+	return 0;
+}
+
+int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_err *err)
+{
+	struct tracer_host host;
+	tracer_probe_host(&host);
+	struct tracer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return cg_errf(err, "out of memory");
+	t->on_event = cfg->on_event;
+	t->ctx = cfg->ctx;
+	if (tracer_choose(cfg->strategy, &host, &t->strategy, t->reason, sizeof(t->reason), err))
+		goto fail;
+	t->bcc = bccw_new();
+	if (!t->bcc) {
+		cg_errf(err, "out of memory");
+		goto fail;
+	}
+	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, err))
+		goto fail;
+	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
+				  TRACER_WAKEUP_EVENTS) < 0) {
+		cg_errf(err, "%s", bccw_last_error(t->bcc));
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	tracer_close(t);
+	return -1;
+}
+
+int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
+{
+	if (bccw_consume(t->bcc) < 0)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (timeout_ms <= 0)
+		return 0;
+	if (bccw_poll(t->bcc, timeout_ms) < 0 && errno != EINTR)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (bccw_consume(t->bcc) < 0)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	return 0;
+}
+
+enum tracer_strategy tracer_strategy(const struct tracer *t)
+{
+	return t->strategy;
+}
+
+const char *tracer_reason(const struct tracer *t)
+{
+	return t->reason;
+}
+
+uint64_t tracer_lost_events(const struct tracer *t)
+{
+	return t->lost;
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	bccw_free(t->bcc);
+	free(t);
+}

@@ -1,1 +1,470 @@
-/* probes */
+/* cglat probes, compiled at run time by BCC.
+ *
+ * End mark, one of two strategies chosen by -D:
+ *  CGLAT_TRACEPOINT  syscall tracepoints only; no kernel struct is read, so any
+ *                    kernel headers do. (tgid, fd) of limit files is learnt from
+ *                    openat/openat2 exits, forgotten on close, exec and exit, and
+ *                    write(2) to those fds is timed from enter to exit.
+ *  CGLAT_KPROBE      vfs_write entry/return, the file named from its dentry (as
+ *                    the original tool did); needs kprobes and matching headers.
+ * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
+ * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID; 0 disables).
+ *
+ * The frontend prepends cglat_event.h and passes -DCGLAT_BPF. */
+#ifndef CGLAT_EVENT_H
+#include "cglat_event.h"
+#endif
+
+#ifndef CGLAT_DOCKERD_TGID
+#define CGLAT_DOCKERD_TGID 0
+#endif
+#ifndef CGLAT_MAX_OPEN_FILES
+#define CGLAT_MAX_OPEN_FILES 16384
+#endif
+
+#define PATH_MASK (CGLAT_PATH_LEN - 1)
+#define DATA_MASK (CGLAT_DATA_LEN - 1)
+
+BPF_PERF_OUTPUT(events);
+BPF_PERCPU_ARRAY(scratch, struct cglat_event, 1);
+
+/* True when the NUL-terminated path of length len (without NUL) ends in
+ * "/name" or is exactly "name". name is a literal, so the loop unrolls. */
+static __always_inline int ends_with(const char *path, int len, const char *name, int nlen)
+{
+	if (len < nlen || len > PATH_MASK)
+		return 0;
+#pragma unroll
+	for (int k = 0; k < nlen; k++)
+		if (path[(len - nlen + k) & PATH_MASK] != name[k])
+			return 0;
+	return len == nlen || path[(len - nlen - 1) & PATH_MASK] == '/';
+}
+#define ENDS_WITH(p, len, lit) ends_with(p, len, lit, sizeof(lit) - 1)
+
+/* The cgroup files that hold a limit, v1 and v2. */
+static __always_inline int is_limit_file(const char *p, int len)
+{
+	if (len < 2 || len > PATH_MASK)
+		return 0;
+	/* Cheap first cut on the last byte: most opens on a host end elsewhere. */
+	switch (p[(len - 1) & PATH_MASK]) {
+	case 's':
+		return ENDS_WITH(p, len, "memory.limit_in_bytes") ||
+		       ENDS_WITH(p, len, "memory.memsw.limit_in_bytes") ||
+		       ENDS_WITH(p, len, "memory.soft_limit_in_bytes") ||
+		       ENDS_WITH(p, len, "cpu.cfs_quota_us") ||
+		       ENDS_WITH(p, len, "cpu.cfs_period_us") || ENDS_WITH(p, len, "cpu.shares") ||
+		       ENDS_WITH(p, len, "cpuset.cpus") || ENDS_WITH(p, len, "cpuset.mems");
+	case 'x':
+		return ENDS_WITH(p, len, "memory.max") || ENDS_WITH(p, len, "memory.swap.max") ||
+		       ENDS_WITH(p, len, "cpu.max") || ENDS_WITH(p, len, "pids.max");
+	case 'h':
+		return ENDS_WITH(p, len, "memory.high");
+	case 't':
+		return ENDS_WITH(p, len, "cpu.weight");
+	}
+	return 0;
+}
+
+static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	ev->kind = kind;
+	ev->tid = (u32)id;
+	ev->tgid = id >> 32;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+/* ---------------------------------------------------------------- receive */
+
+struct recv_args {
+	u64 ts;
+	u64 buf; /* user buffer, or user msghdr/mmsghdr */
+	u32 call;
+	s32 fd;
+};
+
+BPF_HASH(recv_inflight, u32, struct recv_args, 1024);
+/* (tgid << 32 | fd) -> when a 1-byte read returned "P". Go's HTTP server keeps
+ * a 1-byte background read pending on idle keep-alive connections, so a
+ * request can arrive as "P" then "OST /v1.41/...": the first byte is the
+ * moment dockerd received it. */
+BPF_HASH(recv_first_byte, u64, u64, 1024);
+
+/* User ABI layouts (not kernel structs): struct iovec, msghdr, mmsghdr. */
+struct user_iovec {
+	u64 base;
+	u64 len;
+};
+struct user_msghdr_abi {
+	u64 name;
+	u32 namelen;
+	u32 pad;
+	u64 iov;
+	u64 iovlen;
+	u64 control;
+	u64 controllen;
+	u32 flags;
+	u32 pad2;
+};
+
+static __always_inline int is_dockerd(void)
+{
+	if (CGLAT_DOCKERD_TGID == 0)
+		return 0;
+	return (bpf_get_current_pid_tgid() >> 32) == CGLAT_DOCKERD_TGID;
+}
+
+static __always_inline void recv_enter(s32 fd, u64 buf, u32 call)
+{
+	if (!is_dockerd())
+		return;
+	u32 tid = bpf_get_current_pid_tgid();
+	struct recv_args a = {.ts = bpf_ktime_get_ns(), .buf = buf, .call = call, .fd = fd};
+	recv_inflight.update(&tid, &a);
+}
+
+static __always_inline void recv_exit(void *ctx, long ret)
+{
+	if (!is_dockerd())
+		return;
+	u32 tid = bpf_get_current_pid_tgid();
+	struct recv_args *a = recv_inflight.lookup(&tid);
+	if (!a)
+		return;
+	struct recv_args args = *a;
+	recv_inflight.delete(&tid);
+	if (ret < 1)
+		return;
+
+	u64 data = args.buf;
+	if (args.call == CGLAT_RECV_RECVMSG || args.call == CGLAT_RECV_RECVMMSG) {
+		/* mmsghdr starts with a msghdr: the first message's first iovec. */
+		struct user_msghdr_abi m = {};
+		struct user_iovec iov = {};
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)args.buf) ||
+		    bpf_probe_read_user(&iov, sizeof(iov), (void *)m.iov))
+			return;
+		data = iov.base;
+		if (args.call == CGLAT_RECV_RECVMMSG) {
+			u32 msg_len = 0; /* mmsghdr.msg_len follows the msghdr */
+			bpf_probe_read_user(&msg_len, sizeof(msg_len),
+					    (void *)(args.buf + sizeof(struct user_msghdr_abi)));
+			ret = msg_len;
+		}
+	}
+	u64 now = bpf_ktime_get_ns();
+	u64 fdkey = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)args.fd;
+	u64 *first = recv_first_byte.lookup(&fdkey);
+	u64 first_ts = first ? *first : 0;
+	if (first)
+		recv_first_byte.delete(&fdkey);
+
+	char head[5] = {};
+	if (bpf_probe_read_user(head, sizeof(head), (void *)data))
+		return;
+	if (ret == 1 && head[0] == 'P') {
+		recv_first_byte.update(&fdkey, &now);
+		return;
+	}
+	bool whole = head[0] == 'P' && head[1] == 'O' && head[2] == 'S' && head[3] == 'T' &&
+		     head[4] == ' ';
+	bool rest = first_ts && head[0] == 'O' && head[1] == 'S' && head[2] == 'T' &&
+		    head[3] == ' ';
+	if (!whole && !rest)
+		return;
+
+	u32 zero = 0;
+	struct cglat_event *ev = scratch.lookup(&zero);
+	if (!ev)
+		return;
+	fill_common(ev, CGLAT_EV_RECV);
+	ev->fd = args.fd;
+	ev->ts_enter = args.ts;
+	ev->ts_exit = rest ? first_ts : now;
+	ev->ret = ret;
+	ev->call = args.call;
+	u64 n = ret;
+	if (rest) {
+		ev->data[0] = 'P';
+		if (n > CGLAT_DATA_LEN - 1)
+			n = CGLAT_DATA_LEN - 1;
+		ev->data_len = n + 1;
+		bpf_probe_read_user(&ev->data[1], n, (void *)data);
+	} else {
+		if (n > CGLAT_DATA_LEN)
+			n = CGLAT_DATA_LEN;
+		ev->data_len = n;
+		bpf_probe_read_user(ev->data, n, (void *)data);
+	}
+	ev->path[0] = 0;
+	events.perf_submit(ctx, ev, sizeof(*ev));
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_read)
+{
+	recv_enter(args->fd, (u64)args->buf, CGLAT_RECV_READ);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_read)
+{
+	recv_exit(args, args->ret);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom)
+{
+	recv_enter(args->fd, (u64)args->ubuf, CGLAT_RECV_RECVFROM);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom)
+{
+	recv_exit(args, args->ret);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg)
+{
+	recv_enter(args->fd, (u64)args->msg, CGLAT_RECV_RECVMSG);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg)
+{
+	recv_exit(args, args->ret);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg)
+{
+	recv_enter(args->fd, (u64)args->mmsg, CGLAT_RECV_RECVMMSG);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg)
+{
+	recv_exit(args, args->ret);
+	return 0;
+}
+
+/* ------------------------------------------------------------ write: tracepoints */
+#ifdef CGLAT_TRACEPOINT
+
+/* (tgid << 32 | fd) -> the limit file open there. LRU: entries of processes
+ * that exit without closing age out instead of filling the table. */
+BPF_TABLE("lru_hash", u64, struct cglat_open_file, open_files, CGLAT_MAX_OPEN_FILES);
+/* tgid -> time of its last exec or exit: older open_files entries are stale,
+ * since exec closes O_CLOEXEC fds and exit closes all without close(2). */
+BPF_TABLE("lru_hash", u32, u64, fd_epoch, CGLAT_MAX_OPEN_FILES);
+/* tid -> path of a limit file being opened (enter -> exit). */
+BPF_HASH(open_inflight, u32, struct cglat_open_file, 1024);
+
+struct write_args {
+	u64 ts;
+	u64 buf;
+	u64 count;
+	s32 fd;
+};
+BPF_HASH(write_inflight, u32, struct write_args, 1024);
+
+BPF_PERCPU_ARRAY(open_scratch, struct cglat_open_file, 1);
+
+static __always_inline void open_enter(const char *filename)
+{
+	u32 zero = 0;
+	struct cglat_open_file *f = open_scratch.lookup(&zero);
+	if (!f)
+		return;
+	int len = bpf_probe_read_user_str(f->path, sizeof(f->path), filename);
+	if (len <= 1 || !is_limit_file(f->path, len - 1))
+		return;
+	u32 tid = bpf_get_current_pid_tgid();
+	open_inflight.update(&tid, f);
+}
+
+static __always_inline void open_exit(long ret)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	struct cglat_open_file *f = open_inflight.lookup(&tid);
+	if (!f)
+		return;
+	if (ret >= 0) {
+		u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)ret;
+		f->opened_ns = bpf_ktime_get_ns();
+		open_files.update(&key, f);
+	}
+	open_inflight.delete(&tid);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_openat)
+{
+	open_enter(args->filename);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_openat)
+{
+	open_exit(args->ret);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_openat2)
+{
+	open_enter(args->filename);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_openat2)
+{
+	open_exit(args->ret);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_close)
+{
+	u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)args->fd;
+	open_files.delete(&key);
+	return 0;
+}
+
+/* exec closes O_CLOEXEC fds and exit closes all fds, neither through close(2). */
+static __always_inline void forget_fds(void)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u64 now = bpf_ktime_get_ns();
+	fd_epoch.update(&tgid, &now);
+}
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+	forget_fds();
+	return 0;
+}
+TRACEPOINT_PROBE(sched, sched_process_exit)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	if ((u32)id == id >> 32) /* the group leader: the process is going away */
+		forget_fds();
+	return 0;
+}
+
+/* This runs on every write(2) of the host: one table lookup when the fd is not
+ * a limit file, nothing more. */
+TRACEPOINT_PROBE(syscalls, sys_enter_write)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u64 key = (id & 0xffffffff00000000ULL) | (u32)args->fd;
+	struct cglat_open_file *f = open_files.lookup(&key);
+	if (!f)
+		return 0;
+	u32 tgid = id >> 32;
+	u64 *epoch = fd_epoch.lookup(&tgid);
+	if (epoch && *epoch >= f->opened_ns) {
+		open_files.delete(&key);
+		return 0;
+	}
+	u32 tid = id;
+	struct write_args a = {
+		.ts = bpf_ktime_get_ns(), .buf = (u64)args->buf, .count = args->count, .fd = args->fd};
+	write_inflight.update(&tid, &a);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_write)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = id;
+	struct write_args *a = write_inflight.lookup(&tid);
+	if (!a)
+		return 0;
+	u64 ts_exit = bpf_ktime_get_ns();
+	struct write_args w = *a;
+	write_inflight.delete(&tid);
+
+	u32 zero = 0;
+	struct cglat_event *ev = scratch.lookup(&zero);
+	if (!ev)
+		return 0;
+	fill_common(ev, CGLAT_EV_WRITE);
+	ev->fd = w.fd;
+	ev->ts_enter = w.ts;
+	ev->ts_exit = ts_exit;
+	ev->ret = args->ret;
+	ev->call = 0;
+	u64 key = (id & 0xffffffff00000000ULL) | (u32)w.fd;
+	struct cglat_open_file *f = open_files.lookup(&key);
+	if (f)
+		bpf_probe_read_kernel(ev->path, sizeof(ev->path), f->path);
+	else
+		ev->path[0] = 0;
+	u64 n = w.count;
+	if (n > CGLAT_DATA_LEN)
+		n = CGLAT_DATA_LEN;
+	ev->data_len = n;
+	bpf_probe_read_user(ev->data, n, (void *)w.buf);
+	events.perf_submit(args, ev, sizeof(*ev));
+	return 0;
+}
+#endif /* CGLAT_TRACEPOINT */
+
+/* --------------------------------------------------------------- write: kprobes */
+#ifdef CGLAT_KPROBE
+#include <linux/fs.h>
+#include <linux/dcache.h>
+
+struct vfs_write_args {
+	u64 ts;
+	u64 buf;
+	u64 count;
+	char path[CGLAT_PATH_LEN];
+};
+BPF_HASH(vfs_inflight, u32, struct vfs_write_args, 1024);
+BPF_PERCPU_ARRAY(vfs_scratch, struct vfs_write_args, 1);
+
+/* "<parent dir>/<file name>": the parent is the container's cgroup directory. */
+int cglat_vfs_write_entry(struct pt_regs *ctx, struct file *file, const char __user *buf, size_t count)
+{
+	u32 zero = 0;
+	struct vfs_write_args *a = vfs_scratch.lookup(&zero);
+	if (!a)
+		return 0;
+	struct dentry *de = file->f_path.dentry;
+	struct dentry *parent = de->d_parent;
+	int plen = bpf_probe_read_kernel_str(a->path, 128, parent->d_name.name);
+	if (plen <= 0)
+		return 0;
+	int off = (plen - 1) & 127;
+	a->path[off] = '/';
+	int nlen = bpf_probe_read_kernel_str(&a->path[(off + 1) & 127], 128, de->d_name.name);
+	if (nlen <= 1 || !is_limit_file(a->path, (off + nlen) & PATH_MASK))
+		return 0;
+	a->ts = bpf_ktime_get_ns();
+	a->buf = (u64)buf;
+	a->count = count;
+	u32 tid = bpf_get_current_pid_tgid();
+	vfs_inflight.update(&tid, a);
+	return 0;
+}
+
+int cglat_vfs_write_return(struct pt_regs *ctx)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	struct vfs_write_args *a = vfs_inflight.lookup(&tid);
+	if (!a)
+		return 0;
+	u64 ts_exit = bpf_ktime_get_ns();
+	u32 zero = 0;
+	struct cglat_event *ev = scratch.lookup(&zero);
+	if (!ev) {
+		vfs_inflight.delete(&tid);
+		return 0;
+	}
+	fill_common(ev, CGLAT_EV_WRITE);
+	ev->fd = -1;
+	ev->ts_enter = a->ts;
+	ev->ts_exit = ts_exit;
+	ev->ret = PT_REGS_RC(ctx);
+	ev->call = 0;
+	bpf_probe_read_kernel(ev->path, sizeof(ev->path), a->path);
+	u64 n = a->count;
+	if (n > CGLAT_DATA_LEN)
+		n = CGLAT_DATA_LEN;
+	ev->data_len = n;
+	bpf_probe_read_user(ev->data, n, (void *)a->buf);
+	vfs_inflight.delete(&tid);
+	events.perf_submit(ctx, ev, sizeof(*ev));
+	return 0;
+}
+#endif /* CGLAT_KPROBE */

@@ -1,1 +1,58 @@
-/* events */
+/* Event records shared by the probes (BCC's C) and the frontend (C11).
+ * Fixed-width fields only, so both sides agree on the layout. */
+#ifndef CGLAT_EVENT_H
+#define CGLAT_EVENT_H
+
+#ifndef CGLAT_BPF
+#include <stdint.h>
+typedef uint32_t cglat_u32;
+typedef int32_t cglat_s32;
+typedef uint64_t cglat_u64;
+typedef int64_t cglat_s64;
+#else
+typedef u32 cglat_u32;
+typedef s32 cglat_s32;
+typedef u64 cglat_u64;
+typedef s64 cglat_s64;
+#endif
+
+/* Power of two: the probes mask indexes with LEN - 1 to satisfy the verifier. */
+#define CGLAT_PATH_LEN 256
+#define CGLAT_DATA_LEN 128
+#define CGLAT_COMM_LEN 16
+
+enum cglat_event_kind {
+	CGLAT_EV_RECV = 1,  /* dockerd received bytes starting with "POST " */
+	CGLAT_EV_WRITE = 2, /* a write(2) to a cgroup limit file returned */
+};
+
+/* Which receive syscall delivered a CGLAT_EV_RECV. */
+enum cglat_recv_call {
+	CGLAT_RECV_READ = 1,
+	CGLAT_RECV_RECVFROM = 2,
+	CGLAT_RECV_RECVMSG = 3,
+	CGLAT_RECV_RECVMMSG = 4,
+};
+
+struct cglat_event {
+	cglat_u32 kind;
+	cglat_u32 tid;
+	cglat_u32 tgid;
+	cglat_s32 fd;
+	cglat_u64 ts_enter; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	cglat_u64 ts_exit;
+	cglat_s64 ret;	     /* the syscall's return value: bytes, or -errno */
+	cglat_u32 call;	     /* enum cglat_recv_call for RECV */
+	cglat_u32 data_len;  /* valid bytes in data */
+	char comm[CGLAT_COMM_LEN];
+	char path[CGLAT_PATH_LEN]; /* WRITE: the path the file was opened with */
+	char data[CGLAT_DATA_LEN]; /* RECV: first bytes received; WRITE: first bytes written */
+};
+
+/* Value of the open-limit-file table, keyed by (tgid << 32 | fd). */
+struct cglat_open_file {
+	cglat_u64 opened_ns; /* to drop entries older than the process's last exec/exit */
+	char path[CGLAT_PATH_LEN];
+};
+
+#endif

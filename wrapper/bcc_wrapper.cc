@@ -4,7 +4,10 @@
 
 #include <bcc/BPF.h>
 #include <bcc/libbpf.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -20,6 +23,60 @@ struct bccw {
 
 namespace
 {
+
+// libbcc and clang print to fd 2: compiler diagnostics, which belong in the
+// error message, and per-program noise ("sha1 socket not available" when
+// AF_ALG is missing), which does not. Capture fd 2 while BCC works.
+class StderrCapture
+{
+      public:
+	StderrCapture()
+	{
+		std::fflush(stderr);
+		tmp_ = std::tmpfile();
+		saved_ = tmp_ ? dup(2) : -1;
+		if (saved_ >= 0)
+			dup2(fileno(tmp_), 2);
+	}
+	~StderrCapture()
+	{
+		restore();
+		if (tmp_)
+			std::fclose(tmp_);
+	}
+	// Restores fd 2 and returns what was written, noise lines dropped.
+	std::string text()
+	{
+		restore();
+		std::string out;
+		if (!tmp_)
+			return out;
+		std::rewind(tmp_);
+		char line[1024];
+		while (std::fgets(line, sizeof(line), tmp_)) {
+			if (std::strstr(line, "sha1 socket not available") ||
+			    std::strstr(line, "cannot get prog tag"))
+				continue;
+			out += line;
+		}
+		while (!out.empty() && out.back() == '\n')
+			out.pop_back();
+		return out;
+	}
+
+      private:
+	void restore()
+	{
+		if (saved_ < 0)
+			return;
+		std::fflush(stderr);
+		dup2(saved_, 2);
+		close(saved_);
+		saved_ = -1;
+	}
+	std::FILE *tmp_ = nullptr;
+	int saved_ = -1;
+};
 
 int fail(bccw *b, const std::string &msg)
 {
@@ -79,8 +136,15 @@ int bccw_load(struct bccw *b, const char *source, const char *const *cflags, siz
 {
 	return guarded(b, "compiling the probes", [&] {
 		std::vector<std::string> flags(cflags, cflags + ncflags);
-		if (check(b, b->bpf->init(source, flags), "compiling the probes") < 0)
-			return -1;
+		StderrCapture capture;
+		auto st = b->bpf->init(source, flags);
+		std::string diagnostics = capture.text();
+		if (!st.ok()) {
+			std::string msg = st.msg();
+			if (!diagnostics.empty())
+				msg += "\n" + diagnostics;
+			return fail(b, "compiling the probes: " + msg);
+		}
 		b->loaded = true;
 		return 0;
 	});
@@ -89,8 +153,13 @@ int bccw_load(struct bccw *b, const char *source, const char *const *cflags, siz
 int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *fn)
 {
 	return guarded(b, "attaching a tracepoint", [&] {
-		return check(b, b->bpf->attach_tracepoint(tracepoint, fn),
-			     std::string("attaching tracepoint ") + tracepoint);
+		StderrCapture capture; // program load happens here, with its noise
+		auto st = b->bpf->attach_tracepoint(tracepoint, fn);
+		std::string diagnostics = capture.text();
+		if (check(b, st, std::string("attaching tracepoint ") + tracepoint) < 0 &&
+		    !diagnostics.empty())
+			b->error += "\n" + diagnostics;
+		return st.ok() ? 0 : -1;
 	});
 }
 
@@ -98,22 +167,38 @@ int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int i
 {
 	return guarded(b, "attaching a kprobe", [&] {
 		auto type = is_return ? BPF_PROBE_RETURN : BPF_PROBE_ENTRY;
-		return check(b, b->bpf->attach_kprobe(symbol, fn, 0, type),
-			     std::string(is_return ? "attaching kretprobe " : "attaching kprobe ") +
-				     symbol);
+		StderrCapture capture;
+		auto st = b->bpf->attach_kprobe(symbol, fn, 0, type);
+		std::string diagnostics = capture.text();
+		if (check(b, st,
+			  std::string(is_return ? "attaching kretprobe " : "attaching kprobe ") +
+				  symbol) < 0 &&
+		    !diagnostics.empty())
+			b->error += "\n" + diagnostics;
+		return st.ok() ? 0 : -1;
 	});
 }
 
 int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
-			  void *ctx, int page_cnt)
+			  void *ctx, int page_cnt, int wakeup_events)
 {
 	return guarded(b, "opening a perf buffer", [&] {
 		// bccw_event_cb has the same shape as perf_reader_raw_cb: (cookie, raw, size).
-		auto st = b->bpf->open_perf_buffer(table, reinterpret_cast<perf_reader_raw_cb>(cb),
-						   reinterpret_cast<perf_reader_lost_cb>(lost), ctx,
-						   page_cnt);
+		auto raw = reinterpret_cast<perf_reader_raw_cb>(cb);
+		auto lost_raw = reinterpret_cast<perf_reader_lost_cb>(lost);
+		auto st = b->bpf->open_perf_buffer(table, raw, lost_raw, ctx, page_cnt);
 		if (check(b, st, std::string("opening perf buffer ") + table) < 0)
 			return -1;
+		if (wakeup_events > 1) {
+			// ebpf::BPF opens with wakeup_events 1; reopen with the caller's.
+			ebpf::BPFPerfBuffer *pb = b->bpf->get_perf_buffer(table);
+			if (!pb)
+				return fail(b, std::string("perf buffer ") + table + " vanished");
+			if (check(b, pb->close_all_cpu(), "reopening perf buffer") < 0 ||
+			    check(b, pb->open_all_cpu(raw, lost_raw, ctx, page_cnt, wakeup_events),
+				  std::string("opening perf buffer ") + table) < 0)
+				return -1;
+		}
 		b->perf_tables.emplace_back(table);
 		return 0;
 	});
@@ -130,6 +215,19 @@ int bccw_poll(struct bccw *b, int timeout_ms)
 			ready += r;
 		}
 		return ready;
+	});
+}
+
+int bccw_consume(struct bccw *b)
+{
+	return guarded(b, "reading perf buffers", [&] {
+		for (const auto &t : b->perf_tables) {
+			ebpf::BPFPerfBuffer *pb = b->bpf->get_perf_buffer(t);
+			if (!pb)
+				return fail(b, "perf buffer " + t + " is not open");
+			pb->consume();
+		}
+		return 0;
 	});
 }
 
@@ -175,9 +273,7 @@ void bccw_free(struct bccw *b)
 	if (!b)
 		return;
 	try {
-		if (b->loaded)
-			b->bpf->detach_all();
-		delete b;
+		delete b; // ~BPF detaches every probe and closes perf buffers
 	} catch (...) {
 	}
 }

@@ -30,12 +30,19 @@ int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *f
 /* kprobe (is_return 0) or kretprobe (is_return 1) on a kernel symbol. */
 int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int is_return);
 
-/* Opens the BPF_PERF_OUTPUT table `table`; cb runs from bccw_poll(). */
+/* Opens the BPF_PERF_OUTPUT table `table`; cb runs from bccw_poll() and
+ * bccw_consume(). The kernel wakes a poller only every `wakeup_events` events:
+ * 1 wakes on each (bcc's default), more spares the writer the cost of waking
+ * a reader, for callers that consume the buffers themselves. */
 int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
-			  void *ctx, int page_cnt);
+			  void *ctx, int page_cnt, int wakeup_events);
 
-/* Polls every open perf buffer once; returns the number of ready buffers or -1. */
+/* Waits up to timeout_ms for a wakeup, then reads the buffers that have one;
+ * returns the number of ready buffers or -1. */
 int bccw_poll(struct bccw *b, int timeout_ms);
+
+/* Reads whatever every open perf buffer holds now, without waiting. */
+int bccw_consume(struct bccw *b);
 
 /* Raw table access by name; key and value sizes must match the table's. */
 int bccw_table_update(struct bccw *b, const char *table, const void *key, const void *value);

@@ -1,0 +1,91 @@
+/* The benchmark loop: make or pick the container, attach the probes, change
+ * limits through each path in turn, match every change to its probe events,
+ * then put everything back. */
+#ifndef CGLAT_BENCH_H
+#define CGLAT_BENCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "error.h"
+
+/* Sample paths: the three update paths, plus the floor (bare pwrite, unprobed). */
+enum sample_path { SAMPLE_DOCKER = PATH_DOCKER, SAMPLE_API = PATH_API, SAMPLE_DIRECT = PATH_DIRECT,
+		   SAMPLE_FLOOR, SAMPLE_PATH_COUNT };
+
+enum metric { METRIC_DAEMON_TO_WRITE, METRIC_REQUEST_TO_WRITE, METRIC_ROUND_TRIP, METRIC_COUNT };
+
+struct sample {
+	int iteration;
+	enum sample_path path;
+	enum cg_resource resource;
+	int64_t value;	   /* the limit asked for: bytes, or quota in us */
+	char expected[48]; /* the text the kernel should be handed */
+	uint64_t t0_ns;	   /* client, just before the update is issued */
+	uint64_t t_return_ns;
+	uint64_t recv_ns;	 /* dockerd's receive of the request returned; 0: none */
+	uint64_t write_enter_ns; /* the limit write entered / returned; 0: none */
+	uint64_t write_exit_ns;
+	int64_t write_ret;
+	uint32_t writer_tgid;
+	char writer_comm[16];
+	char seen[48]; /* value in the matched write, or in the last write of that file */
+	bool valid;
+	char invalid_reason[192];
+};
+
+struct bench_host {
+	char kernel[128];
+	enum cg_mode cgroup_mode;
+	int cgroup_version[CG_RES_COUNT];
+	char limit_file[CG_RES_COUNT][64];
+	char probe_strategy[16];
+	char probe_reason[256];
+	char docker_version[64];
+	char api_version[16];
+	char runtime[128];
+	char cgroup_driver[32];
+};
+
+struct bench_result {
+	struct bench_host host;
+	char container_id[65];
+	char container_name[256];
+	bool container_created;
+	struct sample *samples;
+	size_t count, cap;
+	uint64_t lost_events;
+	int containers_removed;
+	bool limits_restored; /* --container: the original limits are back */
+	bool interrupted;
+	int signal;
+	int64_t wall_ns;
+};
+
+/* Installs SIGINT/SIGTERM handlers that ask the loop to stop and clean up. */
+void bench_install_signals(void);
+/* The signal that asked to stop, 0 when none. */
+int bench_stop_signal(void);
+
+/* Runs the benchmark. On failure res still says what was cleaned up. */
+int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err);
+void bench_result_free(struct bench_result *res);
+
+/* A sample's metric in ns, or -1 when it does not apply or was not seen. */
+int64_t bench_metric(const struct sample *s, enum metric m);
+const char *bench_metric_name(enum metric m);
+const char *bench_sample_path_name(enum sample_path p);
+
+/* Pure matching helpers, exposed for tests. */
+/* The container reference in "POST /v1.41/containers/REF/update ...", copied to ref. */
+bool bench_parse_update_request(const char *data, size_t len, char *ref, size_t ref_len);
+/* Does a write event's path name this container's file? */
+bool bench_path_matches(const char *path, const char *container_id, const char *file);
+/* The written bytes without a trailing newline, as a string. */
+void bench_written_value(const char *data, size_t len, char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,45 @@
+/* The numbers of a run and how they are shown: text tables, JSON, CSV. */
+#ifndef CGLAT_REPORT_H
+#define CGLAT_REPORT_H
+
+#include <stdio.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "stats.h"
+
+/* One line of the results: a path x resource x metric and its statistics. */
+struct report_row {
+	enum sample_path path;
+	enum cg_resource resource;
+	enum metric metric;
+	size_t invalid; /* samples of this path x resource that did not count */
+	struct stats stats;
+};
+
+#define REPORT_MAX_ROWS (SAMPLE_PATH_COUNT * CG_RES_COUNT * METRIC_COUNT)
+
+/* Rows for every path x resource x metric that applies and was run, in a fixed
+ * order. Invalid samples are counted, never included. Returns the row count. */
+size_t report_rows(const struct bench_config *cfg, const struct bench_result *res,
+		   struct report_row *rows);
+
+struct report_headline {
+	double docker_p50_ns; /* docker (or api when docker did not run) daemon_to_write p50 */
+	double direct_p50_ns; /* direct request_to_write p50 */
+	double ratio;	      /* 0 when either is missing */
+	const char *daemon_path;
+};
+void report_headline(const struct report_row *rows, size_t n, struct report_headline *h);
+
+/* The original tool's three numbers: means in ms, over valid samples. */
+struct report_original {
+	double memory_ms, cpu_ms, raw_memory_ms; /* < 0 when not measured */
+};
+void report_original(const struct report_row *rows, size_t n, struct report_original *o);
+
+int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
+int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
+int report_csv(FILE *out, const struct bench_result *res);
+
+#endif

@@ -1,0 +1,62 @@
+/* The probe session: picks a strategy, compiles the probe source at run time
+ * through the BCC wrapper, attaches it, and hands typed events to a callback. */
+#ifndef CGLAT_TRACER_H
+#define CGLAT_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cglat_event.h"
+#include "error.h"
+
+enum tracer_strategy { TRACER_AUTO, TRACER_TRACEPOINT, TRACER_KPROBE };
+
+typedef void (*tracer_event_fn)(void *ctx, const struct cglat_event *ev);
+
+struct tracer_config {
+	enum tracer_strategy strategy;
+	pid_t dockerd_tgid;	/* 0: no receive probes */
+	const char *probe_file; /* NULL: the source embedded at build time */
+	tracer_event_fn on_event;
+	void *ctx;
+};
+
+struct tracer;
+
+/* What the machine offers, for `auto` and for reports. */
+struct tracer_host {
+	bool tracefs;	      /* tracepoints usable (tracefs mounted) */
+	bool kprobes;	      /* the kernel has kprobes */
+	bool headers_match;   /* BCC's headers are the running kernel's */
+	char headers[256];    /* where BCC finds headers, or "" */
+	char tracefs_dir[64]; /* /sys/kernel/tracing or /sys/kernel/debug/tracing */
+};
+
+void tracer_probe_host(struct tracer_host *host);
+
+/* Chooses the strategy for cfg->strategy on this host; *why says why (for
+ * auto) or what is missing (for an explicit choice that cannot run: -1). */
+int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
+		  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err);
+
+int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_err *err);
+
+/* Delivers every pending event to the callback, waiting at most timeout_ms when
+ * there is none. The kernel wakes the reader only every few events (waking it
+ * costs the writer microseconds), so pending events are read after the wait
+ * whether or not a wakeup came. */
+int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err);
+
+enum tracer_strategy tracer_strategy(const struct tracer *t);
+const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint", "kprobe" */
+const char *tracer_reason(const struct tracer *t);	  /* why this strategy */
+uint64_t tracer_lost_events(const struct tracer *t);
+
+/* Detaches every probe and frees the session. NULL is fine. */
+void tracer_close(struct tracer *t);
+
+/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */
+uint64_t tracer_now_ns(void);
+
+#endif
