@@ -91,7 +91,8 @@ int cgroup_parse_limit(enum cg_resource res, int version, const char *text, int6
 		       int64_t *period_us, struct cg_err *err);
 
 /* The 64-hex-digit container id in a cgroup path of the cgroupfs ("/docker/<id>")
- * or systemd ("/system.slice/docker-<id>.scope") driver; false when none. */
+ * or systemd ("/system.slice/docker-<id>.scope") driver, podman's "libpod-<id>.scope",
+ * or a bare "<id>" last component; the innermost when nested; false when none. */
 bool cgroup_container_id_of_path(const char *path, char id[65]);
 
 /* Everything cglat needs about one process's limits, read from the live system. */

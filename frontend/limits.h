@@ -28,7 +28,7 @@ int64_t limits_cpus_to_quota(double cpus, int64_t period_us);
 uint64_t limits_shares_to_weight(uint64_t shares);
 uint64_t limits_weight_to_shares(uint64_t weight);
 
-/* Human size with binary units: "128.0 MiB", "512 B". */
+/* Human size with binary units: "128.0 MiB", "512 B"; "unlimited" when bytes < 0. */
 void limits_format_size(int64_t bytes, char *buf, size_t len);
 
 /* Duration in nanoseconds in the unit that reads best: "412 ns", "5.31 us",
