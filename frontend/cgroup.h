@@ -4,7 +4,7 @@
 #ifndef CGLAT_CGROUP_H
 #define CGLAT_CGROUP_H
 
-#include <linux/limits.h> /* PATH_MAX; <limits.h> would find frontend/limits.h */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

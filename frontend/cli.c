@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cgroup.h"
-#include "limits.h"
+#include "units.h"
 
 #define MEBI (1024 * 1024)
 

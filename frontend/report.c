@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "units.h"
 
 static bool path_ran(const struct bench_config *cfg, enum sample_path p)
 {

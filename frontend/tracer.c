@@ -1,7 +1,7 @@
 #include "tracer.h"
 
 #include <errno.h>
-#include <linux/limits.h> /* PATH_MAX; <limits.h> would find frontend/limits.h */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

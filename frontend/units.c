@@ -1,4 +1,4 @@
-#include "limits.h"
+#include "units.h"
 
 #include <ctype.h>
 #include <errno.h>

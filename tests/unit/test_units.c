@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "limits.h"
+#include "units.h"
 
 static int64_t size_ok(const char *text)
 {

@@ -1,7 +1,7 @@
 /* Pure conversions between the units users type and the values cgroup files
  * hold. No I/O here: everything is unit-tested without root. */
-#ifndef CGLAT_LIMITS_H
-#define CGLAT_LIMITS_H
+#ifndef CGLAT_UNITS_H
+#define CGLAT_UNITS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,1 +1,0 @@
-/* placeholder until written */ typedef int cglat_placeholder_cleanup;
