@@ -516,6 +516,12 @@ static bool restore_container(struct bench *b, struct cg_err *err)
 		fprintf(stderr, "cglat: warning: could not put back Docker's record of the limits: "
 				"%s\n",
 			uerr.msg);
+	if (o->memory == 0)
+		fprintf(stderr,
+			"cglat: note: %s had no memory limit; the kernel's files are put back, but "
+			"Docker's record keeps Memory=%lld, since `docker update` cannot remove a "
+			"memory limit\n",
+			b->res->container_name, (long long)b->cfg->mem_base);
 	bool ok = restore_files(b);
 	if (!ok)
 		cg_errf(err, "could not put back the original limits of %s; they were: %s=%s ...",
@@ -696,13 +702,41 @@ static void clean_up(struct bench *b)
 	b->docker = NULL;
 }
 
+/* Everything that can be refused before anything is created or changed. */
+static int preflight(const struct bench_config *cfg, struct cg_err *err)
+{
+	if (geteuid() != 0)
+		return cg_errf(err, "cglat must run as root: it loads BPF programs and writes "
+				    "cgroup files; try: sudo cglat ...");
+	struct tracer_host host;
+	enum tracer_strategy chosen;
+	char why[256];
+	tracer_probe_host(&host);
+	if (tracer_choose(cfg->probe, &host, &chosen, why, sizeof(why), err))
+		return -1;
+	if (cfg->probe_file && access(cfg->probe_file, R_OK) != 0)
+		return cg_errf(err, "--probe-file %s: %s", cfg->probe_file, strerror(errno));
+	if (cfg->output) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", cfg->output);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (access(dir, W_OK) != 0)
+			return cg_errf(err, "-o %s: cannot write in %s: %s", cfg->output, dir,
+				       strerror(errno));
+	}
+	return 0;
+}
+
 int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err)
 {
 	memset(res, 0, sizeof(*res));
 	struct bench b = {.cfg = cfg, .res = res, .fd = {-1, -1}};
-	if (geteuid() != 0)
-		return cg_errf(err, "cglat must run as root: it loads BPF programs and writes "
-				    "cgroup files; try: sudo cglat ...");
+	if (preflight(cfg, err))
+		return -1;
 	uint64_t start = tracer_now_ns();
 	int rc = -1;
 	if (docker_open(cfg->docker_sock, &b.docker, &b.dinfo, err))

@@ -120,6 +120,7 @@ void tracer_probe_host(struct tracer_host *host)
 	} else {
 		host->kprobes = exists("/sys/kernel/debug/kprobes");
 	}
+	host->kprobe_debugfs = exists("/sys/kernel/debug/tracing/kprobe_events");
 
 	struct utsname u;
 	uname(&u);
@@ -167,20 +168,25 @@ int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
 				       "running kernel's, and the kprobe reads kernel structs; "
 				       "install matching headers or use --probe tracepoint",
 				       host->headers);
+		if (!host->kprobe_debugfs)
+			return cg_errf(err, "--probe kprobe: BCC attaches kprobes through "
+					    "/sys/kernel/debug/tracing, which is not there; mount "
+					    "debugfs with `sudo mount -t debugfs nodev /sys/kernel/debug`");
 		*chosen = TRACER_KPROBE;
 		snprintf(why, why_len, "asked for with --probe kprobe");
 		return 0;
 	case TRACER_AUTO:
 		break;
 	}
-	if (host->kprobes && host->headers_match) {
+	if (host->kprobes && host->headers_match && host->kprobe_debugfs) {
 		*chosen = TRACER_KPROBE;
 		snprintf(why, why_len, "auto: the kernel has kprobes and matching headers");
 	} else {
 		*chosen = TRACER_TRACEPOINT;
 		snprintf(why, why_len, "auto: %s",
-			 !host->kprobes ? "the kernel has no kprobes"
-					: "the kernel headers are not the running kernel's");
+			 !host->kprobes		? "the kernel has no kprobes"
+			 : !host->headers_match ? "the kernel headers are not the running kernel's"
+						: "debugfs is not mounted, BCC needs it for kprobes");
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@ struct tracer;
 struct tracer_host {
 	bool tracefs;	      /* tracepoints usable (tracefs mounted) */
 	bool kprobes;	      /* the kernel has kprobes */
+	bool kprobe_debugfs;  /* BCC 0.26 attaches kprobes through /sys/kernel/debug/tracing */
 	bool headers_match;   /* BCC's headers are the running kernel's */
 	char headers[256];    /* where BCC finds headers, or "" */
 	char tracefs_dir[64]; /* /sys/kernel/tracing or /sys/kernel/debug/tracing */
