@@ -368,16 +368,42 @@ static void progress(const struct bench *b, int i)
 		fprintf(stderr, "\r\033[K");
 }
 
+/* A new random order of the paths for each iteration (Fisher-Yates, fixed seed
+ * so runs are repeatable): whichever path follows the docker CLI finds every
+ * cache cold, and a fixed or rotating order would always hand that to the same
+ * path, the floor always warm right after the direct write. */
+static void shuffle_paths(int order[SAMPLE_PATH_COUNT], uint64_t *seed)
+{
+	for (int i = 0; i < SAMPLE_PATH_COUNT; i++)
+		order[i] = i;
+	for (int i = SAMPLE_PATH_COUNT - 1; i > 0; i--) {
+		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+		int j = (int)((*seed >> 33) % (uint64_t)(i + 1));
+		int t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+static bool path_wanted(const struct bench_config *c, int p)
+{
+	if (p == SAMPLE_FLOOR) /* the floor writes through the direct path's fd */
+		return (c->paths & (1u << PATH_DIRECT)) != 0;
+	return (c->paths & (1u << p)) != 0;
+}
+
 static int run_loop(struct bench *b, struct cg_err *err)
 {
 	const struct bench_config *c = b->cfg;
+	uint64_t seed = 0x63676c6174ull; /* "cglat" */
 	for (int i = -c->warmup; i < c->iterations && !stop_requested; i++) {
 		if (i >= 0)
 			progress(b, i);
-		for (int p = 0; p < SAMPLE_PATH_COUNT && !stop_requested; p++) {
-			bool wanted = p == SAMPLE_FLOOR ? (c->paths & (1u << PATH_DIRECT)) != 0
-							: (c->paths & (1u << p)) != 0;
-			if (!wanted)
+		int order[SAMPLE_PATH_COUNT];
+		shuffle_paths(order, &seed);
+		for (int k = 0; k < SAMPLE_PATH_COUNT && !stop_requested; k++) {
+			int p = order[k];
+			if (!path_wanted(c, p))
 				continue;
 			for (int r = 0; r < CG_RES_COUNT && !stop_requested; r++) {
 				if (!(c->resources & (1u << r)))

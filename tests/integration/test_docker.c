@@ -19,9 +19,6 @@
 
 #include "docker.h"
 
-#ifndef CGLAT_IDLE_BIN
-#define CGLAT_IDLE_BIN "/work/main/build-b/cglat-idle"
-#endif
 
 #define IMAGE "cglat-idle:test"
 #define LABEL "cglat.test=1"
