@@ -768,8 +768,9 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 	if (docker_open(cfg->docker_sock, &b.docker, &b.dinfo, err))
 		return -1;
 	fill_host(&b);
-	if (pick_container(&b, err) || check_stop(err) || resolve_cgroup(&b, err) ||
-	    save_originals(&b, err) || start_tracer(&b, err) || check_stop(err) ||
+	/* Probes first: a probe that does not compile or attach changes nothing. */
+	if (start_tracer(&b, err) || check_stop(err) || pick_container(&b, err) ||
+	    check_stop(err) || resolve_cgroup(&b, err) || save_originals(&b, err) ||
 	    open_direct_fds(&b, err) || set_base_limits(&b, err) || run_loop(&b, err))
 		goto out;
 	res->lost_events = tracer_lost_events(b.tracer);

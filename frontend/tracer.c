@@ -224,7 +224,8 @@ static char *read_whole_file(const char *path, struct cg_err *err)
 	return buf;
 }
 
-/* The shared event header goes first so the probe file needs no include path. */
+/* The shared event header goes first so the probe file needs no include path;
+ * #line keeps the compiler's line numbers those of the probe file. */
 static char *probe_text(const char *probe_file, struct cg_err *err)
 {
 	char *body = NULL;
@@ -235,12 +236,14 @@ static char *probe_text(const char *probe_file, struct cg_err *err)
 			return NULL;
 		src = body;
 	}
-	size_t hl = strlen(cglat_event_header), sl = strlen(src);
-	char *text = malloc(hl + sl + 2);
+	char line[PATH_MAX + 32];
+	snprintf(line, sizeof(line), "\n#line 1 \"%s\"\n", probe_file ? probe_file : "cglat.bpf.c");
+	size_t hl = strlen(cglat_event_header), ll = strlen(line), sl = strlen(src);
+	char *text = malloc(hl + ll + sl + 1);
 	if (text) {
 		memcpy(text, cglat_event_header, hl);
-		text[hl] = '\n';
-		memcpy(text + hl + 1, src, sl + 1);
+		memcpy(text + hl, line, ll);
+		memcpy(text + hl + ll, src, sl + 1);
 	} else {
 		cg_errf(err, "out of memory");
 	}
@@ -308,9 +311,23 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	free(text);
 	if (rc < 0)
 		return cg_errf(err,
-			       "%s (the compiler's messages are above; when it cannot find "
-			       "kernel headers, install them or point BCC_KERNEL_SOURCE at them)",
+			       "%s\nhint: when the compiler cannot find kernel headers, install "
+			       "them (scripts/setup.sh links Debian's) or point BCC_KERNEL_SOURCE "
+			       "at them",
 			       bccw_last_error(t->bcc));
+	return 0;
+}
+
+static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_err *err)
+{
+	t->bcc = bccw_new();
+	if (!t->bcc)
+		return cg_errf(err, "out of memory");
+	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, err))
+		return -1;
+	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
+				  TRACER_WAKEUP_EVENTS) < 0)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
 	return 0;
 }
 
@@ -325,17 +342,16 @@ int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_
 	t->ctx = cfg->ctx;
 	if (tracer_choose(cfg->strategy, &host, &t->strategy, t->reason, sizeof(t->reason), err))
 		goto fail;
-	t->bcc = bccw_new();
-	if (!t->bcc) {
-		cg_errf(err, "out of memory");
-		goto fail;
-	}
-	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, err))
-		goto fail;
-	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
-				  TRACER_WAKEUP_EVENTS) < 0) {
-		cg_errf(err, "%s", bccw_last_error(t->bcc));
-		goto fail;
+	if (start(t, cfg, err) < 0) {
+		/* auto falls back to the strategy that needs the least of the kernel. */
+		if (cfg->strategy != TRACER_AUTO || t->strategy != TRACER_KPROBE)
+			goto fail;
+		snprintf(t->reason, sizeof(t->reason), "auto: kprobe failed (%.180s)", err->msg);
+		bccw_free(t->bcc);
+		t->bcc = NULL;
+		t->strategy = TRACER_TRACEPOINT;
+		if (start(t, cfg, err) < 0)
+			goto fail;
 	}
 	*out = t;
 	return 0;
