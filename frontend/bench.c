@@ -12,31 +12,8 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "signals.h"
 #include "tracer.h"
-
-/* The only global state: which signal asked the run to stop. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	stop_requested = sig;
-}
-
-void bench_install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocking poll or wait returns so the loop sees the flag. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int bench_stop_signal(void)
-{
-	return stop_requested;
-}
 
 /* The embedded static program of the local test image. */
 extern const char cglat_idle_binary[];
@@ -278,7 +255,7 @@ static int await_events(struct bench *b, struct sample *s, struct cg_err *err)
 			return -1;
 		if (b->write_found && (!b->want_recv || b->recv_found))
 			return 0;
-		if (stop_requested || tracer_now_ns() > deadline)
+		if (signals_stop_requested() || tracer_now_ns() > deadline)
 			return 0;
 		if (tracer_poll(b->tracer, 5, err) < 0)
 			return -1;
@@ -396,16 +373,16 @@ static int run_loop(struct bench *b, struct cg_err *err)
 {
 	const struct bench_config *c = b->cfg;
 	uint64_t seed = 0x63676c6174ull; /* "cglat" */
-	for (int i = -c->warmup; i < c->iterations && !stop_requested; i++) {
+	for (int i = -c->warmup; i < c->iterations && !signals_stop_requested(); i++) {
 		if (i >= 0)
 			progress(b, i);
 		int order[SAMPLE_PATH_COUNT];
 		shuffle_paths(order, &seed);
-		for (int k = 0; k < SAMPLE_PATH_COUNT && !stop_requested; k++) {
+		for (int k = 0; k < SAMPLE_PATH_COUNT && !signals_stop_requested(); k++) {
 			int p = order[k];
 			if (!path_wanted(c, p))
 				continue;
-			for (int r = 0; r < CG_RES_COUNT && !stop_requested; r++) {
+			for (int r = 0; r < CG_RES_COUNT && !signals_stop_requested(); r++) {
 				if (!(c->resources & (1u << r)))
 					continue;
 				if (run_sample(b, i, (enum sample_path)p, (enum cg_resource)r,
@@ -696,9 +673,9 @@ static void fill_host(struct bench *b)
 
 static int check_stop(struct cg_err *err)
 {
-	if (!stop_requested)
+	if (!signals_stop_requested())
 		return 0;
-	return cg_errf(err, "interrupted by %s", stop_requested == SIGINT ? "SIGINT" : "SIGTERM");
+	return cg_errf(err, "interrupted by %s", signals_name(signals_stop_requested()));
 }
 
 /* Undo everything, whatever state the run reached; errors go to stderr so
@@ -774,17 +751,17 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 	    open_direct_fds(&b, err) || set_base_limits(&b, err) || run_loop(&b, err))
 		goto out;
 	res->lost_events = tracer_lost_events(b.tracer);
-	if (stop_requested) {
+	if (signals_stop_requested()) {
 		res->interrupted = true;
-		res->signal = stop_requested;
+		res->signal = signals_stop_requested();
 		check_stop(err);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (stop_requested) {
+	if (signals_stop_requested()) {
 		res->interrupted = true;
-		res->signal = stop_requested;
+		res->signal = signals_stop_requested();
 	}
 	clean_up(&b);
 	res->wall_ns = (int64_t)(tracer_now_ns() - start);

@@ -66,11 +66,6 @@ struct bench_result {
 	int64_t wall_ns;
 };
 
-/* Installs SIGINT/SIGTERM handlers that ask the loop to stop and clean up. */
-void bench_install_signals(void);
-/* The signal that asked to stop, 0 when none. */
-int bench_stop_signal(void);
-
 /* Runs the benchmark. On failure res still says what was cleaned up. */
 int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err);
 void bench_result_free(struct bench_result *res);

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "report.h"
+#include "signals.h"
 
 static int write_report(const struct bench_config *cfg, const struct bench_result *res)
 {
@@ -49,7 +50,7 @@ static int cmd_bench(int argc, char **argv, const char *prog)
 		printf("cglat %s\n", CGLAT_VERSION);
 		return 0;
 	}
-	bench_install_signals();
+	signals_install();
 	struct bench_result res;
 	int rc = bench_run(&cfg, &res, &err);
 	if (rc < 0) {

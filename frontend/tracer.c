@@ -52,6 +52,8 @@ static const struct attach write_tracepoints[] = {
 	{"syscalls:sys_enter_openat2", "tracepoint__syscalls__sys_enter_openat2"},
 	{"syscalls:sys_exit_openat2", "tracepoint__syscalls__sys_exit_openat2"},
 	{"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
+	{"syscalls:sys_enter_dup2", "tracepoint__syscalls__sys_enter_dup2"},
+	{"syscalls:sys_enter_dup3", "tracepoint__syscalls__sys_enter_dup3"},
 	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
 	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
 	/* Writes last: their table is only filled once the opens are watched. */

@@ -320,6 +320,32 @@ TRACEPOINT_PROBE(syscalls, sys_enter_close)
 	return 0;
 }
 
+/* dup2/dup3 close newfd and make it a copy of oldfd: a shell's `echo 1 > file`
+ * writes the limit file through fd 1. Done at entry; a failing dup2 is rare and
+ * leaves at worst a stale entry that the next close or exit removes. */
+static __always_inline void dup_fd(u32 oldfd, u32 newfd)
+{
+	u64 tgid = bpf_get_current_pid_tgid() & 0xffffffff00000000ULL;
+	u64 oldkey = tgid | oldfd, newkey = tgid | newfd;
+	if (oldfd == newfd)
+		return;
+	struct cglat_open_file *f = open_files.lookup(&oldkey);
+	if (f)
+		open_files.update(&newkey, f);
+	else
+		open_files.delete(&newkey);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_dup2)
+{
+	dup_fd(args->oldfd, args->newfd);
+	return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_dup3)
+{
+	dup_fd(args->oldfd, args->newfd);
+	return 0;
+}
+
 /* exec closes O_CLOEXEC fds and exit closes all fds, neither through close(2). */
 static __always_inline void forget_fds(void)
 {
