@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "report.h"
 #include "signals.h"
+#include "watch.h"
 
 static int write_report(const struct bench_config *cfg, const struct bench_result *res)
 {
@@ -73,6 +74,8 @@ static int cmd_bench(int argc, char **argv, const char *prog)
 int main(int argc, char **argv)
 {
 	const char *prog = "cglat";
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return watch_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench(argc - 1, argv + 1, prog);
 	if (argc > 1 && argv[1][0] != '-') {

@@ -54,7 +54,6 @@ static const struct attach write_tracepoints[] = {
 	{"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
 	{"syscalls:sys_enter_dup2", "tracepoint__syscalls__sys_enter_dup2"},
 	{"syscalls:sys_enter_dup3", "tracepoint__syscalls__sys_enter_dup3"},
-	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
 	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
 	/* Writes last: their table is only filled once the opens are watched. */
 	{"syscalls:sys_enter_write", "tracepoint__syscalls__sys_enter_write"},
@@ -284,8 +283,15 @@ static int attach_all(struct tracer *t, const struct attach *list, size_t n, str
 	return 0;
 }
 
+/* Both strategies: exec times tell which process may carry out an update. */
+static const struct attach common_probes[] = {
+	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
+};
+
 static int attach_probes(struct tracer *t, bool recv, struct cg_err *err)
 {
+	if (attach_all(t, common_probes, sizeof(common_probes) / sizeof(common_probes[0]), err))
+		return -1;
 	if (recv && attach_all(t, recv_probes, sizeof(recv_probes) / sizeof(recv_probes[0]), err))
 		return -1;
 	if (t->strategy == TRACER_TRACEPOINT)

@@ -27,6 +27,9 @@
 
 BPF_PERF_OUTPUT(events);
 BPF_PERCPU_ARRAY(scratch, struct cglat_event, 1);
+/* tgid -> when it last exec'd: a write by a process exec'd after dockerd
+ * received an update (runc update) can be carrying out that update. */
+BPF_TABLE("lru_hash", u32, u64, exec_time, 16384);
 
 /* True when the NUL-terminated path of length len (without NUL) ends in
  * "/name" or is exactly "name". name is a literal, so the loop unrolls. */
@@ -74,6 +77,9 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
 	ev->tid = (u32)id;
 	ev->tgid = id >> 32;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	u32 tgid = id >> 32;
+	u64 *exec = exec_time.lookup(&tgid);
+	ev->exec_ns = exec ? *exec : 0;
 }
 
 /* ---------------------------------------------------------------- receive */
@@ -353,11 +359,20 @@ static __always_inline void forget_fds(void)
 	u64 now = bpf_ktime_get_ns();
 	fd_epoch.update(&tgid, &now);
 }
+#endif /* CGLAT_TRACEPOINT */
+
 TRACEPOINT_PROBE(sched, sched_process_exec)
 {
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u64 now = bpf_ktime_get_ns();
+	exec_time.update(&tgid, &now);
+#ifdef CGLAT_TRACEPOINT
 	forget_fds();
+#endif
 	return 0;
 }
+
+#ifdef CGLAT_TRACEPOINT
 TRACEPOINT_PROBE(sched, sched_process_exit)
 {
 	u64 id = bpf_get_current_pid_tgid();

@@ -42,6 +42,7 @@ struct cglat_event {
 	cglat_u64 ts_enter; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	cglat_u64 ts_exit;
 	cglat_s64 ret;	     /* the syscall's return value: bytes, or -errno */
+	cglat_u64 exec_ns;   /* when the process last exec'd (0: before the probes) */
 	cglat_u32 call;	     /* enum cglat_recv_call for RECV */
 	cglat_u32 data_len;  /* valid bytes in data */
 	char comm[CGLAT_COMM_LEN];
