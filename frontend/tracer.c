@@ -54,7 +54,6 @@ static const struct attach write_tracepoints[] = {
 	{"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
 	{"syscalls:sys_enter_dup2", "tracepoint__syscalls__sys_enter_dup2"},
 	{"syscalls:sys_enter_dup3", "tracepoint__syscalls__sys_enter_dup3"},
-	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
 	/* Writes last: their table is only filled once the opens are watched. */
 	{"syscalls:sys_enter_write", "tracepoint__syscalls__sys_enter_write"},
 	{"syscalls:sys_exit_write", "tracepoint__syscalls__sys_exit_write"},
@@ -288,15 +287,47 @@ static const struct attach common_probes[] = {
 	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
 };
 
-static int attach_probes(struct tracer *t, bool recv, struct cg_err *err)
+/* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids. */
+static const struct attach exit_probe[] = {
+	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
+};
+
+static const struct attach monitor_probes[] = {
+	{"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
+	{"exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
+	{"vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
+};
+
+/* Renamed in 6.2; see probes/cglat.bpf.c. */
+static bool has_write_folio(void)
 {
-	if (attach_all(t, common_probes, sizeof(common_probes) / sizeof(common_probes[0]), err))
+	return access("/sys/kernel/tracing/events/vmscan/mm_vmscan_write_folio", F_OK) == 0 ||
+	       access("/sys/kernel/debug/tracing/events/vmscan/mm_vmscan_write_folio", F_OK) == 0;
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int attach_probes(struct tracer *t, bool recv, bool monitor, struct cg_err *err)
+{
+	if (attach_all(t, common_probes, COUNT(common_probes), err))
 		return -1;
-	if (recv && attach_all(t, recv_probes, sizeof(recv_probes) / sizeof(recv_probes[0]), err))
+	if ((monitor || t->strategy == TRACER_TRACEPOINT) &&
+	    attach_all(t, exit_probe, COUNT(exit_probe), err))
+		return -1;
+	if (monitor) {
+		struct attach writeback = {
+			has_write_folio() ? "vmscan:mm_vmscan_write_folio"
+					  : "vmscan:mm_vmscan_writepage",
+			has_write_folio() ? "tracepoint__vmscan__mm_vmscan_write_folio"
+					  : "tracepoint__vmscan__mm_vmscan_writepage"};
+		if (attach_all(t, monitor_probes, COUNT(monitor_probes), err) ||
+		    attach_all(t, &writeback, 1, err))
+			return -1;
+	}
+	if (recv && attach_all(t, recv_probes, COUNT(recv_probes), err))
 		return -1;
 	if (t->strategy == TRACER_TRACEPOINT)
-		return attach_all(t, write_tracepoints,
-				  sizeof(write_tracepoints) / sizeof(write_tracepoints[0]), err);
+		return attach_all(t, write_tracepoints, COUNT(write_tracepoints), err);
 	if (bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_entry", 0) < 0 ||
 	    bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_return", 1) < 0)
 		return cg_errf(err, "%s", bccw_last_error(t->bcc));
@@ -310,12 +341,18 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 		return -1;
 	char tgid[64];
 	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
-	const char *flags[] = {
+	const char *flags[5] = {
 		"-DCGLAT_BPF=1",
 		t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
 		tgid,
 	};
-	int rc = bccw_load(t->bcc, text, flags, sizeof(flags) / sizeof(flags[0]));
+	size_t n = 3;
+	if (cfg->monitor) {
+		flags[n++] = "-DCGLAT_MONITOR=1";
+		if (has_write_folio())
+			flags[n++] = "-DCGLAT_MON_WRITE_FOLIO=1";
+	}
+	int rc = bccw_load(t->bcc, text, flags, n);
 	free(text);
 	if (rc < 0)
 		return cg_errf(err,
@@ -331,7 +368,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 	t->bcc = bccw_new();
 	if (!t->bcc)
 		return cg_errf(err, "out of memory");
-	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, err))
+	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, cfg->monitor, err))
 		return -1;
 	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
 				  TRACER_WAKEUP_EVENTS) < 0)
@@ -378,6 +415,24 @@ int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 		return cg_errf(err, "%s", bccw_last_error(t->bcc));
 	if (bccw_consume(t->bcc) < 0)
 		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	return 0;
+}
+
+int tracer_monitor_add(struct tracer *t, pid_t tgid, struct cg_err *err)
+{
+	uint32_t key = (uint32_t)tgid;
+	uint8_t one = 1;
+	if (bccw_table_update(t->bcc, "monitor_tgids", &key, &one) < 0)
+		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	return 0;
+}
+
+int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], struct cg_err *err)
+{
+	for (uint32_t i = 0; i < CGLAT_MON_COUNT; i++)
+		if (bccw_table_lookup(t->bcc, "monitor_counts", &i, &counts[i]) < 0)
+			return cg_errf(err, "reading the monitor's counters: %s",
+				       bccw_last_error(t->bcc));
 	return 0;
 }
 

@@ -18,6 +18,7 @@ struct tracer_config {
 	enum tracer_strategy strategy;
 	pid_t dockerd_tgid;	/* 0: no receive probes */
 	const char *probe_file; /* NULL: the source embedded at build time */
+	bool monitor; /* also count page faults, reclaim and writeback of chosen processes */
 	tracer_event_fn on_event;
 	void *ctx;
 };
@@ -48,6 +49,11 @@ int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_
  * costs the writer microseconds), so pending events are read after the wait
  * whether or not a wakeup came. */
 int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err);
+
+/* Monitor: adds a process to the monitored set (its forks follow by themselves),
+ * and reads the counters summed since the probes were attached. */
+int tracer_monitor_add(struct tracer *t, pid_t tgid, struct cg_err *err);
+int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], struct cg_err *err);
 
 enum tracer_strategy tracer_strategy(const struct tracer *t);
 const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint", "kprobe" */

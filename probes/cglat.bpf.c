@@ -372,14 +372,26 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 	return 0;
 }
 
-#ifdef CGLAT_TRACEPOINT
+#ifdef CGLAT_MONITOR
+static __always_inline void monitor_forget(u32 tgid);
+#endif
+
+/* Attached when either the tracepoint strategy or the monitor needs it. */
 TRACEPOINT_PROBE(sched, sched_process_exit)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	if ((u32)id == id >> 32) /* the group leader: the process is going away */
-		forget_fds();
+	if ((u32)id != id >> 32) /* a thread: only the group leader ends the process */
+		return 0;
+#ifdef CGLAT_TRACEPOINT
+	forget_fds();
+#endif
+#ifdef CGLAT_MONITOR
+	monitor_forget(id >> 32);
+#endif
 	return 0;
 }
+
+#ifdef CGLAT_TRACEPOINT
 
 /* This runs on every write(2) of the host: one table lookup when the fd is not
  * a limit file, nothing more. */
@@ -509,3 +521,69 @@ int cglat_vfs_write_return(struct pt_regs *ctx)
 	return 0;
 }
 #endif /* CGLAT_KPROBE */
+
+/* ------------------------------------------------------------------ monitor */
+#ifdef CGLAT_MONITOR
+/* The monitored workload's processes: the frontend seeds the set from the
+ * cgroup's procs, forks are followed here, exits leave. A set of tgids rather
+ * than a cgroup id works alike on v1, v2 and hybrid hosts. */
+BPF_HASH(monitor_tgids, u32, u8, 8192);
+BPF_ARRAY(monitor_counts, u64, CGLAT_MON_COUNT);
+
+static __always_inline void monitor_forget(u32 tgid)
+{
+	monitor_tgids.delete(&tgid);
+}
+
+static __always_inline int monitored(void)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return monitor_tgids.lookup(&tgid) != 0;
+}
+
+static __always_inline void monitor_add(u32 counter, u64 n)
+{
+	u64 *c = monitor_counts.lookup(&counter);
+	if (c)
+		__sync_fetch_and_add(c, n);
+}
+
+TRACEPOINT_PROBE(sched, sched_process_fork)
+{
+	if (!monitored())
+		return 0;
+	u32 child = args->child_pid;
+	u8 one = 1;
+	monitor_tgids.update(&child, &one);
+	return 0;
+}
+
+TRACEPOINT_PROBE(exceptions, page_fault_user)
+{
+	if (monitored())
+		monitor_add(CGLAT_MON_PAGE_FAULTS, 1);
+	return 0;
+}
+
+/* Reclaim on behalf of a memory limit runs in the allocating task: the
+ * workload's own pages taken off the LRU lists. */
+TRACEPOINT_PROBE(vmscan, mm_vmscan_lru_isolate)
+{
+	if (monitored())
+		monitor_add(CGLAT_MON_LRU_ISOLATED, args->nr_taken);
+	return 0;
+}
+
+/* Pages reclaim writes out: anonymous ones go to swap. The event was renamed
+ * in 6.2 (writepage -> write_folio); the frontend says which one exists. */
+#ifdef CGLAT_MON_WRITE_FOLIO
+TRACEPOINT_PROBE(vmscan, mm_vmscan_write_folio)
+#else
+TRACEPOINT_PROBE(vmscan, mm_vmscan_writepage)
+#endif
+{
+	if (monitored())
+		monitor_add(CGLAT_MON_PAGES_WRITTEN, 1);
+	return 0;
+}
+#endif /* CGLAT_MONITOR */

@@ -50,6 +50,14 @@ struct cglat_event {
 	char data[CGLAT_DATA_LEN]; /* RECV: first bytes received; WRITE: first bytes written */
 };
 
+/* Counters the monitor's probes keep for the monitored processes. */
+enum cglat_monitor_counter {
+	CGLAT_MON_PAGE_FAULTS = 0,  /* exceptions:page_fault_user */
+	CGLAT_MON_LRU_ISOLATED = 1, /* pages taken off LRU lists by reclaim (vmscan) */
+	CGLAT_MON_PAGES_WRITTEN = 2, /* pages reclaim wrote out (anon: to swap) */
+	CGLAT_MON_COUNT = 3,
+};
+
 /* Value of the open-limit-file table, keyed by (tgid << 32 | fd). */
 struct cglat_open_file {
 	cglat_u64 opened_ns; /* to drop entries older than the process's last exec/exit */
