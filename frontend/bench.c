@@ -543,8 +543,6 @@ static int make_container(struct bench *b, struct cg_err *err)
 		snprintf(name, sizeof(name), "%s", c->name);
 	else
 		snprintf(name, sizeof(name), "cglat-bench-%d", (int)getpid());
-	if (docker_validate_ref(name, err))
-		return cg_err_wrap(err, "--name");
 	snprintf(label, sizeof(label), "cglat.owner=%d", (int)getpid());
 	vlog(b, "starting container %s from %s", name, c->image);
 	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err))
@@ -554,16 +552,12 @@ static int make_container(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
-static int pick_container(struct bench *b, struct cg_err *err)
+/* --container: it must exist and run before anything else happens. */
+static int check_container(struct bench *b, struct cg_err *err)
 {
-	const struct bench_config *c = b->cfg;
-	if (c->container) {
-		if (docker_validate_ref(c->container, err))
-			return cg_err_wrap(err, "--container");
-	} else if (make_container(b, err)) {
-		return -1;
-	}
-	const char *ref = c->container ? c->container : b->res->container_id;
+	const char *ref = b->cfg->container;
+	if (!ref)
+		return 0;
 	if (docker_inspect(b->docker, ref, &b->orig, err))
 		return -1;
 	if (!b->orig.running || b->orig.pid <= 0)
@@ -571,7 +565,22 @@ static int pick_container(struct bench *b, struct cg_err *err)
 			       ref, ref);
 	snprintf(b->res->container_id, sizeof(b->res->container_id), "%s", b->orig.id);
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
-	b->cli_ref = c->container ? c->container : b->res->container_name;
+	b->cli_ref = ref;
+	return 0;
+}
+
+/* Without --container: make one, and learn its pid. */
+static int pick_container(struct bench *b, struct cg_err *err)
+{
+	if (b->cfg->container)
+		return 0;
+	if (make_container(b, err) || docker_inspect(b->docker, b->res->container_id, &b->orig, err))
+		return -1;
+	if (!b->orig.running || b->orig.pid <= 0)
+		return cg_errf(err, "container %s exited right after it started; see `docker logs %s`",
+			       b->res->container_name, b->res->container_name);
+	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
+	b->cli_ref = b->res->container_name;
 	return 0;
 }
 
@@ -746,7 +755,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 		return -1;
 	fill_host(&b);
 	/* Probes first: a probe that does not compile or attach changes nothing. */
-	if (start_tracer(&b, err) || check_stop(err) || pick_container(&b, err) ||
+	if (check_container(&b, err) || start_tracer(&b, err) || check_stop(err) ||
+	    pick_container(&b, err) ||
 	    check_stop(err) || resolve_cgroup(&b, err) || save_originals(&b, err) ||
 	    open_direct_fds(&b, err) || set_base_limits(&b, err) || run_loop(&b, err))
 		goto out;

@@ -705,3 +705,27 @@ int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err
 		buf[n - 1] = '\0';
 	return 0;
 }
+
+int cgroup_load_mounts(const char *path, struct cg_mounts *mounts, struct cg_err *err)
+{
+	if (!path)
+		return read_mounts(mounts, err);
+	int e = 0;
+	char *text = read_all(path, &e);
+	if (!text)
+		return cg_errf(err, "cannot read %s: %s", path, strerror(e));
+	int rc = cgroup_parse_mountinfo(text, mounts, err);
+	free(text);
+	return rc < 0 ? cg_err_wrap(err, "%s", path) : 0;
+}
+
+int cgroup_load_memberships(const char *path, struct cg_memberships *ms, struct cg_err *err)
+{
+	int e = 0;
+	char *text = read_all(path, &e);
+	if (!text)
+		return cg_errf(err, "cannot read %s: %s", path, strerror(e));
+	int rc = cgroup_parse_proc(text, ms, err);
+	free(text);
+	return rc < 0 ? cg_err_wrap(err, "%s", path) : 0;
+}

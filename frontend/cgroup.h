@@ -109,4 +109,41 @@ int cgroup_resolve_pid(pid_t pid, struct cg_target *target, struct cg_err *err);
 /* Reads a small file (a limit file) into buf, trailing newline removed. */
 int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err);
 
+/* ---- every file cglat set/run touch, per version (cgroup_knob.c) ---- */
+
+enum cg_knob {
+	CG_KNOB_MEMORY_MAX,   /* memory.limit_in_bytes / memory.max */
+	CG_KNOB_MEMORY_SWAP,  /* memory.memsw.limit_in_bytes (memory+swap) / memory.swap.max */
+	CG_KNOB_MEMORY_HIGH,  /* v2 only: memory.high */
+	CG_KNOB_MEMORY_USAGE, /* memory.usage_in_bytes / memory.current */
+	CG_KNOB_MEMORY_PEAK,  /* memory.max_usage_in_bytes / memory.peak (5.19+) */
+	CG_KNOB_MEMORY_OOM,   /* memory.oom_control / memory.events: "oom_kill N" lines */
+	CG_KNOB_CPU_QUOTA,    /* cpu.cfs_quota_us / cpu.max ("quota period") */
+	CG_KNOB_CPU_PERIOD,   /* cpu.cfs_period_us / cpu.max */
+	CG_KNOB_CPU_WEIGHT,   /* cpu.shares [2, 262144] / cpu.weight [1, 10000] */
+	CG_KNOB_CPU_STAT,     /* cpu.stat: nr_throttled, throttled_time (ns) | throttled_usec */
+	CG_KNOB_CPU_USAGE,    /* cpuacct.usage (ns) / cpu.stat usage_usec */
+	CG_KNOB_CPUSET_CPUS,  /* cpuset.cpus */
+	CG_KNOB_CPUSET_MEMS,  /* cpuset.mems */
+	CG_KNOB_PIDS_MAX,     /* pids.max */
+	CG_KNOB_PROCS,	      /* cgroup.procs */
+	CG_KNOB_TASKS,	      /* every thread: tasks / cgroup.threads */
+	CG_KNOB_COUNT
+};
+
+/* The file name of a knob for cgroup version 1 or 2; NULL when that version has none. */
+const char *cgroup_knob_file(enum cg_knob knob, int version);
+
+/* The controller whose directory holds the knob ("memory", "cpu", "cpuacct", "cpuset",
+ * "pids"); v2 keeps CPU usage in cpu.stat, so CG_KNOB_CPU_USAGE is "cpuacct" on v1 only. */
+const char *cgroup_knob_controller(enum cg_knob knob, int version);
+
+/* Reads a mountinfo file (NULL: /proc/self/mountinfo) or a /proc/PID/cgroup file. */
+int cgroup_load_mounts(const char *path, struct cg_mounts *mounts, struct cg_err *err);
+int cgroup_load_memberships(const char *path, struct cg_memberships *ms, struct cg_err *err);
+
+/* The value of the line "key N" in a flat keyed file (cpu.stat, memory.events,
+ * memory.oom_control); false when the key is not there. */
+bool cgroup_keyed_value(const char *text, const char *key, int64_t *value);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "docker.h"
 #include "units.h"
 
 #define MEBI (1024 * 1024)
@@ -217,12 +218,16 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 	case OPT_CPU_PERIOD:
 		return parse_int_opt("--cpu-period", arg, 1000, 1000000, &cfg->cpu_period, err);
 	case 'c':
+		if (docker_validate_ref(arg, err))
+			return cg_err_wrap(err, "--container");
 		cfg->container = arg;
 		return 0;
 	case OPT_IMAGE:
 		cfg->image = arg;
 		return 0;
 	case OPT_NAME:
+		if (docker_validate_ref(arg, err))
+			return cg_err_wrap(err, "--name");
 		cfg->name = arg;
 		return 0;
 	case OPT_KEEP:

@@ -5,9 +5,12 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "cmd.h"
+#include "doctor.h"
 #include "report.h"
 #include "signals.h"
 #include "watch.h"
+#include "monitor.h"
 
 static int write_report(const struct bench_config *cfg, const struct bench_result *res)
 {
@@ -74,10 +77,18 @@ static int cmd_bench(int argc, char **argv, const char *prog)
 int main(int argc, char **argv)
 {
 	const char *prog = "cglat";
+	if (argc > 1 && strcmp(argv[1], "monitor") == 0)
+		return monitor_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "watch") == 0)
 		return watch_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench(argc - 1, argv + 1, prog);
+	if (argc > 1 && strcmp(argv[1], "set") == 0)
+		return cmd_set(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-') {
 		fprintf(stderr, "cglat: unknown command \"%s\"; commands: bench (the default); "
 				"see cglat --help\n",

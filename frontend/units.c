@@ -181,3 +181,50 @@ void limits_format_duration(double ns, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.*f %s", sig3_decimals(v), v, units[u]);
 }
+
+static int cpulist_number(const char **p, const char *text, long *out, struct cg_err *err)
+{
+	size_t n = count_digits(*p);
+	if (n == 0 || n > 5)
+		return cg_errf(err,
+		               "invalid CPU list \"%s\": expected CPU numbers and ranges like "
+		               "0-3,5",
+		               text);
+	*out = strtol(*p, NULL, 10);
+	*p += n;
+	if (*out >= LIMITS_CPULIST_MAX)
+		return cg_errf(err, "invalid CPU list \"%s\": CPU %ld is above the limit of %d",
+		               text, *out, LIMITS_CPULIST_MAX - 1);
+	return 0;
+}
+
+int limits_parse_cpulist(const char *text, uint64_t mask[LIMITS_CPULIST_WORDS], struct cg_err *err)
+{
+	memset(mask, 0, LIMITS_CPULIST_WORDS * sizeof(mask[0]));
+	const char *p = text;
+	while (*p) {
+		long lo, hi;
+		if (cpulist_number(&p, text, &lo, err) < 0)
+			return -1;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if (cpulist_number(&p, text, &hi, err) < 0)
+				return -1;
+			if (hi < lo)
+				return cg_errf(err,
+				               "invalid CPU list \"%s\": range %ld-%ld is reversed",
+				               text, lo, hi);
+		}
+		for (long c = lo; c <= hi; c++)
+			mask[c / 64] |= UINT64_C(1) << (c % 64);
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			return cg_errf(err,
+			               "invalid CPU list \"%s\": expected CPU numbers and ranges "
+			               "like 0-3,5",
+			               text);
+	}
+	return 0;
+}

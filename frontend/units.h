@@ -35,4 +35,13 @@ void limits_format_size(int64_t bytes, char *buf, size_t len);
  * "8.94 ms", "1.20 s"; three significant digits. */
 void limits_format_duration(double ns, char *buf, size_t len);
 
+/* CPU lists as cpuset.cpus takes and prints them: "0-3,5", "" (none). */
+#define LIMITS_CPULIST_MAX 4096
+#define LIMITS_CPULIST_WORDS (LIMITS_CPULIST_MAX / 64)
+
+/* Sets the bits of the listed CPUs in mask (cleared first). Rejects anything but
+ * digits, ',' and '-', reversed ranges and CPUs from LIMITS_CPULIST_MAX up. */
+int limits_parse_cpulist(const char *text, uint64_t mask[LIMITS_CPULIST_WORDS],
+			 struct cg_err *err);
+
 #endif

@@ -1,0 +1,63 @@
+/* The files of each knob cglat set and cglat run touch, per cgroup version. */
+#include "cgroup.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct knob_files {
+	const char *controller;
+	const char *v1, *v2;
+};
+
+static const struct knob_files knobs[CG_KNOB_COUNT] = {
+        [CG_KNOB_MEMORY_MAX] = {"memory", "memory.limit_in_bytes", "memory.max"},
+        [CG_KNOB_MEMORY_SWAP] = {"memory", "memory.memsw.limit_in_bytes", "memory.swap.max"},
+        [CG_KNOB_MEMORY_HIGH] = {"memory", NULL, "memory.high"},
+        [CG_KNOB_MEMORY_USAGE] = {"memory", "memory.usage_in_bytes", "memory.current"},
+        [CG_KNOB_MEMORY_PEAK] = {"memory", "memory.max_usage_in_bytes", "memory.peak"},
+        [CG_KNOB_MEMORY_OOM] = {"memory", "memory.oom_control", "memory.events"},
+        [CG_KNOB_CPU_QUOTA] = {"cpu", "cpu.cfs_quota_us", "cpu.max"},
+        [CG_KNOB_CPU_PERIOD] = {"cpu", "cpu.cfs_period_us", "cpu.max"},
+        [CG_KNOB_CPU_WEIGHT] = {"cpu", "cpu.shares", "cpu.weight"},
+        [CG_KNOB_CPU_STAT] = {"cpu", "cpu.stat", "cpu.stat"},
+        [CG_KNOB_CPU_USAGE] = {"cpuacct", "cpuacct.usage", "cpu.stat"},
+        [CG_KNOB_CPUSET_CPUS] = {"cpuset", "cpuset.cpus", "cpuset.cpus"},
+        [CG_KNOB_CPUSET_MEMS] = {"cpuset", "cpuset.mems", "cpuset.mems"},
+        [CG_KNOB_PIDS_MAX] = {"pids", "pids.max", "pids.max"},
+        [CG_KNOB_PROCS] = {"cpu", "cgroup.procs", "cgroup.procs"},
+        [CG_KNOB_TASKS] = {"cpu", "tasks", "cgroup.threads"},
+};
+
+const char *cgroup_knob_file(enum cg_knob knob, int version)
+{
+	if ((unsigned)knob >= CG_KNOB_COUNT)
+		return NULL;
+	return version == 2 ? knobs[knob].v2 : knobs[knob].v1;
+}
+
+const char *cgroup_knob_controller(enum cg_knob knob, int version)
+{
+	if ((unsigned)knob >= CG_KNOB_COUNT)
+		return NULL;
+	if (knob == CG_KNOB_CPU_USAGE && version == 2)
+		return "cpu";
+	return knobs[knob].controller;
+}
+
+bool cgroup_keyed_value(const char *text, const char *key, int64_t *value)
+{
+	size_t n = strlen(key);
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		if (strncmp(line, key, n) != 0 || line[n] != ' ')
+			continue;
+		char *end;
+		errno = 0;
+		long long v = strtoll(line + n + 1, &end, 10);
+		if (errno || end == line + n + 1)
+			return false;
+		*value = v;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,284 @@
+/* cglat set: argv -> target -> plan -> apply -> one line per file changed. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "docker.h"
+#include "units.h"
+
+#define PROG "cglat set"
+
+void cmd_set_usage(FILE *out)
+{
+	fputs("Usage: cglat set [OPTIONS] CONTAINER | --pid PID | --cgroup PATH\n"
+	      "\n"
+	      "Change the memory, CPU and task limits of a running container, process or\n"
+	      "cgroup by writing its cgroup files directly: a few write(2) calls on files\n"
+	      "opened once, microseconds where `docker update` takes milliseconds. Every value\n"
+	      "is checked before anything is written, and a change that fails half way puts\n"
+	      "back the files it already wrote.\n"
+	      "\n"
+	      "Target (one):\n"
+	      "  CONTAINER                   a Docker container name or id (prefix), from dockerd\n"
+	      "      --no-daemon             find CONTAINER (an id or unique id prefix) in\n"
+	      "                              /proc/*/cgroup instead: works while dockerd is down\n"
+	      "      --docker-sock PATH      dockerd's socket (default " DOCKER_DEFAULT_SOCK ")\n"
+	      "  -p, --pid PID               the cgroups of this process\n"
+	      "  -g, --cgroup PATH           a cgroup: cglat/NAME, /docker/ID, or a directory\n"
+	      "                              under a cgroup mount\n"
+	      "\n"
+	      "Limits (any combination; applied in the order the kernel accepts):\n" CMD_LIMIT_HELP
+	      "\n"
+	      "Behaviour:\n"
+	      "      --force                 allow --memory below the current usage (the kernel\n"
+	      "                              then reclaims or OOM-kills)\n"
+	      "  -n, --dry-run               print the writes, change nothing\n"
+	      "      --verify                read every file back, fail when it differs\n"
+	      "      --format FORMAT         text or json (default text)\n"
+	      "  -h, --help                  show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo cglat set web --memory 256m --cpus 0.5      # a container, through dockerd\n"
+	      "  sudo cglat set 3f2a1b --no-daemon --memory 1g    # dockerd down: by id prefix\n"
+	      "  sudo cglat set --pid 4242 --cpu-shares 512       # the cgroups of a process\n"
+	      "  sudo cglat set --cgroup cglat/job --pids-max 64  # a cgroup of cglat run\n"
+	      "  sudo cglat set web --memory 128m --dry-run       # what would be written\n"
+	      "  sudo cglat set web --nice 10 --format json       # renice every task; JSON\n"
+	      "\n"
+	      "Docker does not see these changes: `docker inspect` keeps showing Docker's\n"
+	      "values, and a `docker update` of the same limits or a restart of the container\n"
+	      "puts Docker's values back.\n"
+	      "\n"
+	      "Exit status: 0 when every change was made, 1 when one failed (files already\n"
+	      "written are put back), 2 on bad usage.\n",
+	      out);
+}
+
+static const struct option set_options[] = {
+        CMD_LIMIT_OPTIONS,
+        {"pid", required_argument, NULL, 'p'},
+        {"cgroup", required_argument, NULL, 'g'},
+        {"no-daemon", no_argument, NULL, 'D'},
+        {"docker-sock", required_argument, NULL, 'S'},
+        {"force", no_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"verify", no_argument, NULL, 'V'},
+        {"format", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+static int parse_target_opt(struct set_args *a, int c, const char *arg, struct cg_err *err)
+{
+	int64_t pid;
+	if (c == 'g') {
+		a->spec.kind = CGLAT_TARGET_CGROUP;
+		a->spec.ref = arg;
+		return 0;
+	}
+	if (limits_parse_int(arg, 1, INT32_MAX, "--pid", &pid, err) < 0)
+		return -1;
+	a->spec.kind = CGLAT_TARGET_PID;
+	a->spec.pid = (pid_t)pid;
+	return 0;
+}
+
+static int parse_opt(struct set_args *a, int c, int idx, bool *target_opt, struct cg_err *err)
+{
+	switch (c) {
+	case 'm':
+		return cglat_limits_parse(&a->limits, "memory", optarg, err);
+	case CMD_OPT_LIMIT:
+		return cglat_limits_parse(&a->limits, set_options[idx].name, optarg, err);
+	case 'p':
+	case 'g':
+		if (*target_opt)
+			return cg_errf(err, "give one target: --pid and --cgroup go alone");
+		*target_opt = true;
+		return parse_target_opt(a, c, optarg, err);
+	case 'D':
+		a->spec.no_daemon = true;
+		return 0;
+	case 'S':
+		a->spec.docker_sock = optarg;
+		return 0;
+	case 'f':
+		a->limits.force = true;
+		return 0;
+	case 'n':
+		a->dry_run = true;
+		return 0;
+	case 'V':
+		a->verify = true;
+		return 0;
+	case 'F':
+		if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+			return cg_errf(err, "invalid --format \"%s\": expected text or json",
+			               optarg);
+		a->json = strcmp(optarg, "json") == 0;
+		return 0;
+	case 'h':
+		a->help = true;
+		return 0;
+	default:
+		return cg_errf(err, "unknown option; see cglat set --help");
+	}
+}
+
+static int parse_positional(struct set_args *a, int argc, char **argv, bool target_opt,
+                            struct cg_err *err)
+{
+	int left = argc - optind;
+	if (left > 1)
+		return cg_errf(err, "one container at a time: unexpected \"%s\"", argv[optind + 1]);
+	if (left == 1 && target_opt)
+		return cg_errf(err,
+		               "give one target: a container, --pid or --cgroup, not \"%s\" too",
+		               argv[optind]);
+	if (left == 1) {
+		a->spec.kind = CGLAT_TARGET_CONTAINER;
+		a->spec.ref = argv[optind];
+	} else if (!target_opt) {
+		return cg_errf(err,
+		               "no target: name a container, or give --pid PID or --cgroup PATH");
+	}
+	if (a->spec.no_daemon && a->spec.kind != CGLAT_TARGET_CONTAINER)
+		return cg_errf(err,
+		               "--no-daemon is for container targets; --pid and --cgroup never "
+		               "need dockerd");
+	if (!a->limits.set)
+		return cg_errf(err,
+		               "nothing to change: give at least one limit, like --memory 256m "
+		               "or --cpus 0.5");
+	return cglat_limits_check(&a->limits, err);
+}
+
+int cmd_set_parse(int argc, char **argv, struct set_args *a, struct cg_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	bool target_opt = false;
+	optind = 0; /* glibc: start over, also when called again (tests) */
+	opterr = 0;
+	int c, idx = 0;
+	while ((c = getopt_long(argc, argv, ":m:p:g:nh", set_options, &idx)) != -1) {
+		if (c == '?')
+			return cg_errf(err, "unknown option \"%s\"; see cglat set --help",
+			               argv[optind - 1]);
+		if (c == ':')
+			return cg_errf(err, "option \"%s\" needs a value", argv[optind - 1]);
+		if (parse_opt(a, c, idx, &target_opt, err) < 0)
+			return -1;
+		if (a->help)
+			return 0;
+	}
+	return parse_positional(a, argc, argv, target_opt, err);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void print_text(const struct set_args *a, const struct cglat_target *t,
+                       const struct cglat_plan *p, const struct cglat_apply_result *r)
+{
+	for (size_t i = 0; i < p->count; i++)
+		printf("%s: %s -> %s\n", p->w[i].file, p->w[i].old_text, p->w[i].new_text);
+	if (p->renice)
+		printf("nice: %zu task%s -> %d\n", p->tasks, p->tasks == 1 ? "" : "s", p->nice);
+	if (a->dry_run) {
+		printf("dry run: would write %zu file%s of %s; nothing changed\n", p->count,
+		       p->count == 1 ? "" : "s", t->label);
+		return;
+	}
+	char dur[32];
+	limits_format_duration((double)r->write_ns, dur, sizeof(dur));
+	printf("wrote %zu file%s in %s (%" PRIu64 " ns)", r->written, r->written == 1 ? "" : "s",
+	       dur, r->write_ns);
+	if (p->renice)
+		printf(", reniced %zu task%s", r->reniced, r->reniced == 1 ? "" : "s");
+	if (r->verified)
+		printf(", verified");
+	printf("\n");
+}
+
+static json_t *json_plan(const struct set_args *a, const struct cglat_target *t,
+                         const struct cglat_plan *p, const struct cglat_apply_result *r)
+{
+	json_t *changes = json_array();
+	for (size_t i = 0; i < p->count; i++)
+		json_array_append_new(changes,
+		                      json_pack("{s:s, s:s, s:s, s:s}", "file", p->w[i].file,
+		                                "path", p->w[i].path, "old", p->w[i].old_text,
+		                                "new", p->w[i].new_text));
+	json_t *nice = p->renice
+	                       ? json_pack("{s:i, s:I, s:I}", "value", p->nice, "tasks",
+	                                   (json_int_t)p->tasks, "reniced", (json_int_t)r->reniced)
+	                       : json_null();
+	return json_pack("{s:s, s:s, s:s?, s:b, s:s, s:b, s:o, s:o, s:I, s:I, s:b}", "tool",
+	                 "cglat set", "target", t->label, "container_id",
+	                 *t->container_id ? t->container_id : NULL, "docker", t->docker, "mode",
+	                 cgroup_mode_name(t->mode), "dry_run", a->dry_run, "changes", changes,
+	                 "nice", nice, "written", (json_int_t)r->written, "write_ns",
+	                 (json_int_t)r->write_ns, "verified", r->verified);
+}
+
+static int print_json(const struct set_args *a, const struct cglat_target *t,
+                      const struct cglat_plan *p, const struct cglat_apply_result *r)
+{
+	json_t *doc = json_plan(a, t, p, r);
+	int rc = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
+	json_decref(doc);
+	printf("\n");
+	return rc;
+}
+
+static void warn_docker(const struct cglat_target *t)
+{
+	fprintf(stderr,
+	        PROG ": warning: Docker does not know about this change to %s: `docker inspect` "
+	             "keeps showing Docker's values, and a `docker update` of the same limits or a "
+	             "restart of the container puts Docker's values back\n",
+	        t->label);
+}
+
+static int run_set(struct set_args *a)
+{
+	struct cg_err err = {{0}};
+	struct cglat_target *t = NULL;
+	struct cglat_plan *p = calloc(1, sizeof(*p));
+	struct cglat_apply_result r = {0};
+	int rc = 1;
+	if (!p)
+		cg_errf(&err, "out of memory");
+	else if (cglat_target_open(&a->spec, &t, &err) == 0 &&
+	         cglat_limits_plan(t, &a->limits, p, &err) == 0 &&
+	         (a->dry_run ||
+	          cglat_limits_apply(p, a->verify ? CGLAT_APPLY_VERIFY : 0, &r, &err) == 0))
+		rc = 0;
+	if (t && t->docker && !a->dry_run && (rc == 0 || r.written > 0))
+		warn_docker(t);
+	if (rc != 0)
+		fprintf(stderr, PROG ": %s\n", err.msg);
+	else if (a->json ? print_json(a, t, p, &r) < 0 : (print_text(a, t, p, &r), false))
+		rc = 1;
+	cglat_target_close(t);
+	free(p);
+	return rc;
+}
+
+int cmd_set(int argc, char **argv)
+{
+	struct set_args a;
+	struct cg_err err = {{0}};
+	if (cmd_set_parse(argc, argv, &a, &err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		return 2;
+	}
+	if (a.help) {
+		cmd_set_usage(stdout);
+		return 0;
+	}
+	return run_set(&a);
+}

@@ -1,0 +1,211 @@
+/* cglat's library face for changing limits fast: resolve a target (a container, a
+ * process or a cgroup), plan the writes a limit change needs (validated, ordered as the
+ * kernel accepts them, old values read), apply them with a few write(2) calls on files
+ * opened once, and put back what was written when a later write fails. cglat set and
+ * cglat run are thin layers over this; a controller written in C can link it too. */
+#ifndef CGLAT_CONTROL_H
+#define CGLAT_CONTROL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "error.h"
+
+/* ---- targets ------------------------------------------------------------------------ */
+
+enum cglat_target_kind {
+	CGLAT_TARGET_CONTAINER, /* a Docker container name or id (prefix) */
+	CGLAT_TARGET_PID,       /* the cgroups of a process */
+	CGLAT_TARGET_CGROUP,    /* a cgroup path, relative to the mounts or absolute inside one */
+};
+
+struct cglat_target_spec {
+	enum cglat_target_kind kind;
+	const char *ref; /* container name or id; cgroup path */
+	pid_t pid;
+	bool no_daemon;          /* container: find the id in /proc/<pid>/cgroup, no dockerd */
+	const char *docker_sock; /* NULL: DOCKER_DEFAULT_SOCK */
+	const char *mountinfo;   /* NULL: /proc/self/mountinfo (tests: a fake tree's) */
+	const char *proc_root;   /* NULL: /proc (tests: a fake one) */
+};
+
+/* Controllers whose directories a target may have. */
+enum cglat_ctl {
+	CGLAT_CTL_MEMORY,
+	CGLAT_CTL_CPU,
+	CGLAT_CTL_CPUACCT,
+	CGLAT_CTL_CPUSET,
+	CGLAT_CTL_PIDS,
+	CGLAT_CTL_COUNT
+};
+
+struct cglat_target {
+	enum cg_mode mode;
+	char label[384];       /* "container web (3f2a1b0c9d8e)", "PID 42", "cgroup /cglat/x" */
+	char container_id[65]; /* "" when the cgroup path names no container */
+	bool docker;           /* a Docker container: Docker does not see what cglat writes */
+	pid_t pid;             /* a process of the target; 0 for a cgroup target */
+	bool has[CGLAT_CTL_COUNT];
+	int version[CGLAT_CTL_COUNT]; /* 1 or 2 */
+	char dir[CGLAT_CTL_COUNT][PATH_MAX];
+	char why_not[CGLAT_CTL_COUNT][320]; /* why has[] is false */
+};
+
+const char *cglat_ctl_name(enum cglat_ctl ctl); /* "memory", "cpu", ... */
+
+/* Resolves spec into *out (malloc'd; free with cglat_target_close). Unknown containers,
+ * stopped ones, gone processes and missing cgroups are errors that say what to do. */
+int cglat_target_open(const struct cglat_target_spec *spec, struct cglat_target **out,
+                      struct cg_err *err);
+void cglat_target_close(struct cglat_target *t);
+
+/* The path of a knob's file in the target and its cgroup version (version may be
+ * NULL); -1 with the reason when the target or its cgroup version lacks it (a missing
+ * file included). */
+int cglat_target_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t len,
+                      int *version, struct cg_err *err);
+
+/* ---- limits ------------------------------------------------------------------------- */
+
+#define CGLAT_UNLIMITED (-1)
+
+enum {
+	CGLAT_SET_MEMORY = 1 << 0,
+	CGLAT_SET_MEMORY_SWAP = 1 << 1,
+	CGLAT_SET_MEMORY_HIGH = 1 << 2,
+	CGLAT_SET_CPUS = 1 << 3,
+	CGLAT_SET_CPU_QUOTA = 1 << 4,
+	CGLAT_SET_CPU_PERIOD = 1 << 5,
+	CGLAT_SET_CPU_WEIGHT = 1 << 6,
+	CGLAT_SET_CPU_SHARES = 1 << 7,
+	CGLAT_SET_CPUSET_CPUS = 1 << 8,
+	CGLAT_SET_PIDS_MAX = 1 << 9,
+	CGLAT_SET_NICE = 1 << 10,
+};
+
+/* What was asked for; `set` flags which fields count. Units are Docker's. */
+struct cglat_limits {
+	unsigned set;
+	int64_t memory;      /* bytes or CGLAT_UNLIMITED */
+	int64_t memory_swap; /* memory + swap, bytes, or CGLAT_UNLIMITED (Docker's meaning) */
+	int64_t memory_high; /* bytes or CGLAT_UNLIMITED (v2) */
+	double cpus;         /* quota = cpus * period */
+	int64_t cpu_quota;   /* microseconds or CGLAT_UNLIMITED */
+	int64_t cpu_period;  /* microseconds */
+	int64_t cpu_weight;  /* v2 scale [1, 10000]; v1 gets crun's conversion */
+	int64_t cpu_shares;  /* v1 scale [2, 262144]; v2 gets crun's conversion */
+	char cpuset_cpus[256];
+	int64_t pids_max; /* tasks or CGLAT_UNLIMITED */
+	int nice;         /* [-20, 19] */
+	bool force;       /* allow a memory limit below the current usage */
+};
+
+/* One option by its long name without dashes ("memory", "cpus", "cpu-shares", "nice",
+ * ...) and its value as typed. Values out of the kernel's range are refused here. */
+int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *value,
+                       struct cg_err *err);
+
+/* Options that cannot go together: --cpus with --cpu-quota, --cpu-weight with
+ * --cpu-shares. */
+int cglat_limits_check(const struct cglat_limits *l, struct cg_err *err);
+
+/* ---- plans -------------------------------------------------------------------------- */
+
+#define CGLAT_MAX_WRITES 12
+
+struct cglat_write {
+	enum cg_knob knob;
+	int version;
+	const char *file;      /* "memory.limit_in_bytes" */
+	char path[PATH_MAX];   /* directory + file */
+	char old_text[64];     /* what the file held when planned */
+	char new_text[64];     /* what is written */
+	char restore_text[64]; /* what a rollback writes ("-1" for v1's unlimited memory) */
+};
+
+struct cglat_plan {
+	struct cglat_write w[CGLAT_MAX_WRITES];
+	size_t count; /* in the order they are written */
+	bool renice;
+	int nice;
+	char tasks_path[PATH_MAX]; /* v1: the cpu hierarchy's tasks; v2: cgroup.threads */
+	size_t tasks;              /* threads listed there when planned */
+	int64_t memory_usage;      /* bytes when --memory was checked against it, else -1 */
+};
+
+/* Validates l against the target and reads the current values. Errors (files the mode
+ * lacks, a memory limit below usage without force, memory above memory+swap, a quota
+ * below the kernel's minimum) change nothing. Dry runs print the plan. */
+int cglat_limits_plan(const struct cglat_target *t, const struct cglat_limits *l,
+                      struct cglat_plan *plan, struct cg_err *err);
+
+/* ---- applying ----------------------------------------------------------------------- */
+
+enum { CGLAT_APPLY_VERIFY = 1 << 0 };
+
+struct cglat_apply_result {
+	size_t written;        /* files written and kept */
+	uint64_t write_ns;     /* the sum of the write(2) times, CLOCK_MONOTONIC */
+	size_t rolled_back;    /* files put back after a failure */
+	size_t restore_failed; /* files that could not be put back */
+	size_t reniced;        /* tasks given the new nice value */
+	size_t renice_gone;    /* tasks that exited before setpriority */
+	bool verified;         /* every file read back as written */
+};
+
+/* Opens every file first (nothing is written when one cannot be opened), writes them in
+ * plan order timing each write(2), and on a failed write puts back the files already
+ * written, newest first; the error says which were put back. Then renices the tasks.
+ * With CGLAT_APPLY_VERIFY each file is read back and compared. */
+int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
+                       struct cglat_apply_result *res, struct cg_err *err);
+
+/* Does the text read back from a file hold the value that was written? Memory limits
+ * compare after the kernel's rounding down to pages, CPU lists as sets. */
+bool cglat_value_matches(const struct cglat_write *w, const char *read_back);
+
+/* ---- cgroups of cglat run ------------------------------------------------------------ */
+
+struct cglat_cgroup {
+	enum cg_mode mode;
+	char path[PATH_MAX]; /* inside each hierarchy: "/cglat/NAME" or "/PARENT/cglat/NAME" */
+	bool has[CGLAT_CTL_COUNT];
+	int version[CGLAT_CTL_COUNT];
+	char dir[CGLAT_CTL_COUNT][PATH_MAX];
+	bool made[CGLAT_CTL_COUNT];        /* dir made by us (the first ctl of a shared dir) */
+	bool made_parent[CGLAT_CTL_COUNT]; /* the "cglat" directory made by us */
+};
+
+/* Makes PARENT/cglat/NAME in each hierarchy of the controllers in ctl_mask (bits of
+ * 1 << enum cglat_ctl; a controller no hierarchy has is skipped unless it is in
+ * need_mask). v1 cpuset directories get cpuset.cpus/mems copied from their parent; v2
+ * parents get the controllers enabled in cgroup.subtree_control. mountinfo NULL means
+ * /proc/self/mountinfo. An existing NAME is an error. */
+int cglat_cgroup_create(const char *mountinfo, const char *parent, const char *name,
+                        unsigned ctl_mask, unsigned need_mask, struct cglat_cgroup *cg,
+                        struct cg_err *err);
+
+/* Moves process pid into every directory of the cgroup (cgroup.procs). */
+int cglat_cgroup_join(const struct cglat_cgroup *cg, pid_t pid, struct cg_err *err);
+
+/* Removes the directories made by create, retrying while exiting tasks leave for up to
+ * timeout_s seconds. */
+int cglat_cgroup_remove(struct cglat_cgroup *cg, double timeout_s, struct cg_err *err);
+
+/* What the cgroup used; -1 in a field the kernel does not report. */
+struct cglat_cgroup_stats {
+	int64_t memory_peak; /* bytes */
+	int64_t oom_kills;
+	int64_t cpu_ns;
+	int64_t nr_periods;
+	int64_t nr_throttled;
+	int64_t throttled_ns;
+};
+
+void cglat_cgroup_stats(const struct cglat_cgroup *cg, struct cglat_cgroup_stats *st);
+
+#endif

@@ -1,0 +1,1016 @@
+#include "monitor.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "signals.h"
+#include "units.h"
+
+extern char **environ;
+
+/* ------------------------------------------------------------ pure parts */
+
+static double per_s(int64_t delta, double dt)
+{
+	return dt > 0 && delta >= 0 ? (double)delta / dt : -1;
+}
+
+void monitor_rates(const struct monitor_raw *prev, const struct monitor_raw *cur,
+		   struct monitor_sample *out)
+{
+	memset(out, 0, sizeof(*out));
+	double dt = cur->t - prev->t;
+	out->t = cur->t;
+	out->mem_mib = cur->mem_bytes >= 0 ? (double)cur->mem_bytes / (1024.0 * 1024.0) : -1;
+	out->mem_limit_mib =
+		cur->mem_limit >= 0 ? (double)cur->mem_limit / (1024.0 * 1024.0) : -1;
+	int64_t resident = cur->vmrss_kb + cur->vmswap_kb;
+	out->rss_share = resident > 0 ? (double)cur->vmrss_kb / (double)resident : -1;
+	out->faults_s = per_s((int64_t)(cur->counts[CGLAT_MON_PAGE_FAULTS] -
+					prev->counts[CGLAT_MON_PAGE_FAULTS]),
+			      dt);
+	out->lru_s = per_s((int64_t)(cur->counts[CGLAT_MON_LRU_ISOLATED] -
+				     prev->counts[CGLAT_MON_LRU_ISOLATED]),
+			   dt);
+	out->swapout_s = per_s((int64_t)(cur->counts[CGLAT_MON_PAGES_WRITTEN] -
+					 prev->counts[CGLAT_MON_PAGES_WRITTEN]),
+			       dt);
+	out->swapin_s = cur->swapin >= 0 && prev->swapin >= 0
+				? per_s(cur->swapin - prev->swapin, dt)
+				: -1;
+	out->cpu_used = cur->cpu_ns >= 0 && prev->cpu_ns >= 0
+				? per_s(cur->cpu_ns - prev->cpu_ns, dt) / 1e9
+				: -1;
+	out->cpu_limit = cur->cpu_quota > 0 && cur->cpu_period > 0
+				 ? (double)cur->cpu_quota / (double)cur->cpu_period
+				 : -1;
+	out->throttled_s = cur->nr_throttled >= 0 && prev->nr_throttled >= 0
+				   ? per_s(cur->nr_throttled - prev->nr_throttled, dt)
+				   : -1;
+	out->throttled_ms_s = cur->throttled_ns >= 0 && prev->throttled_ns >= 0
+				      ? per_s(cur->throttled_ns - prev->throttled_ns, dt) / 1e6
+				      : -1;
+	out->tasks = cur->tasks;
+}
+
+static const char *const csv_columns =
+	"t_s,mem_mib,mem_limit_mib,rss_share,faults_s,lru_isolated_s,swapin_s,swapout_s,"
+	"cpu_used,cpu_limit,throttled_s,throttled_ms_s,tasks,changes,change";
+
+void monitor_csv_header(FILE *out)
+{
+	fprintf(out, "%s\n", csv_columns);
+}
+
+/* Unknown values are empty fields, which gnuplot skips. */
+static void csv_num(FILE *out, double v, const char *fmt)
+{
+	if (v >= 0)
+		fprintf(out, fmt, v);
+	fputc(',', out);
+}
+
+void monitor_csv_row(FILE *out, const struct monitor_sample *s)
+{
+	fprintf(out, "%.3f,", s->t);
+	csv_num(out, s->mem_mib, "%.3f");
+	csv_num(out, s->mem_limit_mib, "%.3f");
+	csv_num(out, s->rss_share, "%.4f");
+	csv_num(out, s->faults_s, "%.1f");
+	csv_num(out, s->lru_s, "%.1f");
+	csv_num(out, s->swapin_s, "%.1f");
+	csv_num(out, s->swapout_s, "%.1f");
+	csv_num(out, s->cpu_used, "%.4f");
+	csv_num(out, s->cpu_limit, "%.4f");
+	csv_num(out, s->throttled_s, "%.1f");
+	csv_num(out, s->throttled_ms_s, "%.2f");
+	fprintf(out, "%d,%d,\"%s\"\n", s->tasks, s->changes, s->change);
+}
+
+void monitor_text_header(FILE *out)
+{
+	fprintf(out, "%7s %9s %9s %5s %9s %9s %8s %8s %6s %6s %7s %5s  %s\n", "TIME(s)", "MEM(MiB)",
+		"LIMIT", "RSS%", "FAULTS/s", "LRU/s", "SWPIN/s", "SWPOUT/s", "CPU", "CPULIM",
+		"THRT/s", "TASKS", "LIMIT CHANGES");
+}
+
+static void field(char *buf, size_t len, double v, const char *fmt)
+{
+	if (v >= 0)
+		snprintf(buf, len, fmt, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+void monitor_text_row(FILE *out, const struct monitor_sample *s)
+{
+	char f[11][24];
+	field(f[0], 24, s->mem_mib, "%.1f");
+	field(f[1], 24, s->mem_limit_mib, "%.1f");
+	field(f[2], 24, s->rss_share * 100, "%.0f");
+	field(f[3], 24, s->faults_s, "%.0f");
+	field(f[4], 24, s->lru_s, "%.0f");
+	field(f[5], 24, s->swapin_s, "%.0f");
+	field(f[6], 24, s->swapout_s, "%.0f");
+	field(f[7], 24, s->cpu_used, "%.2f");
+	field(f[8], 24, s->cpu_limit, "%.2f");
+	field(f[9], 24, s->throttled_s, "%.0f");
+	if (s->mem_limit_mib < 0)
+		snprintf(f[1], 24, "max");
+	if (s->cpu_limit < 0)
+		snprintf(f[8], 24, "max");
+	char changes[128] = "";
+	if (s->changes)
+		snprintf(changes, sizeof(changes), "%s%s", s->change,
+			 s->changes > 1 ? " (+more)" : "");
+	fprintf(out, "%7.1f %9s %9s %5s %9s %9s %8s %8s %6s %6s %7s %5d  %s\n", s->t, f[0], f[1],
+		f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], s->tasks, changes);
+}
+
+static const char *ext_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot && !strchr(dot, '/') ? dot + 1 : "";
+}
+
+unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
+{
+	unsigned bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct monitor_sample *x = &s[i];
+		bits |= (x->mem_mib >= 0 || x->mem_limit_mib >= 0) << 0;
+		bits |= (x->rss_share >= 0) << 1;
+		bits |= (x->faults_s >= 0) << 2;
+		bits |= (x->lru_s >= 0) << 3;
+		bits |= (x->swapin_s >= 0 || x->swapout_s >= 0) << 4;
+		bits |= (x->cpu_used >= 0 || x->cpu_limit >= 0) << 5;
+		bits |= (x->throttled_s >= 0 || x->throttled_ms_s >= 0) << 6;
+		bits |= 1u << 7; /* tasks are always counted */
+	}
+	return bits;
+}
+
+int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
+			const char *title, double t_end, unsigned with_data,
+			const double *change_times, size_t nchanges, struct cg_err *err)
+{
+	const char *ext = ext_of(plot_path);
+	const char *terminal;
+	if (strcasecmp(ext, "png") == 0)
+		terminal = "pngcairo size 1200,1500 font 'sans,9'";
+	else if (strcasecmp(ext, "svg") == 0)
+		terminal = "svg size 1200,1500 dynamic font 'sans,9'";
+	else
+		return cg_errf(err, "--plot %s: the file name must end in .png or .svg", plot_path);
+	/* gnuplot strings are in single quotes: a quote in a name would end them. */
+	if (strchr(csv_path, '\'') || strchr(plot_path, '\'') || strchr(title, '\''))
+		return cg_errf(err, "--plot: file names with a single quote are not supported");
+	fprintf(out,
+		"set terminal %s\n"
+		"set output '%s'\n"
+		"set datafile separator ','\n"
+		"set key top left opaque\n"
+		"set grid\n"
+		"set xlabel 'time (s)'\n"
+		"set xrange [0:%.3f]\n"
+		"set multiplot layout 4,2 title '%s'\n",
+		terminal, plot_path, t_end > 0 ? t_end : 1.0, title);
+	for (size_t i = 0; i < nchanges; i++)
+		fprintf(out, "set arrow %zu from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb "
+			     "'red' dt 2\n",
+			i + 1, change_times[i], change_times[i]);
+	static const char *const titles[MONITOR_PANELS] = {
+		"memory (MiB), limit changes dashed",
+		"RSS share: vmrss / (vmrss + vmswap)",
+		"page faults / s",
+		"LRU isolations / s (vmscan)",
+		"swap pages / s",
+		"CPU (CPUs)",
+		"CFS throttling",
+		"tasks",
+	};
+	static const char *const plots[MONITOR_PANELS] = {
+		"plot f using 1:2 with lines lw 2 title 'in use', "
+		"f using 1:3 with steps lw 2 title 'limit'\n",
+		"set yrange [0:1.05]\nplot f using 1:4 with lines lw 2 title 'RSS share'\n"
+		"set yrange [*:*]\n",
+		"plot f using 1:5 with lines lw 2 title 'faults/s'\n",
+		"plot f using 1:6 with lines lw 2 title 'pages isolated/s'\n",
+		"plot f using 1:7 with lines lw 2 title 'in', "
+		"f using 1:8 with lines lw 2 title 'out (reclaim writeback)'\n",
+		"plot f using 1:9 with lines lw 2 title 'used', "
+		"f using 1:10 with steps lw 2 title 'limit'\n",
+		"plot f using 1:11 with lines lw 2 title 'periods/s', "
+		"f using 1:12 with lines lw 2 title 'ms/s'\n",
+		"plot f using 1:13 with steps lw 2 title 'tasks'\n",
+	};
+	fprintf(out, "f = '%s'\n", csv_path);
+	for (int i = 0; i < MONITOR_PANELS; i++) {
+		fprintf(out, "set title '%s'\n", titles[i]);
+		if (with_data & (1u << i))
+			fputs(plots[i], out);
+		else
+			fputs("set yrange [0:1]\nset label 99 'no data' at graph 0.5, graph 0.5 "
+			      "center\nplot 1/0 notitle\nunset label 99\nset yrange [*:*]\n",
+			      out);
+	}
+	fprintf(out, "unset multiplot\n");
+	return ferror(out) ? cg_errf(err, "writing the plot script failed") : 0;
+}
+
+/* ------------------------------------------------------------------ live */
+
+struct monitor_config {
+	struct cglat_target_spec spec;
+	bool has_target;
+	double interval_s;
+	double duration_s;
+	const char *csv;
+	const char *plot;
+	struct cglat_limits limits;
+	const char *name;
+	const char *parent;
+	bool keep;
+	enum tracer_strategy probe;
+	char **cmd; /* after "--": run this in a cgroup of its own */
+};
+
+struct monitor {
+	const struct monitor_config *cfg;
+	struct cglat_target *target;
+	struct tracer *tracer;
+	char match_dir[256]; /* last component of the target's cgroup: names its limit writes */
+	/* limit changes of the current interval, and all of them for the plot */
+	int changes;
+	char change[96];
+	double *change_times;
+	size_t nchange_times, cap_change_times;
+	uint64_t start_ns;
+	FILE *csv;
+	char csv_path[PATH_MAX];
+	bool csv_is_temp;
+	bool live; /* redraw in place */
+	struct monitor_sample *history;
+	size_t nhistory, cap_history;
+};
+
+static void monitor_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: cglat monitor [OPTIONS] TARGET\n"
+		"       cglat monitor [OPTIONS] [LIMITS] -- CMD [ARGS...]\n"
+		"\n"
+		"Every interval, a workload's memory in use and limit, RSS share, page faults,\n"
+		"LRU isolations, swap-ins and -outs, CPU used and limit and CFS throttling, and\n"
+		"any limit change written in the interval. Event counts come from BPF programs\n"
+		"filtered in the kernel to the workload's processes. With -- CMD, CMD is started\n"
+		"in a cgroup of its own (as `cglat run` does) and monitored until it exits.\n"
+		"\n"
+		"Target (one of):\n"
+		"  CONTAINER                a Docker container name or id\n"
+		"      --pid PID            the cgroups of a process\n"
+		"      --cgroup PATH        a cgroup, e.g. cglat/job1 or /sys/fs/cgroup/memory/x\n"
+		"      --no-daemon          find a container by id without asking dockerd\n"
+		"Options:\n"
+		"  -i, --interval SECONDS   sampling interval (default 1)\n"
+		"  -d, --duration SECONDS   stop after this long (default: Ctrl-C or CMD's exit)\n"
+		"      --csv FILE           write every interval to FILE\n"
+		"      --plot FILE          draw every metric over time into FILE (.png or .svg)\n"
+		"      --probe STRATEGY     auto, tracepoint or kprobe (default auto)\n"
+		"Limits for -- CMD (as cglat run): --memory SIZE, --memory-swap SIZE,\n"
+		"  --memory-high SIZE, --cpus N, --cpu-quota US, --cpu-period US, --cpu-weight N,\n"
+		"  --cpu-shares N, --cpuset-cpus LIST, --pids-max N; --name NAME, --parent PATH,\n"
+		"  --keep (leave the cgroup)\n"
+		"  -h, --help               show this help\n"
+		"\n"
+		"Examples:\n"
+		"  sudo cglat monitor web --plot web.png        # a container, until Ctrl-C\n"
+		"  sudo cglat monitor --pid 4242 -i 0.5 -d 30 --csv p.csv\n"
+		"  sudo cglat monitor --memory 64m --plot m.png -- ./allocate 200\n"
+		"  # meanwhile, from another terminal: sudo cglat set --cgroup cglat/NAME --memory 32m\n");
+}
+
+static int parse_seconds(const char *opt, const char *text, double *out, struct cg_err *err)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (!text[0] || *end || errno || !(v > 0) || v > 1e7)
+		return cg_errf(err, "%s: expected seconds > 0, got \"%s\"", opt, text);
+	*out = v;
+	return 0;
+}
+
+static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
+			 struct cg_err *err)
+{
+	enum { O_PID = 256, O_CGROUP, O_NO_DAEMON, O_CSV, O_PLOT, O_PROBE, O_NAME, O_PARENT,
+	       O_KEEP, O_LIMIT };
+	static const struct option options[] = {
+		{"pid", required_argument, NULL, O_PID},
+		{"cgroup", required_argument, NULL, O_CGROUP},
+		{"no-daemon", no_argument, NULL, O_NO_DAEMON},
+		{"interval", required_argument, NULL, 'i'},
+		{"duration", required_argument, NULL, 'd'},
+		{"csv", required_argument, NULL, O_CSV},
+		{"plot", required_argument, NULL, O_PLOT},
+		{"probe", required_argument, NULL, O_PROBE},
+		{"name", required_argument, NULL, O_NAME},
+		{"parent", required_argument, NULL, O_PARENT},
+		{"keep", no_argument, NULL, O_KEEP},
+		{"memory", required_argument, NULL, O_LIMIT},
+		{"memory-swap", required_argument, NULL, O_LIMIT},
+		{"memory-high", required_argument, NULL, O_LIMIT},
+		{"cpus", required_argument, NULL, O_LIMIT},
+		{"cpu-quota", required_argument, NULL, O_LIMIT},
+		{"cpu-period", required_argument, NULL, O_LIMIT},
+		{"cpu-weight", required_argument, NULL, O_LIMIT},
+		{"cpu-shares", required_argument, NULL, O_LIMIT},
+		{"cpuset-cpus", required_argument, NULL, O_LIMIT},
+		{"pids-max", required_argument, NULL, O_LIMIT},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->interval_s = 1.0;
+	cfg->probe = TRACER_AUTO;
+	*help = false;
+	optind = 1;
+	opterr = 0;
+	/* Options end at "--": what follows is the command, untouched by getopt. */
+	int dashdash = -1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	int optc = dashdash >= 0 ? dashdash : argc;
+	int c, index = 0;
+	char *end;
+	while ((c = getopt_long(optc, argv, ":i:d:h", options, &index)) != -1) {
+		switch (c) {
+		case O_PID:
+			errno = 0;
+			long pid = strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || errno || pid <= 0 || pid > 4194304)
+				return cg_errf(err, "--pid: expected a process id, got \"%s\"",
+					       optarg);
+			cfg->spec.kind = CGLAT_TARGET_PID;
+			cfg->spec.pid = (pid_t)pid;
+			cfg->has_target = true;
+			break;
+		case O_CGROUP:
+			cfg->spec.kind = CGLAT_TARGET_CGROUP;
+			cfg->spec.ref = optarg;
+			cfg->has_target = true;
+			break;
+		case O_NO_DAEMON:
+			cfg->spec.no_daemon = true;
+			break;
+		case 'i':
+			if (parse_seconds("-i/--interval", optarg, &cfg->interval_s, err))
+				return -1;
+			if (cfg->interval_s < 0.1)
+				return cg_errf(err, "-i/--interval: at least 0.1 s");
+			break;
+		case 'd':
+			if (parse_seconds("-d/--duration", optarg, &cfg->duration_s, err))
+				return -1;
+			break;
+		case O_CSV:
+			cfg->csv = optarg;
+			break;
+		case O_PLOT:
+			cfg->plot = optarg;
+			if (strcasecmp(ext_of(optarg), "png") && strcasecmp(ext_of(optarg), "svg"))
+				return cg_errf(err, "--plot %s: the file name must end in .png or "
+						    ".svg",
+					       optarg);
+			break;
+		case O_PROBE:
+			if (strcmp(optarg, "auto") == 0)
+				cfg->probe = TRACER_AUTO;
+			else if (strcmp(optarg, "tracepoint") == 0)
+				cfg->probe = TRACER_TRACEPOINT;
+			else if (strcmp(optarg, "kprobe") == 0)
+				cfg->probe = TRACER_KPROBE;
+			else
+				return cg_errf(err, "--probe: unknown value \"%s\"; choose auto, "
+						    "tracepoint or kprobe",
+					       optarg);
+			break;
+		case O_NAME:
+			cfg->name = optarg;
+			break;
+		case O_PARENT:
+			cfg->parent = optarg;
+			break;
+		case O_KEEP:
+			cfg->keep = true;
+			break;
+		case O_LIMIT:
+			if (cglat_limits_parse(&cfg->limits, options[index].name, optarg, err))
+				return -1;
+			break;
+		case 'h':
+			*help = true;
+			return 0;
+		case ':':
+			return cg_errf(err, "option %s needs a value; see cglat monitor --help",
+				       argv[optind - 1]);
+		default:
+			return cg_errf(err, "unknown option %s; see cglat monitor --help",
+				       argv[optind - 1]);
+		}
+	}
+	if (dashdash >= 0) {
+		if (dashdash + 1 >= argc)
+			return cg_errf(err, "nothing to run after --; see cglat monitor --help");
+		if (cfg->has_target || optind < optc)
+			return cg_errf(err, "give either a TARGET or -- CMD, not both");
+		cfg->cmd = argv + dashdash + 1;
+		return cglat_limits_check(&cfg->limits, err);
+	}
+	if (cfg->limits.set || cfg->name || cfg->parent || cfg->keep)
+		return cg_errf(err, "limits, --name, --parent and --keep go with -- CMD; to change "
+				    "a running target's limits use cglat set");
+	if (optind < optc) {
+		if (cfg->has_target)
+			return cg_errf(err, "unexpected argument \"%s\": the target is already "
+					    "given",
+				       argv[optind]);
+		cfg->spec.kind = CGLAT_TARGET_CONTAINER;
+		cfg->spec.ref = argv[optind++];
+		cfg->has_target = true;
+	}
+	if (optind < argc)
+		return cg_errf(err, "unexpected argument \"%s\"; see cglat monitor --help",
+			       argv[optind]);
+	if (!cfg->has_target)
+		return cg_errf(err, "no target: give a container, --pid, --cgroup or -- CMD; see "
+				    "cglat monitor --help");
+	return 0;
+}
+
+static int64_t read_int_file(const char *path)
+{
+	char buf[64];
+	if (cgroup_read_file(path, buf, sizeof(buf), NULL) < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(buf, &end, 10);
+	return errno || end == buf ? -1 : (int64_t)v;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t cap = 8192, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len <= 1) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static int64_t keyed(const char *path, const char *key)
+{
+	char *text = read_text(path);
+	int64_t v = -1;
+	if (text && !cgroup_keyed_value(text, key, &v))
+		v = -1;
+	free(text);
+	return v;
+}
+
+/* VmRSS and VmSwap of a process, in kB; false when it is gone. */
+static bool process_memory(pid_t pid, int64_t *rss_kb, int64_t *swap_kb)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	long long v;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %lld kB", &v) == 1)
+			*rss_kb += v;
+		else if (sscanf(line, "VmSwap: %lld kB", &v) == 1)
+			*swap_kb += v;
+	}
+	fclose(f);
+	return true;
+}
+
+/* The target's processes: counted, their memory summed, and (re)added to the
+ * probes' set so that processes moved in by others are followed too. */
+static void read_tasks(struct monitor *m, struct monitor_raw *raw)
+{
+	char path[PATH_MAX];
+	if (cglat_target_path(m->target, CG_KNOB_PROCS, path, sizeof(path), NULL, NULL) < 0)
+		return;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (!process_memory((pid_t)pid, &raw->vmrss_kb, &raw->vmswap_kb))
+			continue;
+		raw->tasks++;
+		tracer_monitor_add(m->tracer, (pid_t)pid, NULL);
+	}
+	fclose(f);
+}
+
+static void read_memory(struct monitor *m, struct monitor_raw *raw)
+{
+	char path[PATH_MAX], text[64];
+	int v = m->target->version[CGLAT_CTL_MEMORY];
+	if (cglat_target_path(m->target, CG_KNOB_MEMORY_USAGE, path, sizeof(path), NULL, NULL) == 0)
+		raw->mem_bytes = read_int_file(path);
+	if (cglat_target_path(m->target, CG_KNOB_MEMORY_MAX, path, sizeof(path), NULL, NULL) == 0 &&
+	    cgroup_read_file(path, text, sizeof(text), NULL) == 0 &&
+	    cgroup_parse_limit(CG_RES_MEMORY, v, text, &raw->mem_limit, NULL, NULL) < 0)
+		raw->mem_limit = -1;
+	if (m->target->has[CGLAT_CTL_MEMORY]) {
+		snprintf(path, sizeof(path), "%s/memory.stat", m->target->dir[CGLAT_CTL_MEMORY]);
+		raw->swapin = keyed(path, "pswpin");
+	}
+}
+
+static void read_cpu(struct monitor *m, struct monitor_raw *raw)
+{
+	char path[PATH_MAX], text[64];
+	int v = m->target->version[CGLAT_CTL_CPU];
+	if (cglat_target_path(m->target, CG_KNOB_CPU_USAGE, path, sizeof(path), NULL, NULL) == 0) {
+		if (v == 1) {
+			raw->cpu_ns = read_int_file(path);
+		} else {
+			int64_t us = keyed(path, "usage_usec");
+			raw->cpu_ns = us >= 0 ? us * 1000 : -1;
+		}
+	}
+	if (cglat_target_path(m->target, CG_KNOB_CPU_STAT, path, sizeof(path), NULL, NULL) == 0) {
+		raw->nr_throttled = keyed(path, "nr_throttled");
+		int64_t t = v == 1 ? keyed(path, "throttled_time") : keyed(path, "throttled_usec");
+		raw->throttled_ns = t >= 0 && v == 2 ? t * 1000 : t;
+	}
+	if (cglat_target_path(m->target, CG_KNOB_CPU_QUOTA, path, sizeof(path), NULL, NULL) == 0 &&
+	    cgroup_read_file(path, text, sizeof(text), NULL) == 0) {
+		int64_t period = -1;
+		if (cgroup_parse_limit(CG_RES_CPU, v, text, &raw->cpu_quota, &period, NULL) < 0)
+			raw->cpu_quota = -1;
+		if (v == 1 && cglat_target_path(m->target, CG_KNOB_CPU_PERIOD, path, sizeof(path),
+						NULL, NULL) == 0)
+			period = read_int_file(path);
+		raw->cpu_period = period;
+	}
+}
+
+static int read_raw(struct monitor *m, struct monitor_raw *raw, struct cg_err *err)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->cpu_ns = raw->nr_throttled = raw->throttled_ns = raw->swapin = -1;
+	raw->mem_bytes = raw->mem_limit = raw->cpu_quota = raw->cpu_period = -1;
+	raw->t = (double)(tracer_now_ns() - m->start_ns) / 1e9;
+	if (tracer_monitor_counts(m->tracer, raw->counts, err) < 0)
+		return -1;
+	read_tasks(m, raw);
+	read_memory(m, raw);
+	read_cpu(m, raw);
+	return 0;
+}
+
+/* A limit write to the target's cgroup: its directory's last component is the
+ * target's (the path runc, cglat set or a shell opened may be relative). */
+static void on_event(void *ctx, const struct cglat_event *ev)
+{
+	struct monitor *m = ctx;
+	if (ev->kind != CGLAT_EV_WRITE || ev->ret < 0)
+		return;
+	const char *slash = strrchr(ev->path, '/');
+	if (!slash)
+		return;
+	size_t dl = (size_t)(slash - ev->path), ml = strlen(m->match_dir);
+	if (dl < ml || strncmp(slash - ml, m->match_dir, ml) != 0 ||
+	    (dl > ml && slash[-(long)ml - 1] != '/'))
+		return;
+	char value[CGLAT_DATA_LEN + 1];
+	bench_written_value(ev->data, ev->data_len, value, sizeof(value));
+	m->changes++;
+	snprintf(m->change, sizeof(m->change), "%s=%s", slash + 1, value);
+	if (m->nchange_times == m->cap_change_times) {
+		size_t cap = m->cap_change_times ? m->cap_change_times * 2 : 16;
+		double *bigger = realloc(m->change_times, cap * sizeof(*bigger));
+		if (!bigger)
+			return;
+		m->change_times = bigger;
+		m->cap_change_times = cap;
+	}
+	m->change_times[m->nchange_times++] =
+		ev->ts_exit > m->start_ns ? (double)(ev->ts_exit - m->start_ns) / 1e9 : 0;
+}
+
+static int terminal_rows(void)
+{
+	struct winsize ws;
+	return ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 8 ? ws.ws_row : 24;
+}
+
+static void show(struct monitor *m, const struct monitor_sample *s)
+{
+	if (!m->live) {
+		if (m->nhistory == 1)
+			monitor_text_header(stdout);
+		monitor_text_row(stdout, s);
+		fflush(stdout);
+		return;
+	}
+	/* Redraw in place, like top: title, header, as many recent rows as fit. */
+	size_t rows = (size_t)terminal_rows() - 4;
+	size_t first = m->nhistory > rows ? m->nhistory - rows : 0;
+	printf("\033[H\033[2J");
+	printf("cglat monitor: %s (Ctrl-C to stop)\n", m->target->label);
+	monitor_text_header(stdout);
+	for (size_t i = first; i < m->nhistory; i++)
+		monitor_text_row(stdout, &m->history[i]);
+	fflush(stdout);
+}
+
+static int record(struct monitor *m, const struct monitor_sample *s, struct cg_err *err)
+{
+	if (m->nhistory == m->cap_history) {
+		size_t cap = m->cap_history ? m->cap_history * 2 : 256;
+		struct monitor_sample *bigger = realloc(m->history, cap * sizeof(*bigger));
+		if (!bigger)
+			return cg_errf(err, "out of memory");
+		m->history = bigger;
+		m->cap_history = cap;
+	}
+	m->history[m->nhistory++] = *s;
+	if (m->csv) {
+		monitor_csv_row(m->csv, s);
+		fflush(m->csv);
+	}
+	show(m, s);
+	return 0;
+}
+
+/* ------------------------------------------------------------- -- CMD */
+
+struct workload {
+	struct cglat_cgroup cg;
+	bool cg_made;
+	pid_t pid;
+	int status;
+	bool exited;
+	int go_fd; /* the child execs once this pipe is closed */
+};
+
+/* Forks CMD held back on a pipe: it joins the cgroup and the probes' set
+ * before it runs a single instruction of its own. */
+static int spawn_held(char **cmd, struct workload *w, struct cg_err *err)
+{
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return cg_errf(err, "pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(go[0]);
+		close(go[1]);
+		return cg_errf(err, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(go[1]);
+		char c;
+		/* EOF: the parent is ready (or gone, then exec anyway is wrong: stop). */
+		if (read(go[0], &c, 1) != 1)
+			_exit(126);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "cglat monitor: cannot run %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	w->pid = pid;
+	w->go_fd = go[1];
+	return 0;
+}
+
+static void release(struct workload *w, bool run)
+{
+	if (w->go_fd < 0)
+		return;
+	if (run && write(w->go_fd, "g", 1) != 1)
+		(void)0; /* the child then exits 126 and we report that */
+	close(w->go_fd);
+	w->go_fd = -1;
+}
+
+static bool reap(struct workload *w)
+{
+	if (w->exited || w->pid <= 0)
+		return w->exited;
+	if (waitpid(w->pid, &w->status, WNOHANG) == w->pid)
+		w->exited = true;
+	return w->exited;
+}
+
+/* On Ctrl-C or the end of -d: TERM, a grace period, then KILL. */
+static void stop_workload(struct workload *w)
+{
+	if (w->pid <= 0 || reap(w))
+		return;
+	kill(w->pid, SIGTERM);
+	for (int i = 0; i < 50 && !reap(w); i++)
+		usleep(100000);
+	if (!reap(w)) {
+		kill(w->pid, SIGKILL);
+		while (waitpid(w->pid, &w->status, 0) < 0 && errno == EINTR)
+			;
+		w->exited = true;
+	}
+}
+
+static int start_workload(const struct monitor_config *cfg, struct monitor *m,
+			  struct workload *w, struct cg_err *err)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "%s", cfg->name ? cfg->name : "");
+	if (!cfg->name)
+		snprintf(name, sizeof(name), "cglat-monitor-%d", (int)getpid());
+	unsigned want = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU) |
+			(1u << CGLAT_CTL_CPUACCT) | (1u << CGLAT_CTL_PIDS) |
+			(1u << CGLAT_CTL_CPUSET);
+	unsigned need = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU);
+	if (cglat_cgroup_create(NULL, cfg->parent, name, want, need, &w->cg, err) < 0)
+		return -1;
+	w->cg_made = true;
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CGROUP, .ref = w->cg.path};
+	if (cglat_target_open(&spec, &m->target, err) < 0)
+		return -1;
+	if (cfg->limits.set) {
+		struct cglat_plan plan;
+		struct cglat_apply_result res;
+		if (cglat_limits_plan(m->target, &cfg->limits, &plan, err) < 0 ||
+		    cglat_limits_apply(&plan, 0, &res, err) < 0)
+			return -1;
+	}
+	if (spawn_held(cfg->cmd, w, err) < 0)
+		return -1;
+	if (cglat_cgroup_join(&w->cg, w->pid, err) < 0 ||
+	    tracer_monitor_add(m->tracer, w->pid, err) < 0) {
+		release(w, false);
+		return -1;
+	}
+	release(w, true);
+	fprintf(stderr, "cglat monitor: started %s as PID %d in cgroup %s\n", cfg->cmd[0],
+		(int)w->pid, w->cg.path);
+	return 0;
+}
+
+static void workload_summary(const struct workload *w)
+{
+	struct cglat_cgroup_stats st;
+	cglat_cgroup_stats(&w->cg, &st);
+	char peak[32] = "-";
+	if (st.memory_peak >= 0)
+		limits_format_size(st.memory_peak, peak, sizeof(peak));
+	if (WIFEXITED(w->status))
+		fprintf(stderr, "cglat monitor: %d exited with status %d", (int)w->pid,
+			WEXITSTATUS(w->status));
+	else if (WIFSIGNALED(w->status))
+		fprintf(stderr, "cglat monitor: %d was killed by signal %d%s", (int)w->pid,
+			WTERMSIG(w->status),
+			st.oom_kills > 0 && WTERMSIG(w->status) == SIGKILL ? " (OOM-killed)" : "");
+	fprintf(stderr, "; peak memory %s, CPU %.2f s, throttled %lld of %lld periods\n", peak,
+		st.cpu_ns >= 0 ? (double)st.cpu_ns / 1e9 : 0.0, (long long)st.nr_throttled,
+		(long long)st.nr_periods);
+}
+
+/* ------------------------------------------------------------------ plot */
+
+static int run_gnuplot(const char *script, struct cg_err *err)
+{
+	pid_t pid;
+	const char *argv[] = {"gnuplot", script, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return cg_errf(err, "cannot run gnuplot: %s; install it (apt-get install "
+				    "gnuplot-nox)",
+			       strerror(rc));
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cg_errf(err, "waiting for gnuplot: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return cg_errf(err, "gnuplot failed (its messages are above)");
+	return 0;
+}
+
+static int write_plot(struct monitor *m, struct cg_err *err)
+{
+	const char *plot = m->cfg->plot;
+	char script[] = "/tmp/cglat-plot-XXXXXX";
+	int fd = mkstemp(script); /* 0600 */
+	if (fd < 0)
+		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(script);
+		return cg_errf(err, "cannot write %s: %s", script, strerror(errno));
+	}
+	char title[512];
+	snprintf(title, sizeof(title), "cglat monitor: %s", m->target->label);
+	for (char *p = title; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	double t_end = m->history[m->nhistory - 1].t;
+	int rc = monitor_plot_script(f, m->csv_path, plot, title, t_end,
+				     monitor_panels_with_data(m->history, m->nhistory),
+				     m->change_times, m->nchange_times, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = cg_errf(err, "writing %s failed", script);
+	if (rc == 0)
+		rc = run_gnuplot(script, err);
+	unlink(script);
+	struct stat st;
+	if (rc == 0 && (stat(plot, &st) != 0 || st.st_size == 0))
+		rc = cg_errf(err, "gnuplot wrote no %s", plot);
+	if (rc == 0)
+		fprintf(stderr, "cglat monitor: plot written to %s\n", plot);
+	return rc;
+}
+
+static int open_csv(struct monitor *m, struct cg_err *err)
+{
+	if (m->cfg->csv) {
+		snprintf(m->csv_path, sizeof(m->csv_path), "%s", m->cfg->csv);
+		m->csv = fopen(m->csv_path, "w");
+	} else if (m->cfg->plot) {
+		/* The plot reads the samples from a CSV file: a private temporary one. */
+		snprintf(m->csv_path, sizeof(m->csv_path), "/tmp/cglat-monitor-XXXXXX");
+		int fd = mkstemp(m->csv_path);
+		m->csv = fd >= 0 ? fdopen(fd, "w") : NULL;
+		m->csv_is_temp = true;
+	} else {
+		return 0;
+	}
+	if (!m->csv)
+		return cg_errf(err, "cannot write %s: %s", m->csv_path, strerror(errno));
+	monitor_csv_header(m->csv);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static int sample_loop(struct monitor *m, struct workload *w, struct cg_err *err)
+{
+	const struct monitor_config *cfg = m->cfg;
+	struct monitor_raw prev, cur;
+	if (read_raw(m, &prev, err) < 0)
+		return -1;
+	uint64_t interval = (uint64_t)(cfg->interval_s * 1e9);
+	uint64_t next = m->start_ns + interval;
+	uint64_t end = cfg->duration_s > 0 ? m->start_ns + (uint64_t)(cfg->duration_s * 1e9) : 0;
+	bool last = false;
+	while (!last) {
+		/* Limit writes arrive as events between samples. */
+		for (uint64_t now = tracer_now_ns(); now < next; now = tracer_now_ns()) {
+			if (signals_stop_requested() || (w && reap(w)))
+				break;
+			int ms = (int)((next - now) / 1000000) + 1;
+			if (tracer_poll(m->tracer, ms > 100 ? 100 : ms, err) < 0)
+				return -1;
+		}
+		last = signals_stop_requested() || (w && reap(w)) ||
+		       (end && tracer_now_ns() >= end);
+		if (tracer_poll(m->tracer, 0, err) < 0 || read_raw(m, &cur, err) < 0)
+			return -1;
+		struct monitor_sample s;
+		monitor_rates(&prev, &cur, &s);
+		s.changes = m->changes;
+		snprintf(s.change, sizeof(s.change), "%s", m->change);
+		m->changes = 0;
+		m->change[0] = '\0';
+		if (record(m, &s, err) < 0)
+			return -1;
+		prev = cur;
+		next += interval;
+	}
+	return 0;
+}
+
+static int run(const struct monitor_config *cfg, struct cg_err *err)
+{
+	if (geteuid() != 0)
+		return cg_errf(err, "cglat monitor must run as root: it loads BPF programs; try: "
+				    "sudo cglat monitor ...");
+	struct monitor m = {.cfg = cfg, .live = isatty(1)};
+	struct workload w = {.go_fd = -1};
+	struct tracer_config tc = {.strategy = cfg->probe, .monitor = true, .on_event = on_event,
+				   .ctx = &m};
+	int rc = -1;
+	if (!cfg->cmd && cglat_target_open(&cfg->spec, &m.target, err) < 0)
+		return -1;
+	if (tracer_open(&tc, &m.tracer, err) < 0)
+		goto out;
+	m.start_ns = tracer_now_ns();
+	if (cfg->cmd && start_workload(cfg, &m, &w, err) < 0)
+		goto out;
+	const char *dir = m.target->has[CGLAT_CTL_MEMORY] ? m.target->dir[CGLAT_CTL_MEMORY]
+							   : m.target->dir[CGLAT_CTL_CPU];
+	const char *base = strrchr(dir, '/');
+	snprintf(m.match_dir, sizeof(m.match_dir), "%s", base ? base + 1 : dir);
+	if (open_csv(&m, err) < 0)
+		goto out;
+	if (!m.live)
+		fprintf(stderr, "cglat monitor: %s, every %.3g s; probes %s\n", m.target->label,
+			cfg->interval_s, tracer_strategy_name(tracer_strategy(m.tracer)));
+	rc = sample_loop(&m, cfg->cmd ? &w : NULL, err);
+out:
+	if (cfg->cmd) {
+		release(&w, false);
+		stop_workload(&w);
+		if (w.pid > 0)
+			workload_summary(&w);
+	}
+	tracer_close(m.tracer);
+	if (m.csv && fclose(m.csv) != 0 && rc == 0)
+		rc = cg_errf(err, "writing %s failed", m.csv_path);
+	struct cg_err plot_err;
+	if (rc == 0 && cfg->plot && m.nhistory > 0 && write_plot(&m, &plot_err) < 0) {
+		*err = plot_err;
+		rc = -1;
+	}
+	if (m.csv_is_temp)
+		unlink(m.csv_path);
+	if (w.cg_made && !cfg->keep) {
+		struct cg_err rm_err;
+		if (cglat_cgroup_remove(&w.cg, 5.0, &rm_err) < 0)
+			fprintf(stderr, "cglat monitor: warning: %s\n", rm_err.msg);
+	} else if (w.cg_made) {
+		fprintf(stderr, "cglat monitor: kept cgroup %s (--keep)\n", w.cg.path);
+	}
+	cglat_target_close(m.target);
+	free(m.history);
+	free(m.change_times);
+	return rc;
+}
+
+int monitor_main(int argc, char **argv)
+{
+	struct monitor_config cfg;
+	bool help;
+	struct cg_err err;
+	if (monitor_parse(argc, argv, &cfg, &help, &err) < 0) {
+		fprintf(stderr, "cglat monitor: %s\n", err.msg);
+		return 2;
+	}
+	if (help) {
+		monitor_usage(stdout);
+		return 0;
+	}
+	signals_install();
+	int rc = run(&cfg, &err);
+	if (rc < 0) {
+		fprintf(stderr, "cglat monitor: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,129 @@
+/* cglat set --no-daemon with dockerd really down. This stops dockerd (SIGKILL, so that
+ * containerd keeps the container running, as a crashed daemon would) and starts it
+ * again exactly as scripts/setup.sh does, by running it: whoever else uses Docker at
+ * that moment is disturbed, and dockerd's restart stops running containers (no
+ * live-restore). The suite is named to sort last; the restart runs in .fini, also when
+ * the test fails. */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#ifndef CGLAT_SOURCE_DIR
+#error "CGLAT_SOURCE_DIR must name the source tree (for scripts/setup.sh)"
+#endif
+
+static char cid[65];
+
+static bool docker_answers(void)
+{
+	return it_docker(NULL, NULL, "version", NULL) == 0;
+}
+
+static pid_t dockerd_pid(void)
+{
+	char text[32] = "";
+	if (it_read_text("/var/run/docker.pid", text, sizeof(text)) < 0)
+		return 0;
+	pid_t pid = (pid_t)atoi(text);
+	return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
+}
+
+/* scripts/setup.sh starts containerd and dockerd when no dockerd answers. */
+static void start_dockerd(void)
+{
+	if (docker_answers())
+		return;
+	const char *argv[] = {CGLAT_SOURCE_DIR "/scripts/setup.sh", "--no-build", NULL};
+	char *out = NULL, *err = NULL;
+	int status = 0;
+	int rc = it_run(argv, 120, &out, &err, &status, NULL);
+	cr_log_info("scripts/setup.sh --no-build: exit %d: %s", it_exit_code(status), err);
+	free(out);
+	free(err);
+	cr_assert_eq(rc, 0, "scripts/setup.sh timed out");
+	cr_assert(docker_answers(), "dockerd did not come back; see /var/log/cglat-dockerd.log");
+}
+
+static void restart_and_clean_up(void)
+{
+	start_dockerd();
+	if (*cid)
+		it_docker(NULL, NULL, "rm", "-f", cid, NULL);
+}
+
+TestSuite(zz_no_daemon, .init = start_dockerd, .fini = restart_and_clean_up, .timeout = 300);
+
+static void stop_dockerd(void)
+{
+	pid_t pid = dockerd_pid();
+	cr_assert_gt(pid, 0, "no dockerd pid in /var/run/docker.pid");
+	cr_assert_eq(kill(pid, SIGKILL), 0, "kill dockerd: %s", strerror(errno));
+	for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	cr_assert_neq(kill(pid, 0), 0, "dockerd %d did not exit", (int)pid);
+	cr_assert_not(docker_answers(), "dockerd still answers");
+}
+
+static int cglat(char **out, char **err, const char *const args[])
+{
+	int status = 0;
+	cr_assert_eq(it_cglat(args, out, err, &status, NULL), 0, "cglat timed out");
+	return it_exit_code(status);
+}
+
+Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
+{
+	it_ensure_image();
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(it_docker(&out, &err, "run", "-d", "--network", "none", "--cgroupns=host",
+	                       "--label", "cglat.test=no-daemon", IT_IMAGE, NULL),
+	             0, "%s", err);
+	snprintf(cid, sizeof(cid), "%.64s", out);
+	free(out);
+	free(err);
+	char mem[256], quota[256], text[64];
+	snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/docker/%s/memory.limit_in_bytes", cid);
+	snprintf(quota, sizeof(quota), "/sys/fs/cgroup/cpu/docker/%s/cpu.cfs_quota_us", cid);
+
+	stop_dockerd();
+	char prefix[13];
+	snprintf(prefix, sizeof(prefix), "%.12s", cid);
+	const char *args[] = {"set",  prefix,   "--no-daemon", "--memory",
+	                      "200m", "--cpus", "0.3",         NULL};
+	cr_assert_eq(cglat(&out, &err, args), 0, "%s", err);
+	cr_log_info("cglat set --no-daemon: %s", out);
+	cr_assert(strstr(out, "-> 209715200\n"), "%s", out);
+	cr_assert(strstr(out, "cpu.cfs_quota_us: -1 -> 30000\n"), "%s", out);
+	cr_assert(strstr(err, "Docker does not know"), "%s", err);
+	cr_assert_eq(it_read_text(mem, text, sizeof(text)), 0);
+	cr_assert_str_eq(text, "209715200");
+	cr_assert_eq(it_read_text(quota, text, sizeof(text)), 0);
+	cr_assert_str_eq(text, "30000");
+	free(out);
+	free(err);
+
+	/* Without --no-daemon: the error points at it. */
+	const char *daemon[] = {"set", prefix, "--memory", "100m", NULL};
+	cr_assert_eq(cglat(&out, &err, daemon), 1, "%s", err);
+	cr_assert(strstr(err, "--no-daemon"), "%s", err);
+	free(out);
+	free(err);
+	/* A name cannot be resolved without dockerd. */
+	const char *name[] = {"set", "web", "--no-daemon", "--memory", "100m", NULL};
+	cr_assert_eq(cglat(&out, &err, name), 1, "%s", err);
+	cr_assert(strstr(err, "names need dockerd"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(it_read_text(mem, text, sizeof(text)), 0);
+	cr_assert_str_eq(text, "209715200", "a refused change changed the file");
+
+	start_dockerd();
+}

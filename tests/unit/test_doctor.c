@@ -1,0 +1,166 @@
+/* cglat doctor: judging gathered facts and wording the lines (no root, no system). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor.h"
+
+/* A machine bench runs on: the kind of VM guest the compat matrix boots. */
+static void good_facts(struct doctor_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->root = true;
+	snprintf(f->kernel, sizeof(f->kernel), "6.1.0-50-amd64");
+	snprintf(f->lockdown, sizeof(f->lockdown), "[none] integrity confidentiality");
+	f->securityfs = true;
+	f->host.tracefs = true;
+	f->host.kprobes = true;
+	f->host.kprobe_debugfs = true;
+	f->host.headers_match = true;
+	snprintf(f->host.headers, sizeof(f->host.headers),
+	         "/usr/src/linux-headers-6.1.0-50-amd64 (6.1.0-50-amd64)");
+	snprintf(f->host.tracefs_dir, sizeof(f->host.tracefs_dir), "/sys/kernel/tracing");
+	f->cgroup_ok = true;
+	f->cgroup_mode = CG_MODE_V2;
+	snprintf(f->controllers, sizeof(f->controllers), "cpuset cpu io memory pids");
+	f->docker_ok = true;
+	snprintf(f->docker.server_version, sizeof(f->docker.server_version), "20.10.24+dfsg1");
+	snprintf(f->docker.api_version, sizeof(f->docker.api_version), "1.41");
+	snprintf(f->docker.runtime, sizeof(f->docker.runtime), "runc 1.1.5+ds1");
+	snprintf(f->docker.cgroup_driver, sizeof(f->docker.cgroup_driver), "cgroupfs");
+	snprintf(f->docker.cgroup_version, sizeof(f->docker.cgroup_version), "2");
+	snprintf(f->docker_cli, sizeof(f->docker_cli), "/usr/bin/docker");
+}
+
+static const struct doctor_line *line_of(const struct doctor_report *r, const char *what)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (strcmp(r->line[i].what, what) == 0)
+			return &r->line[i];
+	cr_assert_fail("no \"%s\" line", what);
+	return NULL;
+}
+
+static char *printed(const struct doctor_report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	doctor_print(f, r);
+	fclose(f);
+	return buf;
+}
+
+Test(doctor, all_good_picks_kprobe_and_can_bench)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	doctor_assess(&f, &r);
+	cr_assert(r.can_bench);
+	cr_assert_eq(r.chosen, TRACER_KPROBE);
+	for (size_t i = 0; i < r.count; i++)
+		cr_assert(r.line[i].status == DOCTOR_OK || r.line[i].status == DOCTOR_INFO,
+		          "%s: %s", r.line[i].what, r.line[i].value);
+	cr_assert_str_eq(line_of(&r, "lockdown")->value, "none");
+	cr_assert(strstr(line_of(&r, "cgroups")->value, "v2, controllers: cpuset cpu io"));
+	cr_assert(strstr(line_of(&r, "docker")->value, "cgroup driver cgroupfs"));
+	cr_assert(strstr(line_of(&r, "probe auto")->value, "kprobe (auto:"));
+	char *out = printed(&r);
+	cr_assert(strstr(out, "ok    kernel") == NULL, "kernel is info, not ok:\n%s", out);
+	cr_assert(strstr(out, "info  kernel      6.1.0-50-amd64\n"), "%s", out);
+	cr_assert(strstr(out, "cglat bench can run here (probe strategy: kprobe)"), "%s", out);
+	cr_assert(strstr(out, "fix:") == NULL, "%s", out);
+	free(out);
+}
+
+Test(doctor, the_machine_without_kprobes_runs_tracepoints)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	f.host.kprobes = false;
+	f.host.headers_match = false;
+	f.lockdown[0] = '\0';
+	f.securityfs = false;
+	f.cgroup_mode = CG_MODE_HYBRID;
+	doctor_assess(&f, &r);
+	cr_assert(r.can_bench);
+	cr_assert_eq(r.chosen, TRACER_TRACEPOINT);
+	cr_assert_eq(line_of(&r, "kprobes")->status, DOCTOR_INFO);
+	cr_assert_eq(line_of(&r, "headers")->status, DOCTOR_WARN);
+	cr_assert_str_eq(line_of(&r, "headers")->fix, "", "no kprobes: nothing to fix");
+	cr_assert(strstr(line_of(&r, "lockdown")->fix, "mount -t securityfs"));
+	cr_assert(strstr(line_of(&r, "probe auto")->value, "no kprobes"));
+}
+
+Test(doctor, missing_tracefs_headers_docker_fail_with_fixes)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	f.host.tracefs = false;
+	f.host.headers[0] = '\0';
+	f.docker_ok = false;
+	snprintf(f.docker_error, sizeof(f.docker_error),
+	         "no Docker socket at /var/run/docker.sock");
+	doctor_assess(&f, &r);
+	cr_assert_not(r.can_bench);
+	cr_assert_eq(line_of(&r, "tracefs")->status, DOCTOR_FAIL);
+	cr_assert(strstr(line_of(&r, "tracefs")->fix, "mount -t tracefs"));
+	cr_assert_eq(line_of(&r, "headers")->status, DOCTOR_FAIL);
+	cr_assert(strstr(line_of(&r, "headers")->fix, "linux-headers-6.1.0-50-amd64"));
+	cr_assert_eq(line_of(&r, "docker")->status, DOCTOR_FAIL);
+	cr_assert(strstr(line_of(&r, "docker")->fix, "start dockerd"));
+	cr_assert_eq(line_of(&r, "probe auto")->status, DOCTOR_FAIL);
+	char *out = printed(&r);
+	cr_assert(strstr(out, "FAIL  tracefs     not mounted"), "%s", out);
+	cr_assert(strstr(out, "\n                  fix: sudo mount -t tracefs"), "%s", out);
+	cr_assert(strstr(out, "cglat bench cannot run here"), "%s", out);
+	free(out);
+}
+
+Test(doctor, kprobes_without_debugfs_and_confidentiality_warn)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	f.host.kprobe_debugfs = false;
+	snprintf(f.lockdown, sizeof(f.lockdown), "none integrity [confidentiality]");
+	doctor_assess(&f, &r);
+	cr_assert(r.can_bench);
+	cr_assert_eq(r.chosen, TRACER_TRACEPOINT);
+	cr_assert_eq(line_of(&r, "kprobes")->status, DOCTOR_WARN);
+	cr_assert(strstr(line_of(&r, "kprobes")->fix, "mount -t debugfs"));
+	cr_assert_eq(line_of(&r, "lockdown")->status, DOCTOR_WARN);
+	cr_assert(strncmp(line_of(&r, "lockdown")->value, "confidentiality", 15) == 0);
+}
+
+Test(doctor, missing_controller_and_root_fail)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	f.root = false;
+	snprintf(f.controllers, sizeof(f.controllers), "cpuset io pids memory");
+	doctor_assess(&f, &r);
+	cr_assert_not(r.can_bench);
+	cr_assert_eq(line_of(&r, "root")->status, DOCTOR_FAIL);
+	cr_assert_eq(line_of(&r, "cgroups")->status, DOCTOR_FAIL);
+	cr_assert(strstr(line_of(&r, "cgroups")->fix, "the cpu controller is missing"), "%s",
+	          line_of(&r, "cgroups")->fix);
+}
+
+Test(doctor, no_docker_cli_warns_only)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	f.docker_cli[0] = '\0';
+	doctor_assess(&f, &r);
+	cr_assert(r.can_bench);
+	cr_assert_eq(line_of(&r, "docker CLI")->status, DOCTOR_WARN);
+	cr_assert(strstr(line_of(&r, "docker CLI")->fix, "--paths api,direct"));
+}
