@@ -41,7 +41,17 @@ void cli_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"Usage: %s [bench] [OPTIONS]\n"
+		"       cglat COMMAND [OPTIONS]    (cglat COMMAND --help for each)\n"
 		"\n"
+		"Commands:\n"
+		"  bench     (the default) time limit changes: docker update, API, direct write\n"
+		"  set       change limits and CPU priority of a container, PID or cgroup now\n"
+		"  run       start a command in a cgroup of its own, with limits\n"
+		"  watch     print every cgroup limit write on the host as it happens\n"
+		"  monitor   a workload's memory, faults, reclaim and CPU live, with plots\n"
+		"  doctor    what this machine offers cglat, and the fix for what is missing\n"
+		"\n"
+		"cglat bench:\n"
 		"Time container limit changes end to end with eBPF: `docker update`, the Engine\n"
 		"API and a direct cgroup write, from dockerd's receive of the request to the\n"
 		"kernel's write of the limit file, interleaved iteration by iteration.\n"

@@ -90,8 +90,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-') {
-		fprintf(stderr, "cglat: unknown command \"%s\"; commands: bench (the default); "
-				"see cglat --help\n",
+		fprintf(stderr, "cglat: unknown command \"%s\"; commands: bench (the default), set, "
+				"run, watch, monitor, doctor; see cglat --help\n",
 			argv[1]);
 		return 2;
 	}

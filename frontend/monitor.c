@@ -181,7 +181,7 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
 		"set terminal %s\n"
 		"set output '%s'\n"
 		"set datafile separator ','\n"
-		"set key top left opaque\n"
+		"set key bmargin center horizontal\n"
 		"set grid\n"
 		"set xlabel 'time (s)'\n"
 		"set xrange [0:%.3f]\n"
@@ -820,26 +820,46 @@ static void workload_summary(const struct workload *w)
 
 /* ------------------------------------------------------------------ plot */
 
+/* gnuplot warns about panels with a series that has no point (swap-ins where the
+ * kernel does not count them): its stderr goes to a temporary file, shown only
+ * when it fails. */
 static int run_gnuplot(const char *script, struct cg_err *err)
 {
+	char log[] = "/tmp/cglat-gnuplot-XXXXXX";
+	int logfd = mkstemp(log);
+	if (logfd < 0)
+		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
+	unlink(log);
 	pid_t pid;
 	const char *argv[] = {"gnuplot", script, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 	int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
+	if (rc != 0) {
+		close(logfd);
 		return cg_errf(err, "cannot run gnuplot: %s; install it (apt-get install "
 				    "gnuplot-nox)",
 			       strerror(rc));
+	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			close(logfd);
 			return cg_errf(err, "waiting for gnuplot: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return cg_errf(err, "gnuplot failed (its messages are above)");
-	return 0;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		close(logfd);
+		return 0;
+	}
+	char text[2048] = "";
+	ssize_t n = pread(logfd, text, sizeof(text) - 1, 0);
+	close(logfd);
+	if (n > 0)
+		text[n] = '\0';
+	return cg_errf(err, "gnuplot failed:\n%s", text);
 }
 
 static int write_plot(struct monitor *m, struct cg_err *err)

@@ -1,5 +1,9 @@
-/* A workload for cglat run's tests: `alloc MB` touches MB MiB of memory page by page
- * (and holds it for a moment), `spin SECONDS` burns CPU for that long of wall time. */
+/* A workload for cglat run's and monitor's tests: `alloc MB` touches MB MiB of memory
+ * page by page (and holds it for a moment), `spin SECONDS` burns CPU for that long of
+ * wall time, `grow ANON_MB CACHE_MB SECONDS` grows anonymous memory to ANON_MB over
+ * the first half of SECONDS while it reads a CACHE_MB file over and over (page cache
+ * charged to its cgroup, which a lowered limit makes the kernel reclaim). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +45,63 @@ static int spin(double seconds)
 	return 0;
 }
 
+/* Reads the whole file once; the pages stay in the page cache. */
+static void read_file(int fd, char *buf, size_t len)
+{
+	lseek(fd, 0, SEEK_SET);
+	while (read(fd, buf, len) > 0)
+		;
+}
+
+static int grow(long anon_mb, long cache_mb, double seconds)
+{
+	char path[] = "/tmp/cglat-workload-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("workload: mkstemp");
+		return 1;
+	}
+	unlink(path);
+	static char buf[1 << 20];
+	memset(buf, 'x', sizeof(buf));
+	for (long i = 0; i < cache_mb; i++)
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			perror("workload: write");
+			return 1;
+		}
+	size_t len = (size_t)anon_mb << 20, done = 0;
+	char *p = malloc(len ? len : 1);
+	if (!p) {
+		perror("workload: malloc");
+		return 1;
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	double start = now(), end = start + seconds;
+	while (now() < end) {
+		/* Anonymous memory grows linearly over the first half. */
+		double f = (now() - start) / (seconds / 2);
+		size_t want = f >= 1 ? len : (size_t)((double)len * f);
+		for (; done < want; done += (size_t)page)
+			p[done] = (char)done | 1;
+		read_file(fd, buf, sizeof(buf));
+		usleep(20000);
+	}
+	free(p);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "grow") == 0)
+		return grow(atol(argv[2]), atol(argv[3]), atof(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "alloc") == 0)
 		return alloc(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "spin") == 0)
 		return spin(atof(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "exit") == 0)
 		return atoi(argv[2]);
-	fprintf(stderr, "usage: workload alloc MB | spin SECONDS | exit CODE\n");
+	fprintf(stderr, "usage: workload alloc MB | spin SECONDS | exit CODE | "
+			"grow ANON_MB CACHE_MB SECONDS\n");
 	return 2;
 }
