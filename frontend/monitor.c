@@ -183,7 +183,7 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
 		"set datafile separator ','\n"
 		"set key bmargin center horizontal\n"
 		"set grid\n"
-		"set xlabel 'time (s)'\n"
+		"set xtics format '%%gs'\n"
 		"set xrange [0:%.3f]\n"
 		"set multiplot layout 4,2 title '%s'\n",
 		terminal, plot_path, t_end > 0 ? t_end : 1.0, title);

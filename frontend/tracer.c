@@ -262,6 +262,7 @@ static void on_raw_event(void *ctx, void *data, int size)
 	}
 	memcpy(&ev, data, sizeof(ev));
 	ev.comm[sizeof(ev.comm) - 1] = '\0';
+	ev.parent_comm[sizeof(ev.parent_comm) - 1] = '\0';
 	ev.path[sizeof(ev.path) - 1] = '\0';
 	if (ev.data_len > sizeof(ev.data))
 		ev.data_len = sizeof(ev.data);
@@ -285,6 +286,7 @@ static int attach_all(struct tracer *t, const struct attach *list, size_t n, str
 /* Both strategies: exec times tell which process may carry out an update. */
 static const struct attach common_probes[] = {
 	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
+	{"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
 };
 
 /* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids. */
@@ -293,7 +295,6 @@ static const struct attach exit_probe[] = {
 };
 
 static const struct attach monitor_probes[] = {
-	{"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
 	{"exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
 	{"vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
 };

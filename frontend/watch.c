@@ -282,13 +282,20 @@ static void resolve_ref(struct watcher *w, const char *ref, char id[65])
 	snprintf(w->refs[slot].id, sizeof(w->refs[slot].id), "%s", c.id);
 }
 
-/* The latest update request for this container received before the write,
- * when the writer was started after it (as `runc update` is for each update):
- * a long-running writer, a shell or `cglat set`, is not carrying out a request. */
-static int64_t since_receive(const struct watcher *w, const struct watch_line *l, uint64_t enter,
-			     uint64_t exec_ns)
+/* Is the writer the runtime carrying out a request: a process containerd (or
+ * its shim, or dockerd) forked? A shell or `cglat set` is not. */
+static bool runtime_child(const char *parent_comm)
 {
-	if (!l->container_id[0] || !exec_ns)
+	return strncmp(parent_comm, "containerd", 10) == 0 || strcmp(parent_comm, "dockerd") == 0;
+}
+
+/* The latest update request for this container received before the write,
+ * when the writer is the runtime and was started after it, as `runc update`
+ * is for each update. */
+static int64_t since_receive(const struct watcher *w, const struct watch_line *l, uint64_t enter,
+			     uint64_t exec_ns, const char *parent_comm)
+{
+	if (!l->container_id[0] || !exec_ns || !runtime_child(parent_comm))
 		return -1;
 	uint64_t best = 0;
 	for (unsigned i = 0; i < RECV_RING; i++)
@@ -322,7 +329,7 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 	if (!watch_line_wanted(&line, w->container_id[0] ? w->container_id : NULL,
 			       w->cfg->cgroup, w->cfg->comm))
 		return;
-	line.since_receive_ns = since_receive(w, &line, ev->ts_enter, ev->exec_ns);
+	line.since_receive_ns = since_receive(w, &line, ev->ts_enter, ev->exec_ns, ev->parent_comm);
 	char buf[1024];
 	watch_format_line(&line, w->cfg->format, buf, sizeof(buf));
 	fputs(buf, stdout);

@@ -30,6 +30,12 @@ BPF_PERCPU_ARRAY(scratch, struct cglat_event, 1);
 /* tgid -> when it last exec'd: a write by a process exec'd after dockerd
  * received an update (runc update) can be carrying out that update. */
 BPF_TABLE("lru_hash", u32, u64, exec_time, 16384);
+/* tgid -> the command of the process that forked it: `runc update` is forked
+ * by containerd-shim, a `cglat set` or a shell by something else. */
+struct parent_info {
+	char comm[CGLAT_COMM_LEN];
+};
+BPF_TABLE("lru_hash", u32, struct parent_info, parents, 16384);
 
 /* True when the NUL-terminated path of length len (without NUL) ends in
  * "/name" or is exactly "name". name is a literal, so the loop unrolls. */
@@ -80,6 +86,11 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
 	u32 tgid = id >> 32;
 	u64 *exec = exec_time.lookup(&tgid);
 	ev->exec_ns = exec ? *exec : 0;
+	struct parent_info *parent = parents.lookup(&tgid);
+	if (parent)
+		bpf_probe_read_kernel(ev->parent_comm, sizeof(ev->parent_comm), parent->comm);
+	else
+		ev->parent_comm[0] = 0;
 }
 
 /* ---------------------------------------------------------------- receive */
@@ -374,7 +385,22 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 
 #ifdef CGLAT_MONITOR
 static __always_inline void monitor_forget(u32 tgid);
+static __always_inline void monitor_fork(u32 child);
 #endif
+
+/* The current task is the parent. Threads are forks too: their entries are
+ * never looked up (events are keyed by tgid) and age out of the LRU table. */
+TRACEPOINT_PROBE(sched, sched_process_fork)
+{
+	u32 child = args->child_pid;
+	struct parent_info p = {};
+	bpf_get_current_comm(p.comm, sizeof(p.comm));
+	parents.update(&child, &p);
+#ifdef CGLAT_MONITOR
+	monitor_fork(child);
+#endif
+	return 0;
+}
 
 /* Attached when either the tracepoint strategy or the monitor needs it. */
 TRACEPOINT_PROBE(sched, sched_process_exit)
@@ -541,6 +567,14 @@ static __always_inline int monitored(void)
 	return monitor_tgids.lookup(&tgid) != 0;
 }
 
+static __always_inline void monitor_fork(u32 child)
+{
+	if (!monitored())
+		return;
+	u8 one = 1;
+	monitor_tgids.update(&child, &one);
+}
+
 static __always_inline void monitor_add(u32 counter, u64 n)
 {
 	u64 *c = monitor_counts.lookup(&counter);
@@ -548,15 +582,6 @@ static __always_inline void monitor_add(u32 counter, u64 n)
 		__sync_fetch_and_add(c, n);
 }
 
-TRACEPOINT_PROBE(sched, sched_process_fork)
-{
-	if (!monitored())
-		return 0;
-	u32 child = args->child_pid;
-	u8 one = 1;
-	monitor_tgids.update(&child, &one);
-	return 0;
-}
 
 TRACEPOINT_PROBE(exceptions, page_fault_user)
 {

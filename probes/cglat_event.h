@@ -46,6 +46,7 @@ struct cglat_event {
 	cglat_u32 call;	     /* enum cglat_recv_call for RECV */
 	cglat_u32 data_len;  /* valid bytes in data */
 	char comm[CGLAT_COMM_LEN];
+	char parent_comm[CGLAT_COMM_LEN]; /* of the process that forked it; "" unknown */
 	char path[CGLAT_PATH_LEN]; /* WRITE: the path the file was opened with */
 	char data[CGLAT_DATA_LEN]; /* RECV: first bytes received; WRITE: first bytes written */
 };
