@@ -229,6 +229,7 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 
 #define RECV_RING 64
 #define REF_CACHE 32
+#define BATCH_MAX 4096
 
 struct watcher {
 	const struct watch_config *cfg;
@@ -247,6 +248,12 @@ struct watcher {
 	} refs[REF_CACHE];
 	unsigned refs_next;
 	unsigned long shown;
+	/* Events of one poll, handled in time order: perf buffers are per CPU, and
+	 * a write read from one CPU's buffer before the request that caused it
+	 * from another's would miss its receive time. */
+	struct cglat_event *batch;
+	size_t nbatch;
+	unsigned long dropped;
 };
 
 static bool is_full_id(const char *s)
@@ -309,9 +316,8 @@ static int64_t since_receive(const struct watcher *w, const struct watch_line *l
 	return (int64_t)(l->ts_ns - best);
 }
 
-static void on_event(void *ctx, const struct cglat_event *ev)
+static void handle(struct watcher *w, const struct cglat_event *ev)
 {
-	struct watcher *w = ctx;
 	if (ev->kind == CGLAT_EV_RECV) {
 		char ref[72];
 		if (!bench_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)))
@@ -335,6 +341,30 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 	fputs(buf, stdout);
 	fflush(stdout);
 	w->shown++;
+}
+
+static void on_event(void *ctx, const struct cglat_event *ev)
+{
+	struct watcher *w = ctx;
+	if (w->nbatch == BATCH_MAX) {
+		w->dropped++;
+		return;
+	}
+	w->batch[w->nbatch++] = *ev;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct cglat_event *x = a, *y = b;
+	return x->ts_exit < y->ts_exit ? -1 : x->ts_exit > y->ts_exit;
+}
+
+static void handle_batch(struct watcher *w)
+{
+	qsort(w->batch, w->nbatch, sizeof(*w->batch), by_time);
+	for (size_t i = 0; i < w->nbatch; i++)
+		handle(w, &w->batch[i]);
+	w->nbatch = 0;
 }
 
 static double wall_offset(void)
@@ -388,7 +418,11 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 				   .on_event = on_event,
 				   .ctx = &w};
 	struct tracer *t;
-	if (tracer_open(&tc, &t, err) < 0) {
+	w.batch = malloc(BATCH_MAX * sizeof(*w.batch));
+	if (!w.batch || tracer_open(&tc, &t, err) < 0) {
+		if (!w.batch)
+			cg_errf(err, "out of memory");
+		free(w.batch);
 		docker_close(w.docker);
 		return -1;
 	}
@@ -403,14 +437,19 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 	uint64_t deadline =
 		cfg->duration_s > 0 ? tracer_now_ns() + (uint64_t)(cfg->duration_s * 1e9) : 0;
 	int rc = 0;
-	while (!signals_stop_requested() && (!deadline || tracer_now_ns() < deadline))
+	while (!signals_stop_requested() && (!deadline || tracer_now_ns() < deadline)) {
 		if (tracer_poll(t, 100, err) < 0) {
 			rc = -1;
 			break;
 		}
-	uint64_t lost = tracer_lost_events(t);
+		handle_batch(&w);
+	}
+	if (tracer_poll(t, 0, NULL) == 0)
+		handle_batch(&w);
+	uint64_t lost = tracer_lost_events(t) + w.dropped;
 	tracer_close(t);
 	docker_close(w.docker);
+	free(w.batch);
 	if (lost)
 		fprintf(stderr, "cglat watch: %llu events lost (perf buffer full)\n",
 			(unsigned long long)lost);

@@ -1,0 +1,81 @@
+/* What cglat's probes cost the rest of the host: the median time of a write(2)
+ * to /dev/null and of an openat(2)+close(2) of an ordinary file, measured with
+ * no probes, with the probes attached (bench's tracepoint strategy), and after
+ * they are gone, in one run; printed as ratios. Run as root:
+ *   sudo build/probe_cost [ROUNDS]                                            */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+#include "tracer.h"
+
+#define BATCH 1000
+
+static void ignore_event(void *ctx, const struct cglat_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+}
+
+/* Median over rounds of the mean cost of one call in a batch of BATCH. */
+static double measure(int rounds, int what, int fd)
+{
+	int64_t *per = calloc((size_t)rounds, sizeof(*per));
+	for (int r = 0; r < rounds; r++) {
+		uint64_t t0 = tracer_now_ns();
+		for (int i = 0; i < BATCH; i++) {
+			if (what == 0) {
+				if (write(fd, "x", 1) != 1)
+					abort();
+			} else {
+				int f = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+				if (f < 0)
+					abort();
+				close(f);
+			}
+		}
+		per[r] = (int64_t)(tracer_now_ns() - t0) / BATCH;
+	}
+	struct stats st;
+	stats_compute(per, (size_t)rounds, &st);
+	free(per);
+	return st.p50;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 200;
+	if (rounds < 3) {
+		fprintf(stderr, "usage: probe_cost [ROUNDS >= 3]\n");
+		return 2;
+	}
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	double before[2], with[2], after[2];
+	for (int w = 0; w < 2; w++)
+		before[w] = measure(rounds, w, fd);
+	struct tracer_config tc = {.strategy = TRACER_TRACEPOINT, .on_event = ignore_event};
+	struct tracer *t;
+	struct cg_err err;
+	if (tracer_open(&tc, &t, &err) < 0) {
+		fprintf(stderr, "probe_cost: %s\n", err.msg);
+		return 1;
+	}
+	for (int w = 0; w < 2; w++)
+		with[w] = measure(rounds, w, fd);
+	tracer_close(t);
+	for (int w = 0; w < 2; w++)
+		after[w] = measure(rounds, w, fd);
+	const char *names[2] = {"write(2) to /dev/null", "openat(2)+close(2)"};
+	printf("%-24s %12s %12s %12s %8s\n", "call (median of means)", "no probes", "probes",
+	       "after", "ratio");
+	for (int w = 0; w < 2; w++) {
+		double base = (before[w] + after[w]) / 2;
+		printf("%-24s %9.0f ns %9.0f ns %9.0f ns %7.2fx\n", names[w], before[w], with[w],
+		       after[w], with[w] / base);
+	}
+	close(fd);
+	return 0;
+}
