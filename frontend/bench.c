@@ -519,12 +519,15 @@ static bool restore_container(struct bench *b, struct cg_err *err)
 		fprintf(stderr, "cglat: warning: could not put back Docker's record of the limits: "
 				"%s\n",
 			uerr.msg);
-	if (o->memory == 0)
+	struct docker_container now;
+	if (o->memory == 0 && docker_inspect(b->docker, b->res->container_id, &now, NULL) == 0 &&
+	    now.limits.memory != 0)
 		fprintf(stderr,
 			"cglat: note: %s had no memory limit; the kernel's files are put back, but "
-			"Docker's record keeps Memory=%lld, since `docker update` cannot remove a "
-			"memory limit\n",
-			b->res->container_name, (long long)b->cfg->mem_base);
+			"Docker's record keeps Memory=%lld MemorySwap=%lld, since `docker update` "
+			"cannot remove a memory limit\n",
+			b->res->container_name, (long long)now.limits.memory,
+			(long long)now.limits.memory_swap);
 	bool ok = restore_files(b);
 	if (!ok)
 		cg_errf(err, "could not put back the original limits of %s; they were: %s=%s ...",
