@@ -1,5 +1,6 @@
-/* cglat watch against the real dockerd and kernel: a `docker update` and a
- * direct write show up with the right file, value, writer and receive time. */
+/* cglat watch against the real dockerd and kernel: a `docker update`, a `cglat
+ * set` and a direct write show up with the right file, value, writer and
+ * receive time. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -105,8 +106,12 @@ Test(watch, sees_docker_update_and_direct_write, .init = start_container,
 	cr_assert_eq(it_docker(NULL, &err, "update", "--memory", "100m", name, NULL), 0, "%s", err);
 	free(err);
 	direct_write("110100480");
-	char *out = NULL, *errtext = NULL;
+	const char *set[] = {"set", name, "--memory", "115m", NULL};
+	pid_t set_pid;
 	int status;
+	cr_assert_eq(it_cglat(set, NULL, NULL, &status, &set_pid), 0);
+	cr_assert_eq(it_exit_code(status), 0);
+	char *out = NULL, *errtext = NULL;
 	cr_assert_eq(it_wait(&p, 30, &out, &errtext, &status), 0);
 	cr_assert_eq(it_exit_code(status), 0, "%s", errtext);
 
@@ -125,6 +130,11 @@ Test(watch, sees_docker_update_and_direct_write, .init = start_container,
 	cr_assert_eq(json_integer_value(json_object_get(mine, "pid")), getpid());
 	cr_assert_null(json_object_get(mine, "since_receive_ns"),
 		       "a direct write carries out no docker update");
+	json_t *set_line = find_line(out, file, "120586240", "cglat");
+	cr_assert_not_null(set_line, "the cglat set write is missing:\n%s", out);
+	cr_assert_eq(json_integer_value(json_object_get(set_line, "pid")), set_pid);
+	cr_assert_null(json_object_get(set_line, "since_receive_ns"));
+	json_decref(set_line);
 	json_decref(runc);
 	json_decref(mine);
 	free(out);
@@ -137,7 +147,7 @@ Test(watch, comm_filter_keeps_only_that_writer, .init = start_container, .fini =
 	struct it_proc p;
 	const char *args[] = {"--format", "json", "--comm", "runc", "-c", name, "-d", "6", NULL};
 	start_watch(&p, args);
-	direct_write("120586240");
+	direct_write("125829120");
 	cr_assert_eq(it_docker(NULL, NULL, "update", "--memory", "90m", name, NULL), 0);
 	char *out = NULL;
 	int status;
@@ -147,7 +157,7 @@ Test(watch, comm_filter_keeps_only_that_writer, .init = start_container, .fini =
 	json_t *runc = find_line(out, file, "94371840", "runc");
 	cr_assert_not_null(runc, "%s", out);
 	json_decref(runc);
-	cr_assert_null(find_line(out, file, "120586240", NULL), "--comm runc let through: %s",
+	cr_assert_null(find_line(out, file, "125829120", NULL), "--comm runc let through: %s",
 		       out);
 	free(out);
 }
