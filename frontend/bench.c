@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "docker.h"
 #include "signals.h"
+#include "stale.h"
 #include "tracer.h"
 
 /* The embedded static program of the local test image. */
@@ -22,7 +24,7 @@ extern const char cglat_idle_binary_end[];
 const char *bench_metric_name(enum metric m)
 {
 	static const char *const names[METRIC_COUNT] = {"daemon_to_write", "request_to_write",
-							"round_trip"};
+	                                                "round_trip"};
 	return m < METRIC_COUNT ? names[m] : "?";
 }
 
@@ -233,7 +235,8 @@ static int issue(struct bench *b, struct sample *s, struct cg_err *err)
 		break;
 	case SAMPLE_DIRECT:
 		n = write(b->fd[s->resource], s->expected, len);
-		rc = n == (ssize_t)len ? 0 : cg_errf(err, "direct write failed: %s", strerror(errno));
+		rc = n == (ssize_t)len ? 0
+		                       : cg_errf(err, "direct write failed: %s", strerror(errno));
 		break;
 	case SAMPLE_FLOOR:
 		n = pwrite(b->fd[s->resource], s->expected, len, 0);
@@ -268,27 +271,27 @@ static void judge(struct bench *b, struct sample *s)
 	if (!b->write_found) {
 		if (s->seen[0])
 			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-				 "the kernel was handed \"%s\", not \"%s\"", s->seen, s->expected);
+			         "the kernel was handed \"%s\", not \"%s\"", s->seen, s->expected);
 		else
 			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-				 "no write of %s seen within %.1f s", b->cur_file,
-				 b->cfg->timeout_s);
+			         "no write of %s seen within %.1f s", b->cur_file,
+			         b->cfg->timeout_s);
 		return;
 	}
 	if (s->write_ret < 0) {
 		snprintf(errno_text, sizeof(errno_text), "%s", strerror((int)-s->write_ret));
-		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-			 "the write of %s failed: %s", b->cur_file, errno_text);
+		snprintf(s->invalid_reason, sizeof(s->invalid_reason), "the write of %s failed: %s",
+		         b->cur_file, errno_text);
 		return;
 	}
 	if (b->want_recv && !b->recv_found) {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-			 "dockerd's receive of the update request was not seen");
+		         "dockerd's receive of the update request was not seen");
 		return;
 	}
 	if (b->want_recv && s->recv_ns > s->write_exit_ns) {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-			 "dockerd received the request after the write returned");
+		         "dockerd received the request after the write returned");
 		return;
 	}
 	s->valid = true;
@@ -296,7 +299,7 @@ static void judge(struct bench *b, struct sample *s)
 
 /* One sample: issue, match, judge. Warmup samples are measured and dropped. */
 static int run_sample(struct bench *b, int iteration, enum sample_path path, enum cg_resource r,
-		      bool keep, struct cg_err *err)
+                      bool keep, struct cg_err *err)
 {
 	struct sample *s = new_sample(b->res);
 	if (!s)
@@ -306,7 +309,7 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	s->resource = r;
 	s->value = next_value(b, r);
 	if (cgroup_format_limit(r, b->target.version[r], s->value, b->cfg->cpu_period, s->expected,
-				sizeof(s->expected), err))
+	                        sizeof(s->expected), err))
 		return -1;
 	b->cur = s;
 	b->cur_file = b->res->host.limit_file[r];
@@ -327,9 +330,9 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	}
 	b->cur = NULL;
 	if (b->cfg->verbose > 1 || (!s->valid && b->cfg->verbose))
-		fprintf(stderr, "cglat: #%d %s %s %s: %s%s\n", iteration, bench_sample_path_name(path),
-			cgroup_resource_name(r), s->expected, s->valid ? "ok" : "invalid: ",
-			s->valid ? "" : s->invalid_reason);
+		fprintf(stderr, "cglat: #%d %s %s %s: %s%s\n", iteration,
+		        bench_sample_path_name(path), cgroup_resource_name(r), s->expected,
+		        s->valid ? "ok" : "invalid: ", s->valid ? "" : s->invalid_reason);
 	if (keep)
 		b->res->count++;
 	return 0;
@@ -386,7 +389,7 @@ static int run_loop(struct bench *b, struct cg_err *err)
 				if (!(c->resources & (1u << r)))
 					continue;
 				if (run_sample(b, i, (enum sample_path)p, (enum cg_resource)r,
-					       i >= 0, err) < 0)
+				               i >= 0, err) < 0)
 					return -1;
 			}
 		}
@@ -414,7 +417,8 @@ static pid_t find_dockerd(void)
 		if (pid > 0) {
 			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 			f = fopen(path, "r");
-			bool ok = f && fgets(comm, sizeof(comm), f) && strcmp(comm, "dockerd\n") == 0;
+			bool ok =
+			        f && fgets(comm, sizeof(comm), f) && strcmp(comm, "dockerd\n") == 0;
 			if (f)
 				fclose(f);
 			if (ok) {
@@ -516,22 +520,23 @@ static bool restore_container(struct bench *b, struct cg_err *err)
 	u.cpu_quota = o->cpu_quota > 0 ? o->cpu_quota : -1;
 	struct cg_err uerr;
 	if (docker_update_api(b->docker, b->res->container_id, &u, &uerr) < 0)
-		fprintf(stderr, "cglat: warning: could not put back Docker's record of the limits: "
-				"%s\n",
-			uerr.msg);
+		fprintf(stderr,
+		        "cglat: warning: could not put back Docker's record of the limits: "
+		        "%s\n",
+		        uerr.msg);
 	struct docker_container now;
 	if (o->memory == 0 && docker_inspect(b->docker, b->res->container_id, &now, NULL) == 0 &&
 	    now.limits.memory != 0)
 		fprintf(stderr,
-			"cglat: note: %s had no memory limit; the kernel's files are put back, but "
-			"Docker's record keeps Memory=%lld MemorySwap=%lld, since `docker update` "
-			"cannot remove a memory limit\n",
-			b->res->container_name, (long long)now.limits.memory,
-			(long long)now.limits.memory_swap);
+		        "cglat: note: %s had no memory limit; the kernel's files are put back, but "
+		        "Docker's record keeps Memory=%lld MemorySwap=%lld, since `docker update` "
+		        "cannot remove a memory limit\n",
+		        b->res->container_name, (long long)now.limits.memory,
+		        (long long)now.limits.memory_swap);
 	bool ok = restore_files(b);
 	if (!ok)
 		cg_errf(err, "could not put back the original limits of %s; they were: %s=%s ...",
-			b->res->container_name, b->orig_path[0], b->orig_text[0]);
+		        b->res->container_name, b->orig_path[0], b->orig_text[0]);
 	return ok;
 }
 
@@ -546,7 +551,9 @@ static int make_container(struct bench *b, struct cg_err *err)
 		snprintf(name, sizeof(name), "%s", c->name);
 	else
 		snprintf(name, sizeof(name), "cglat-bench-%d", (int)getpid());
-	snprintf(label, sizeof(label), "cglat.owner=%d", (int)getpid());
+	/* A kept container must not look like one a killed run left (stale.c removes those). */
+	snprintf(label, sizeof(label), "%s=%d", c->keep ? "cglat.kept" : "cglat.owner",
+	         (int)getpid());
 	vlog(b, "starting container %s from %s", name, c->image);
 	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err))
 		return -1;
@@ -565,7 +572,7 @@ static int check_container(struct bench *b, struct cg_err *err)
 		return -1;
 	if (!b->orig.running || b->orig.pid <= 0)
 		return cg_errf(err, "container %s is not running; start it with `docker start %s`",
-			       ref, ref);
+		               ref, ref);
 	snprintf(b->res->container_id, sizeof(b->res->container_id), "%s", b->orig.id);
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
 	b->cli_ref = ref;
@@ -577,11 +584,13 @@ static int pick_container(struct bench *b, struct cg_err *err)
 {
 	if (b->cfg->container)
 		return 0;
-	if (make_container(b, err) || docker_inspect(b->docker, b->res->container_id, &b->orig, err))
+	if (make_container(b, err) ||
+	    docker_inspect(b->docker, b->res->container_id, &b->orig, err))
 		return -1;
 	if (!b->orig.running || b->orig.pid <= 0)
-		return cg_errf(err, "container %s exited right after it started; see `docker logs %s`",
-			       b->res->container_name, b->res->container_name);
+		return cg_errf(err,
+		               "container %s exited right after it started; see `docker logs %s`",
+		               b->res->container_name, b->res->container_name);
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
 	b->cli_ref = b->res->container_name;
 	return 0;
@@ -596,14 +605,14 @@ static int resolve_cgroup(struct bench *b, struct cg_err *err)
 	for (int r = 0; r < CG_RES_COUNT; r++) {
 		h->cgroup_version[r] = b->target.version[r];
 		snprintf(h->limit_file[r], sizeof(h->limit_file[r]), "%s",
-			 cgroup_limit_file((enum cg_resource)r, b->target.version[r]));
+		         cgroup_limit_file((enum cg_resource)r, b->target.version[r]));
 		if (!strstr(b->target.dir[r], b->res->container_id))
 			return cg_errf(err,
-				       "the %s cgroup of container %s (%s) does not name its id, "
-				       "so its writes cannot be told apart; cglat supports "
-				       "Docker's cgroupfs and systemd drivers",
-				       cgroup_resource_name((enum cg_resource)r),
-				       b->res->container_name, b->target.dir[r]);
+			               "the %s cgroup of container %s (%s) does not name its id, "
+			               "so its writes cannot be told apart; cglat supports "
+			               "Docker's cgroupfs and systemd drivers",
+			               cgroup_resource_name((enum cg_resource)r),
+			               b->res->container_name, b->target.dir[r]);
 	}
 	vlog(b, "cgroup %s: %s, %s", cgroup_mode_name(h->cgroup_mode),
 	     b->target.limit_path[CG_RES_MEMORY], b->target.limit_path[CG_RES_CPU]);
@@ -615,22 +624,22 @@ static int start_tracer(struct bench *b, struct cg_err *err)
 	pid_t dockerd = find_dockerd();
 	if (dockerd <= 0 && (b->cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
 		return cg_errf(err, "cannot find the dockerd process (no /var/run/docker.pid and "
-				    "no process named dockerd); is dockerd running in another "
-				    "PID namespace?");
+		                    "no process named dockerd); is dockerd running in another "
+		                    "PID namespace?");
 	struct tracer_config tc = {
-		.strategy = b->cfg->probe,
-		.dockerd_tgid = dockerd,
-		.probe_file = b->cfg->probe_file,
-		.on_event = on_event,
-		.ctx = b,
+	        .strategy = b->cfg->probe,
+	        .dockerd_tgid = dockerd,
+	        .probe_file = b->cfg->probe_file,
+	        .on_event = on_event,
+	        .ctx = b,
 	};
 	vlog(b, "compiling and attaching the probes (dockerd is PID %d)", (int)dockerd);
 	if (tracer_open(&tc, &b->tracer, err))
 		return -1;
 	snprintf(b->res->host.probe_strategy, sizeof(b->res->host.probe_strategy), "%s",
-		 tracer_strategy_name(tracer_strategy(b->tracer)));
+	         tracer_strategy_name(tracer_strategy(b->tracer)));
 	snprintf(b->res->host.probe_reason, sizeof(b->res->host.probe_reason), "%s",
-		 tracer_reason(b->tracer));
+	         tracer_reason(b->tracer));
 	return 0;
 }
 
@@ -642,8 +651,8 @@ static int open_direct_fds(struct bench *b, struct cg_err *err)
 			continue;
 		b->fd[r] = open(b->target.limit_path[r], O_WRONLY | O_CLOEXEC);
 		if (b->fd[r] < 0)
-			return cg_errf(err, "cannot open %s for writing: %s", b->target.limit_path[r],
-				       strerror(errno));
+			return cg_errf(err, "cannot open %s for writing: %s",
+			               b->target.limit_path[r], strerror(errno));
 	}
 	return 0;
 }
@@ -654,14 +663,14 @@ static int set_base_limits(struct bench *b, struct cg_err *err)
 {
 	const struct bench_config *c = b->cfg;
 	struct docker_update u = {
-		.set = DOCKER_SET_MEMORY | DOCKER_SET_CPU_PERIOD | DOCKER_SET_CPU_QUOTA,
-		.memory = c->mem_base,
-		.cpu_period = c->cpu_period,
-		.cpu_quota = c->cpu_base,
+	        .set = DOCKER_SET_MEMORY | DOCKER_SET_CPU_PERIOD | DOCKER_SET_CPU_QUOTA,
+	        .memory = c->mem_base,
+	        .cpu_period = c->cpu_period,
+	        .cpu_quota = c->cpu_base,
 	};
 	char swap[PATH_MAX];
 	snprintf(swap, sizeof(swap), "%s/%s", b->target.dir[CG_RES_MEMORY],
-		 cgroup_swap_file(b->target.version[CG_RES_MEMORY]));
+	         cgroup_swap_file(b->target.version[CG_RES_MEMORY]));
 	if (access(swap, F_OK) == 0) {
 		u.set |= DOCKER_SET_MEMORY_SWAP;
 		u.memory_swap = 2 * (c->mem_base + c->mem_delta);
@@ -704,7 +713,7 @@ static void clean_up(struct bench *b)
 		vlog(b, "removing container %s", b->res->container_name);
 		if (docker_remove(b->docker, b->res->container_id, &err) < 0)
 			fprintf(stderr, "cglat: warning: could not remove container %s: %s\n",
-				b->res->container_name, err.msg);
+			        b->res->container_name, err.msg);
 		else
 			b->res->containers_removed++;
 	} else if (!b->res->container_created && b->norig > 0) {
@@ -717,20 +726,50 @@ static void clean_up(struct bench *b)
 	b->docker = NULL;
 }
 
+/* The Docker CLI as execvp would find it. */
+static bool docker_bin_found(const char *bin)
+{
+	if (!bin || !*bin)
+		bin = "docker";
+	if (strchr(bin, '/'))
+		return access(bin, X_OK) == 0;
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX], file[PATH_MAX];
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+		if ((size_t)snprintf(file, sizeof(file), "%s/%s", n ? dir : ".", bin) <
+		            sizeof(file) &&
+		    access(file, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 /* Everything that can be refused before anything is created or changed. */
 static int preflight(const struct bench_config *cfg, struct cg_err *err)
 {
 	if (geteuid() != 0)
 		return cg_errf(err, "cglat must run as root: it loads BPF programs and writes "
-				    "cgroup files; try: sudo cglat ...");
+		                    "cgroup files; try: sudo cglat ...");
 	struct tracer_host host;
 	enum tracer_strategy chosen;
 	char why[256];
 	tracer_probe_host(&host);
 	if (tracer_choose(cfg->probe, &host, &chosen, why, sizeof(why), err))
 		return -1;
-	if (cfg->probe_file && access(cfg->probe_file, R_OK) != 0)
+	struct stat st;
+	if (cfg->probe_file && (stat(cfg->probe_file, &st) != 0 || access(cfg->probe_file, R_OK)))
 		return cg_errf(err, "--probe-file %s: %s", cfg->probe_file, strerror(errno));
+	if (cfg->probe_file && (!S_ISREG(st.st_mode) || st.st_size == 0))
+		return cg_errf(err, "--probe-file %s: %s", cfg->probe_file,
+		               S_ISREG(st.st_mode) ? "the file is empty" : "not a regular file");
+	if ((cfg->paths & (1u << PATH_DOCKER)) && !docker_bin_found(cfg->docker_bin))
+		return cg_errf(err,
+		               "--docker-bin %s: no such executable; install the Docker CLI "
+		               "or leave out the docker path (--paths api,direct)",
+		               cfg->docker_bin ? cfg->docker_bin : "docker");
 	if (cfg->output) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", cfg->output);
@@ -741,7 +780,7 @@ static int preflight(const struct bench_config *cfg, struct cg_err *err)
 			snprintf(dir, sizeof(dir), ".");
 		if (access(dir, W_OK) != 0)
 			return cg_errf(err, "-o %s: cannot write in %s: %s", cfg->output, dir,
-				       strerror(errno));
+			               strerror(errno));
 	}
 	return 0;
 }
@@ -756,12 +795,13 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 	int rc = -1;
 	if (docker_open(cfg->docker_sock, &b.docker, &b.dinfo, err))
 		return -1;
+	stale_remove_containers(b.docker, stderr);
 	fill_host(&b);
 	/* Probes first: a probe that does not compile or attach changes nothing. */
 	if (check_container(&b, err) || start_tracer(&b, err) || check_stop(err) ||
-	    pick_container(&b, err) ||
-	    check_stop(err) || resolve_cgroup(&b, err) || save_originals(&b, err) ||
-	    open_direct_fds(&b, err) || set_base_limits(&b, err) || run_loop(&b, err))
+	    pick_container(&b, err) || check_stop(err) || resolve_cgroup(&b, err) ||
+	    save_originals(&b, err) || open_direct_fds(&b, err) || set_base_limits(&b, err) ||
+	    run_loop(&b, err))
 		goto out;
 	res->lost_events = tracer_lost_events(b.tracer);
 	if (signals_stop_requested()) {

@@ -14,8 +14,13 @@
 #include "error.h"
 
 /* Sample paths: the three update paths, plus the floor (bare pwrite, unprobed). */
-enum sample_path { SAMPLE_DOCKER = PATH_DOCKER, SAMPLE_API = PATH_API, SAMPLE_DIRECT = PATH_DIRECT,
-		   SAMPLE_FLOOR, SAMPLE_PATH_COUNT };
+enum sample_path {
+	SAMPLE_DOCKER = PATH_DOCKER,
+	SAMPLE_API = PATH_API,
+	SAMPLE_DIRECT = PATH_DIRECT,
+	SAMPLE_FLOOR,
+	SAMPLE_PATH_COUNT
+};
 
 enum metric { METRIC_DAEMON_TO_WRITE, METRIC_REQUEST_TO_WRITE, METRIC_ROUND_TRIP, METRIC_COUNT };
 
@@ -23,11 +28,11 @@ struct sample {
 	int iteration;
 	enum sample_path path;
 	enum cg_resource resource;
-	int64_t value;	   /* the limit asked for: bytes, or quota in us */
+	int64_t value;     /* the limit asked for: bytes, or quota in us */
 	char expected[48]; /* the text the kernel should be handed */
-	uint64_t t0_ns;	   /* client, just before the update is issued */
+	uint64_t t0_ns;    /* client, just before the update is issued */
 	uint64_t t_return_ns;
-	uint64_t recv_ns;	 /* dockerd's receive of the request returned; 0: none */
+	uint64_t recv_ns;        /* dockerd's receive of the request returned; 0: none */
 	uint64_t write_enter_ns; /* the limit write entered / returned; 0: none */
 	uint64_t write_exit_ns;
 	int64_t write_ret;

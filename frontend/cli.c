@@ -19,84 +19,89 @@ const char *cli_path_name(enum bench_path p)
 void cli_defaults(struct bench_config *cfg)
 {
 	*cfg = (struct bench_config){
-		.iterations = 100,
-		.warmup = 2,
-		.paths = (1u << PATH_DOCKER) | (1u << PATH_API) | (1u << PATH_DIRECT),
-		.resources = (1u << CG_RES_MEMORY) | (1u << CG_RES_CPU),
-		.mem_base = 128 * MEBI,
-		.mem_delta = 1 * MEBI,
-		.cpu_base = 10000,
-		.cpu_delta = 1000,
-		.cpu_period = 100000,
-		.image = "cglat-idle:" CGLAT_VERSION,
-		.docker_sock = "/var/run/docker.sock",
-		.docker_bin = "docker",
-		.timeout_s = 5.0,
-		.probe = TRACER_AUTO,
-		.format = FORMAT_TEXT,
+	        .iterations = 100,
+	        .warmup = 2,
+	        .paths = (1u << PATH_DOCKER) | (1u << PATH_API) | (1u << PATH_DIRECT),
+	        .resources = (1u << CG_RES_MEMORY) | (1u << CG_RES_CPU),
+	        .mem_base = 128 * MEBI,
+	        .mem_delta = 1 * MEBI,
+	        .cpu_base = 10000,
+	        .cpu_delta = 1000,
+	        .cpu_period = 100000,
+	        .image = "cglat-idle:" CGLAT_VERSION,
+	        .docker_sock = "/var/run/docker.sock",
+	        .docker_bin = "docker",
+	        .timeout_s = 5.0,
+	        .probe = TRACER_AUTO,
+	        .format = FORMAT_TEXT,
 	};
 }
 
 void cli_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s [bench] [OPTIONS]\n"
-		"       cglat COMMAND [OPTIONS]    (cglat COMMAND --help for each)\n"
-		"\n"
-		"Commands:\n"
-		"  bench     (the default) time limit changes: docker update, API, direct write\n"
-		"  set       change limits and CPU priority of a container, PID or cgroup now\n"
-		"  run       start a command in a cgroup of its own, with limits\n"
-		"  watch     print every cgroup limit write on the host as it happens\n"
-		"  monitor   a workload's memory, faults, reclaim and CPU live, with plots\n"
-		"  doctor    what this machine offers cglat, and the fix for what is missing\n"
-		"\n"
-		"cglat bench:\n"
-		"Time container limit changes end to end with eBPF: `docker update`, the Engine\n"
-		"API and a direct cgroup write, from dockerd's receive of the request to the\n"
-		"kernel's write of the limit file, interleaved iteration by iteration.\n"
-		"\n"
-		"Options:\n"
-		"  -n, --iterations N      measured iterations (default 100)\n"
-		"      --warmup N          iterations run first and not counted (default 2)\n"
-		"      --paths LIST        docker,api,direct (default: all three)\n"
-		"      --resources LIST    memory,cpu (default: both)\n"
-		"      --mem-base SIZE     memory limit around which values alternate (default 128m)\n"
-		"      --mem-delta SIZE    memory step, +/- (default 1m)\n"
-		"      --cpu-base US       CPU quota around which values alternate (default 10000)\n"
-		"      --cpu-delta US      CPU quota step, +/- (default 1000)\n"
-		"      --cpu-period US     CFS period (default 100000)\n"
-		"  -c, --container REF     benchmark this running container (name or id) and put\n"
-		"                          its limits back afterwards; default: make one\n"
-		"      --image REPO:TAG    local test image, made if missing (default cglat-idle:%s)\n"
-		"      --name NAME         name of the container cglat makes (default cglat-bench-PID)\n"
-		"      --keep              leave the container cglat made\n"
-		"      --docker-sock PATH  dockerd's socket (default /var/run/docker.sock)\n"
-		"      --docker-bin PATH   Docker CLI for the docker path (default: docker in PATH)\n"
-		"      --timeout SECONDS   wait this long for a sample's probe events (default 5)\n"
-		"      --probe STRATEGY    auto, tracepoint or kprobe (default auto)\n"
-		"      --probe-file FILE   compile this probe source instead of the built-in one\n"
-		"      --format FORMAT     text, json or csv (one row per sample) (default text)\n"
-		"  -o, --output FILE       write the report to FILE instead of stdout\n"
-		"      --hist              add log2 histograms of each metric\n"
-		"  -v, --verbose           say what happens, step by step, on stderr\n"
-		"  -h, --help              show this help\n"
-		"      --version           show the version\n"
-		"\n"
-		"Examples:\n"
-		"  sudo %s -n 100                        # all paths, both resources\n"
-		"  sudo %s -n 1000 --paths api,direct    # skip the CLI\n"
-		"  sudo %s -c web --resources memory     # an existing container, restored after\n"
-		"  sudo %s -n 50 --format json -o r.json # for scripts\n"
-		"  sudo %s --probe tracepoint --hist     # no kprobes; add histograms\n"
-		"\n"
-		"Exit status: 0 when the run completed, 1 when it failed, 2 on bad usage.\n",
-		prog, CGLAT_VERSION, prog, prog, prog, prog, prog);
+	        "Usage: %s [bench] [OPTIONS]\n"
+	        "       cglat COMMAND [OPTIONS]    (cglat COMMAND --help for each)\n"
+	        "\n"
+	        "Commands:\n"
+	        "  bench     (the default) time limit changes: docker update, API, direct write\n"
+	        "  set       change limits and CPU priority of a container, PID or cgroup now\n"
+	        "  run       start a command in a cgroup of its own, with limits\n"
+	        "  watch     print every cgroup limit write on the host as it happens\n"
+	        "  monitor   a workload's memory, faults, reclaim and CPU live, with plots\n"
+	        "  doctor    what this machine offers cglat, and the fix for what is missing\n"
+	        "\n"
+	        "cglat bench:\n"
+	        "Time container limit changes end to end with eBPF: `docker update`, the Engine\n"
+	        "API and a direct cgroup write, from dockerd's receive of the request to the\n"
+	        "kernel's write of the limit file, interleaved iteration by iteration.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -n, --iterations N      measured iterations (default 100)\n"
+	        "      --warmup N          iterations run first and not counted (default 2)\n"
+	        "      --paths LIST        docker,api,direct (default: all three)\n"
+	        "      --resources LIST    memory,cpu (default: both)\n"
+	        "      --mem-base SIZE     memory limit around which values alternate (default "
+	        "128m)\n"
+	        "      --mem-delta SIZE    memory step, +/- (default 1m)\n"
+	        "      --cpu-base US       CPU quota around which values alternate (default "
+	        "10000)\n"
+	        "      --cpu-delta US      CPU quota step, +/- (default 1000)\n"
+	        "      --cpu-period US     CFS period (default 100000)\n"
+	        "  -c, --container REF     benchmark this running container (name or id) and put\n"
+	        "                          its limits back afterwards; default: make one\n"
+	        "      --image REPO:TAG    local test image, made if missing (default "
+	        "cglat-idle:%s)\n"
+	        "      --name NAME         name of the container cglat makes (default "
+	        "cglat-bench-PID)\n"
+	        "      --keep              leave the container cglat made\n"
+	        "      --docker-sock PATH  dockerd's socket (default /var/run/docker.sock)\n"
+	        "      --docker-bin PATH   Docker CLI for the docker path (default: docker in "
+	        "PATH)\n"
+	        "      --timeout SECONDS   wait this long for a sample's probe events (default 5)\n"
+	        "      --probe STRATEGY    auto, tracepoint or kprobe (default auto)\n"
+	        "      --probe-file FILE   compile this probe source instead of the built-in one\n"
+	        "      --format FORMAT     text, json or csv (one row per sample) (default text)\n"
+	        "  -o, --output FILE       write the report to FILE instead of stdout\n"
+	        "      --hist              add log2 histograms of each metric\n"
+	        "  -v, --verbose           say what happens, step by step, on stderr\n"
+	        "  -h, --help              show this help\n"
+	        "      --version           show the version\n"
+	        "\n"
+	        "Examples:\n"
+	        "  sudo %s -n 100                        # all paths, both resources\n"
+	        "  sudo %s -n 1000 --paths api,direct    # skip the CLI\n"
+	        "  sudo %s -c web --resources memory     # an existing container, restored after\n"
+	        "  sudo %s -n 50 --format json -o r.json # for scripts\n"
+	        "  sudo %s --probe tracepoint --hist     # no kprobes; add histograms\n"
+	        "\n"
+	        "Exit status: 0 when the run completed, 1 when it failed, 2 on bad usage.\n",
+	        prog, CGLAT_VERSION, prog, prog, prog, prog, prog);
 }
 
 /* Sets bits for each comma-separated name found in names[0..count). */
 static int parse_list(const char *opt, const char *text, const char *const *names, int count,
-		      unsigned *bits, struct cg_err *err)
+                      unsigned *bits, struct cg_err *err)
 {
 	char buf[256];
 	if (!text[0] || strlen(text) >= sizeof(buf))
@@ -111,10 +116,11 @@ static int parse_list(const char *opt, const char *text, const char *const *name
 		if (i == count) {
 			char choices[128] = "";
 			for (int j = 0; j < count; j++)
-				snprintf(choices + strlen(choices), sizeof(choices) - strlen(choices),
-					 "%s%s", j ? ", " : "", names[j]);
+				snprintf(choices + strlen(choices),
+				         sizeof(choices) - strlen(choices), "%s%s", j ? ", " : "",
+				         names[j]);
 			return cg_errf(err, "%s: unknown value \"%s\"; choose from %s", opt, tok,
-				       choices);
+			               choices);
 		}
 		*bits |= 1u << i;
 	}
@@ -123,14 +129,14 @@ static int parse_list(const char *opt, const char *text, const char *const *name
 	return 0;
 }
 
-static int parse_int_opt(const char *opt, const char *text, int64_t min, int64_t max,
-			 int64_t *out, struct cg_err *err)
+static int parse_int_opt(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out,
+                         struct cg_err *err)
 {
 	return limits_parse_int(text, min, max, opt, out, err);
 }
 
 static int parse_choice(const char *opt, const char *text, const char *const *names, int count,
-			int *out, struct cg_err *err)
+                        int *out, struct cg_err *err)
 {
 	for (int i = 0; i < count; i++)
 		if (strcmp(text, names[i]) == 0) {
@@ -163,35 +169,35 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"iterations", required_argument, NULL, 'n'},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"paths", required_argument, NULL, OPT_PATHS},
-	{"resources", required_argument, NULL, OPT_RESOURCES},
-	{"mem-base", required_argument, NULL, OPT_MEM_BASE},
-	{"mem-delta", required_argument, NULL, OPT_MEM_DELTA},
-	{"cpu-base", required_argument, NULL, OPT_CPU_BASE},
-	{"cpu-delta", required_argument, NULL, OPT_CPU_DELTA},
-	{"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
-	{"container", required_argument, NULL, 'c'},
-	{"image", required_argument, NULL, OPT_IMAGE},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"keep", no_argument, NULL, OPT_KEEP},
-	{"docker-sock", required_argument, NULL, OPT_DOCKER_SOCK},
-	{"docker-bin", required_argument, NULL, OPT_DOCKER_BIN},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"probe", required_argument, NULL, OPT_PROBE},
-	{"probe-file", required_argument, NULL, OPT_PROBE_FILE},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"output", required_argument, NULL, 'o'},
-	{"hist", no_argument, NULL, OPT_HIST},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+        {"iterations", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"paths", required_argument, NULL, OPT_PATHS},
+        {"resources", required_argument, NULL, OPT_RESOURCES},
+        {"mem-base", required_argument, NULL, OPT_MEM_BASE},
+        {"mem-delta", required_argument, NULL, OPT_MEM_DELTA},
+        {"cpu-base", required_argument, NULL, OPT_CPU_BASE},
+        {"cpu-delta", required_argument, NULL, OPT_CPU_DELTA},
+        {"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
+        {"container", required_argument, NULL, 'c'},
+        {"image", required_argument, NULL, OPT_IMAGE},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"keep", no_argument, NULL, OPT_KEEP},
+        {"docker-sock", required_argument, NULL, OPT_DOCKER_SOCK},
+        {"docker-bin", required_argument, NULL, OPT_DOCKER_BIN},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"probe", required_argument, NULL, OPT_PROBE},
+        {"probe-file", required_argument, NULL, OPT_PROBE_FILE},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"hist", no_argument, NULL, OPT_HIST},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
 };
 
 static int apply_option(int c, const char *arg, struct bench_config *cfg, enum cli_action *action,
-			struct cg_err *err)
+                        struct cg_err *err)
 {
 	static const char *const path_names[] = {"docker", "api", "direct"};
 	static const char *const res_names[] = {"memory", "cpu"};
@@ -217,10 +223,11 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		return parse_list("--resources", arg, res_names, 2, &cfg->resources, err);
 	case OPT_MEM_BASE:
 		return limits_parse_size(arg, &cfg->mem_base, err) ? cg_err_wrap(err, "--mem-base")
-								   : 0;
+		                                                   : 0;
 	case OPT_MEM_DELTA:
-		return limits_parse_size(arg, &cfg->mem_delta, err) ? cg_err_wrap(err, "--mem-delta")
-								    : 0;
+		return limits_parse_size(arg, &cfg->mem_delta, err)
+		               ? cg_err_wrap(err, "--mem-delta")
+		               : 0;
 	case OPT_CPU_BASE:
 		return parse_int_opt("--cpu-base", arg, 1000, 100000000, &cfg->cpu_base, err);
 	case OPT_CPU_DELTA:
@@ -233,6 +240,8 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		cfg->container = arg;
 		return 0;
 	case OPT_IMAGE:
+		if (docker_validate_image(arg, err))
+			return cg_err_wrap(err, "--image");
 		cfg->image = arg;
 		return 0;
 	case OPT_NAME:
@@ -254,7 +263,7 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		double t = strtod(arg, &end);
 		if (!arg[0] || *end || !(t > 0 && t <= 3600))
 			return cg_errf(err, "--timeout: expected seconds in (0, 3600], got \"%s\"",
-				       arg);
+			               arg);
 		cfg->timeout_s = t;
 		return 0;
 	}
@@ -297,18 +306,18 @@ static int check_ranges(const struct bench_config *cfg, struct cg_err *err)
 		return cg_errf(err, "--mem-delta must be smaller than --mem-base");
 	if (cfg->mem_base - cfg->mem_delta < 6 * MEBI)
 		return cg_errf(err, "--mem-base minus --mem-delta is below 6 MiB, the least "
-				    "memory limit Docker accepts; raise --mem-base");
+		                    "memory limit Docker accepts; raise --mem-base");
 	if (cfg->mem_base > INT64_MAX / 4)
 		return cg_errf(err, "--mem-base is too large");
 	if (cfg->cpu_base - cfg->cpu_delta < 1000)
 		return cg_errf(err, "--cpu-base minus --cpu-delta is below 1000 us, the least "
-				    "CFS quota the kernel accepts; raise --cpu-base or lower "
-				    "--cpu-delta");
+		                    "CFS quota the kernel accepts; raise --cpu-base or lower "
+		                    "--cpu-delta");
 	return 0;
 }
 
 int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_action *action,
-		    struct cg_err *err)
+                    struct cg_err *err)
 {
 	cli_defaults(cfg);
 	*action = CLI_RUN;
@@ -323,7 +332,7 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 		}
 		if (c == ':')
 			return cg_errf(err, "option %s needs a value; see --help",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 		if (apply_option(c, optarg, cfg, action, err))
 			return -1;
 	}

@@ -17,13 +17,13 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 struct bench_config {
 	int iterations;
 	int warmup;
-	unsigned paths;	    /* bit (1u << enum bench_path) */
-	unsigned resources; /* bit (1u << enum cg_resource) */
-	int64_t mem_base, mem_delta;		/* bytes */
+	unsigned paths;                          /* bit (1u << enum bench_path) */
+	unsigned resources;                      /* bit (1u << enum cg_resource) */
+	int64_t mem_base, mem_delta;             /* bytes */
 	int64_t cpu_base, cpu_delta, cpu_period; /* microseconds */
-	const char *container;			/* NULL: make one */
-	const char *image;			/* repo:tag of the local test image */
-	const char *name;			/* NULL: cglat-bench-<pid> */
+	const char *container;                   /* NULL: make one */
+	const char *image;                       /* repo:tag of the local test image */
+	const char *name;                        /* NULL: cglat-bench-<pid> */
 	bool keep;
 	const char *docker_sock;
 	const char *docker_bin;
@@ -41,7 +41,7 @@ enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 /* Fills cfg from argv (argv[0] is the program or the subcommand name).
  * On bad usage returns -1 with a message that names the option and the fix. */
 int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_action *action,
-		    struct cg_err *err);
+                    struct cg_err *err);
 
 void cli_defaults(struct bench_config *cfg);
 void cli_usage(FILE *out, const char *prog);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "signals.h"
+#include "stale.h"
 #include "units.h"
 
 #define PROG "cglat run"
@@ -71,10 +73,10 @@ static int parse_opt(struct run_args *a, int c, int idx, struct cg_err *err)
 		return cglat_limits_parse(&a->limits, run_options[idx].name, optarg, err);
 	case 'N':
 		a->name = optarg;
-		return 0;
+		return cglat_check_cgroup_name(optarg, err);
 	case 'P':
 		a->parent = optarg;
-		return 0;
+		return cglat_check_cgroup_path(optarg, "--parent", err);
 	case 'k':
 		a->keep = true;
 		return 0;
@@ -171,6 +173,13 @@ static int spawn_and_wait(const struct run_args *a, const struct cglat_cgroup *c
 	for (size_t i = 0; i < N_FORWARDED; i++)
 		sigaddset(&block, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	if (signals_stop_requested()) { /* a signal before the child exists: do not start it */
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pfd[0]);
+		close(pfd[1]);
+		errno = EINTR;
+		return -1;
+	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = fork();
@@ -311,7 +320,14 @@ static int run_in(const struct run_args *a, struct cglat_cgroup *cg, struct cg_e
 	cglat_cgroup_stats(cg, &before);
 	if (apply_limits(a, t, err) < 0)
 		goto out;
+
 	if (spawn_and_wait(a, cg, &status, child_err, sizeof(child_err), &wall_s) < 0) {
+		if (signals_stop_requested()) {
+			cg_errf(err, "interrupted by %s before %s started",
+			        signals_name(signals_stop_requested()), a->cmd[0]);
+			rc = 128 + signals_stop_requested();
+			goto out;
+		}
 		cg_errf(err, "cannot start %s: %s", a->cmd[0], strerror(errno));
 		goto out;
 	}
@@ -341,6 +357,14 @@ int cmd_run(int argc, char **argv)
 		cmd_run_usage(stdout);
 		return 0;
 	}
+	if (geteuid() != 0) {
+		fprintf(stderr, PROG ": must run as root: it makes cgroups and writes their limit "
+		                     "files; try: sudo cglat run ...\n");
+		return 1;
+	}
+	/* Until the child runs, SIGINT/SIGTERM only set a flag, so the cgroup is removed. */
+	signals_install();
+	stale_remove_cgroups(NULL, stderr);
 	char name[64];
 	snprintf(name, sizeof(name), "cglat-run-%d", (int)getpid());
 	unsigned need = needed_ctls(&a.limits);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "docker.h"
@@ -76,6 +77,8 @@ static int parse_target_opt(struct set_args *a, int c, const char *arg, struct c
 {
 	int64_t pid;
 	if (c == 'g') {
+		if (cglat_check_cgroup_path(arg, "--cgroup", err) < 0)
+			return -1;
 		a->spec.kind = CGLAT_TARGET_CGROUP;
 		a->spec.ref = arg;
 		return 0;
@@ -140,6 +143,8 @@ static int parse_positional(struct set_args *a, int argc, char **argv, bool targ
 		               "give one target: a container, --pid or --cgroup, not \"%s\" too",
 		               argv[optind]);
 	if (left == 1) {
+		if (docker_validate_ref(argv[optind], err) < 0)
+			return -1;
 		a->spec.kind = CGLAT_TARGET_CONTAINER;
 		a->spec.ref = argv[optind];
 	} else if (!target_opt) {
@@ -252,6 +257,9 @@ static int run_set(struct set_args *a)
 	int rc = 1;
 	if (!p)
 		cg_errf(&err, "out of memory");
+	else if (!a->dry_run && geteuid() != 0)
+		cg_errf(&err, "must run as root: it writes cgroup files; try: sudo cglat set ... "
+		              "(--dry-run works without)");
 	else if (cglat_target_open(&a->spec, &t, &err) == 0 &&
 	         cglat_limits_plan(t, &a->limits, p, &err) == 0 &&
 	         (a->dry_run ||

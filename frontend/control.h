@@ -63,6 +63,10 @@ int cglat_target_open(const struct cglat_target_spec *spec, struct cglat_target 
                       struct cg_err *err);
 void cglat_target_close(struct cglat_target *t);
 
+/* Checks a cgroup path as typed, before any use: not empty, no "." or ".." component,
+ * shorter than PATH_MAX. `opt` names the option in the error ("--cgroup"). */
+int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *err);
+
 /* The path of a knob's file in the target and its cgroup version (version may be
  * NULL); -1 with the reason when the target or its cgroup version lacks it (a missing
  * file included). */
@@ -190,6 +194,9 @@ int cglat_cgroup_create(const char *mountinfo, const char *parent, const char *n
                         struct cg_err *err);
 
 /* Moves process pid into every directory of the cgroup (cgroup.procs). */
+/* A cgroup name for create: 1 to 128 letters, digits, '_', '.' or '-'; not "." or "..". */
+int cglat_check_cgroup_name(const char *name, struct cg_err *err);
+
 int cglat_cgroup_join(const struct cglat_cgroup *cg, pid_t pid, struct cg_err *err);
 
 /* Removes the directories made by create, retrying while exiting tasks leave for up to

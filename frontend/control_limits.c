@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "units.h"
 
@@ -37,6 +38,11 @@ static int parse_cpus(struct cglat_limits *l, const char *v, struct cg_err *err)
 {
 	if (limits_parse_cpus(v, &l->cpus, err) < 0)
 		return cg_err_wrap(err, "--cpus");
+	/* Docker refuses more CPUs than the host has; a quota above them limits nothing. */
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (online > 0 && l->cpus > (double)online)
+		return cg_errf(err, "--cpus %s: this host has only %ld CPU%s online", v, online,
+		               online == 1 ? "" : "s");
 	return 0;
 }
 

@@ -36,7 +36,7 @@ static int join_path(char *out, size_t len, const char *dir, const char *name, s
 	return 0;
 }
 
-static int validate_name(const char *name, struct cg_err *err)
+int cglat_check_cgroup_name(const char *name, struct cg_err *err)
 {
 	size_t n = strlen(name);
 	bool ok = n > 0 && n <= 128 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
@@ -150,7 +150,7 @@ int cglat_cgroup_create(const char *mountinfo, const char *parent, const char *n
                         struct cg_err *err)
 {
 	memset(cg, 0, sizeof(*cg));
-	if (validate_name(name, err) < 0)
+	if (cglat_check_cgroup_name(name, err) < 0)
 		return -1;
 	struct cglat_target_spec spec = {
 	        .kind = CGLAT_TARGET_CGROUP, .ref = parent ? parent : "/", .mountinfo = mountinfo};

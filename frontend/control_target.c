@@ -114,6 +114,26 @@ static int normalize_cgroup_path(const struct cg_mounts *mounts, const char *in,
 	return 0;
 }
 
+int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *err)
+{
+	if (!path || !*path)
+		return cg_errf(err, "%s: empty cgroup path: give one like cglat/NAME", opt);
+	if (strlen(path) >= PATH_MAX)
+		return cg_errf(err, "%s: cgroup path is longer than %d characters", opt,
+		               PATH_MAX - 1);
+	for (const char *p = path; *p;) {
+		p += strspn(p, "/");
+		size_t c = strcspn(p, "/");
+		if ((c == 1 && p[0] == '.') || (c == 2 && p[0] == '.' && p[1] == '.'))
+			return cg_errf(err,
+			               "%s: invalid cgroup path \"%s\": \".\" and \"..\" are not "
+			               "allowed; give the path from the cgroup root, like cglat/NAME",
+			               opt, path);
+		p += c;
+	}
+	return 0;
+}
+
 /* Memberships that put a process in `path` of every mounted hierarchy. */
 static int path_memberships(const struct cg_mounts *mounts, const char *path,
                             struct cg_memberships *ms, struct cg_err *err)

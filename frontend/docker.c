@@ -216,6 +216,12 @@ int docker_parse_inspect(const char *json, struct docker_container *out, struct 
 	out->running = json_is_true(json_object_get(state, "Running"));
 	out->pid = (pid_t)obj_int(state, "Pid");
 	copy_str(out->cgroupns_mode, sizeof(out->cgroupns_mode), obj_str(hc, "CgroupnsMode"));
+	json_t *labels = json_object_get(json_object_get(root, "Config"), "Labels");
+	const char *owner = json_is_object(labels) ? obj_str(labels, "cglat.owner") : NULL;
+	char *end = NULL;
+	long pid = owner ? strtol(owner, &end, 10) : 0;
+	out->owner = owner && *owner && end && !*end && pid > 0 && pid <= INT32_MAX ? (pid_t)pid
+	                                                                             : 0;
 	out->limits = (struct docker_limits){
 	        .memory = obj_int(hc, "Memory"),
 	        .memory_swap = obj_int(hc, "MemorySwap"),
@@ -344,6 +350,12 @@ static int split_image(const char *image, char repo[256], char tag[128], struct 
 	snprintf(repo, 256, "%.*s", (int)rlen, image);
 	copy_str(tag, 128, t);
 	return 0;
+}
+
+int docker_validate_image(const char *image, struct cg_err *err)
+{
+	char repo[256], tag[128];
+	return split_image(image, repo, tag, err);
 }
 
 /* ---- HTTP ---- */

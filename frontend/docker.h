@@ -41,6 +41,7 @@ struct docker_container {
 	pid_t pid;	/* 0 when not running */
 	bool running;
 	char cgroupns_mode[16]; /* "host", "private" or "" */
+	pid_t owner;		/* label cglat.owner: the cglat that made it; 0 when none */
 	struct docker_limits limits;
 };
 
@@ -70,6 +71,10 @@ void docker_close(struct docker *d);
  * or a hex id prefix of at most 64 digits; anything else ("../x", "a/b") is refused
  * before it reaches a URL or a command line. */
 int docker_validate_ref(const char *ref, struct cg_err *err);
+
+/* An image as cglat makes and uses it: repo[:tag], lower-case repo, nothing a URL
+ * would need escaped. */
+int docker_validate_image(const char *image, struct cg_err *err);
 
 int docker_inspect(struct docker *d, const char *ref, struct docker_container *out,
 		   struct cg_err *err);

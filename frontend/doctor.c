@@ -351,7 +351,8 @@ int doctor_main(int argc, char **argv)
 	const char *sock = NULL;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's */
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock = optarg;
@@ -359,8 +360,12 @@ int doctor_main(int argc, char **argv)
 		case 'h':
 			doctor_usage(stdout);
 			return 0;
+		case ':':
+			fprintf(stderr, "cglat doctor: option %s needs a value\n", argv[optind - 1]);
+			return 2;
 		default:
-			fprintf(stderr, "cglat doctor: see cglat doctor --help\n");
+			fprintf(stderr, "cglat doctor: unknown option %s; see cglat doctor --help\n",
+			        argv[optind - 1]);
 			return 2;
 		}
 	}

@@ -61,11 +61,11 @@ static int cmd_bench(int argc, char **argv, const char *prog)
 		fprintf(stderr, "cglat: %s\n", err.msg);
 		if (res.interrupted)
 			fprintf(stderr, "cglat: cleaned up: %s\n",
-				res.container_created
-					? (res.containers_removed ? "container removed"
-								  : "container NOT removed")
-					: (res.limits_restored ? "original limits restored"
-							       : "nothing to restore"));
+			        res.container_created
+			                ? (res.containers_removed ? "container removed"
+			                                          : "container NOT removed")
+			                : (res.limits_restored ? "original limits restored"
+			                                       : "nothing to restore"));
 	}
 	/* Partial results of an interrupted run are still worth printing. */
 	if ((rc == 0 || res.interrupted) && res.count > 0 && write_report(&cfg, &res) < 0)
@@ -90,9 +90,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-') {
-		fprintf(stderr, "cglat: unknown command \"%s\"; commands: bench (the default), set, "
-				"run, watch, monitor, doctor; see cglat --help\n",
-			argv[1]);
+		fprintf(stderr,
+		        "cglat: unknown command \"%s\"; commands: bench (the default), set, "
+		        "run, watch, monitor, doctor; see cglat --help\n",
+		        argv[1]);
 		return 2;
 	}
 	return cmd_bench(argc, argv, prog);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "docker.h"
 #include "signals.h"
+#include "stale.h"
 #include "units.h"
 
 extern char **environ;
@@ -28,46 +30,44 @@ static double per_s(int64_t delta, double dt)
 }
 
 void monitor_rates(const struct monitor_raw *prev, const struct monitor_raw *cur,
-		   struct monitor_sample *out)
+                   struct monitor_sample *out)
 {
 	memset(out, 0, sizeof(*out));
 	double dt = cur->t - prev->t;
 	out->t = cur->t;
 	out->mem_mib = cur->mem_bytes >= 0 ? (double)cur->mem_bytes / (1024.0 * 1024.0) : -1;
-	out->mem_limit_mib =
-		cur->mem_limit >= 0 ? (double)cur->mem_limit / (1024.0 * 1024.0) : -1;
+	out->mem_limit_mib = cur->mem_limit >= 0 ? (double)cur->mem_limit / (1024.0 * 1024.0) : -1;
 	int64_t resident = cur->vmrss_kb + cur->vmswap_kb;
 	out->rss_share = resident > 0 ? (double)cur->vmrss_kb / (double)resident : -1;
-	out->faults_s = per_s((int64_t)(cur->counts[CGLAT_MON_PAGE_FAULTS] -
-					prev->counts[CGLAT_MON_PAGE_FAULTS]),
-			      dt);
+	out->faults_s = per_s(
+	        (int64_t)(cur->counts[CGLAT_MON_PAGE_FAULTS] - prev->counts[CGLAT_MON_PAGE_FAULTS]),
+	        dt);
 	out->lru_s = per_s((int64_t)(cur->counts[CGLAT_MON_LRU_ISOLATED] -
-				     prev->counts[CGLAT_MON_LRU_ISOLATED]),
-			   dt);
+	                             prev->counts[CGLAT_MON_LRU_ISOLATED]),
+	                   dt);
 	out->swapout_s = per_s((int64_t)(cur->counts[CGLAT_MON_PAGES_WRITTEN] -
-					 prev->counts[CGLAT_MON_PAGES_WRITTEN]),
-			       dt);
-	out->swapin_s = cur->swapin >= 0 && prev->swapin >= 0
-				? per_s(cur->swapin - prev->swapin, dt)
-				: -1;
+	                                 prev->counts[CGLAT_MON_PAGES_WRITTEN]),
+	                       dt);
+	out->swapin_s =
+	        cur->swapin >= 0 && prev->swapin >= 0 ? per_s(cur->swapin - prev->swapin, dt) : -1;
 	out->cpu_used = cur->cpu_ns >= 0 && prev->cpu_ns >= 0
-				? per_s(cur->cpu_ns - prev->cpu_ns, dt) / 1e9
-				: -1;
+	                        ? per_s(cur->cpu_ns - prev->cpu_ns, dt) / 1e9
+	                        : -1;
 	out->cpu_limit = cur->cpu_quota > 0 && cur->cpu_period > 0
-				 ? (double)cur->cpu_quota / (double)cur->cpu_period
-				 : -1;
+	                         ? (double)cur->cpu_quota / (double)cur->cpu_period
+	                         : -1;
 	out->throttled_s = cur->nr_throttled >= 0 && prev->nr_throttled >= 0
-				   ? per_s(cur->nr_throttled - prev->nr_throttled, dt)
-				   : -1;
+	                           ? per_s(cur->nr_throttled - prev->nr_throttled, dt)
+	                           : -1;
 	out->throttled_ms_s = cur->throttled_ns >= 0 && prev->throttled_ns >= 0
-				      ? per_s(cur->throttled_ns - prev->throttled_ns, dt) / 1e6
-				      : -1;
+	                              ? per_s(cur->throttled_ns - prev->throttled_ns, dt) / 1e6
+	                              : -1;
 	out->tasks = cur->tasks;
 }
 
 static const char *const csv_columns =
-	"t_s,mem_mib,mem_limit_mib,rss_share,faults_s,lru_isolated_s,swapin_s,swapout_s,"
-	"cpu_used,cpu_limit,throttled_s,throttled_ms_s,tasks,changes,change";
+        "t_s,mem_mib,mem_limit_mib,rss_share,faults_s,lru_isolated_s,swapin_s,swapout_s,"
+        "cpu_used,cpu_limit,throttled_s,throttled_ms_s,tasks,changes,change";
 
 void monitor_csv_header(FILE *out)
 {
@@ -102,8 +102,8 @@ void monitor_csv_row(FILE *out, const struct monitor_sample *s)
 void monitor_text_header(FILE *out)
 {
 	fprintf(out, "%7s %9s %9s %5s %9s %9s %8s %8s %6s %6s %7s %5s  %s\n", "TIME(s)", "MEM(MiB)",
-		"LIMIT", "RSS%", "FAULTS/s", "LRU/s", "SWPIN/s", "SWPOUT/s", "CPU", "CPULIM",
-		"THRT/s", "TASKS", "LIMIT CHANGES");
+	        "LIMIT", "RSS%", "FAULTS/s", "LRU/s", "SWPIN/s", "SWPOUT/s", "CPU", "CPULIM",
+	        "THRT/s", "TASKS", "LIMIT CHANGES");
 }
 
 static void field(char *buf, size_t len, double v, const char *fmt)
@@ -134,9 +134,9 @@ void monitor_text_row(FILE *out, const struct monitor_sample *s)
 	char changes[128] = "";
 	if (s->changes)
 		snprintf(changes, sizeof(changes), "%s%s", s->change,
-			 s->changes > 1 ? " (+more)" : "");
+		         s->changes > 1 ? " (+more)" : "");
 	fprintf(out, "%7.1f %9s %9s %5s %9s %9s %8s %8s %6s %6s %7s %5d  %s\n", s->t, f[0], f[1],
-		f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], s->tasks, changes);
+	        f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], s->tasks, changes);
 }
 
 static const char *ext_of(const char *path)
@@ -162,9 +162,9 @@ unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
 	return bits;
 }
 
-int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
-			const char *title, double t_end, unsigned with_data,
-			const double *change_times, size_t nchanges, struct cg_err *err)
+int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, const char *title,
+                        double t_end, unsigned with_data, const double *change_times,
+                        size_t nchanges, struct cg_err *err)
 {
 	const char *ext = ext_of(plot_path);
 	const char *terminal;
@@ -178,43 +178,44 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
 	if (strchr(csv_path, '\'') || strchr(plot_path, '\'') || strchr(title, '\''))
 		return cg_errf(err, "--plot: file names with a single quote are not supported");
 	fprintf(out,
-		"set terminal %s\n"
-		"set output '%s'\n"
-		"set datafile separator ','\n"
-		"set key bmargin center horizontal\n"
-		"set grid\n"
-		"set xtics format '%%gs'\n"
-		"set xrange [0:%.3f]\n"
-		"set multiplot layout 4,2 title '%s'\n",
-		terminal, plot_path, t_end > 0 ? t_end : 1.0, title);
+	        "set terminal %s\n"
+	        "set output '%s'\n"
+	        "set datafile separator ','\n"
+	        "set key bmargin center horizontal\n"
+	        "set grid\n"
+	        "set xtics format '%%gs'\n"
+	        "set xrange [0:%.3f]\n"
+	        "set multiplot layout 4,2 title '%s'\n",
+	        terminal, plot_path, t_end > 0 ? t_end : 1.0, title);
 	for (size_t i = 0; i < nchanges; i++)
-		fprintf(out, "set arrow %zu from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb "
-			     "'red' dt 2\n",
-			i + 1, change_times[i], change_times[i]);
+		fprintf(out,
+		        "set arrow %zu from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb "
+		        "'red' dt 2\n",
+		        i + 1, change_times[i], change_times[i]);
 	static const char *const titles[MONITOR_PANELS] = {
-		"memory (MiB), limit changes dashed",
-		"RSS share: vmrss / (vmrss + vmswap)",
-		"page faults / s",
-		"LRU isolations / s (vmscan)",
-		"swap pages / s",
-		"CPU (CPUs)",
-		"CFS throttling",
-		"tasks",
+	        "memory (MiB), limit changes dashed",
+	        "RSS share: vmrss / (vmrss + vmswap)",
+	        "page faults / s",
+	        "LRU isolations / s (vmscan)",
+	        "swap pages / s",
+	        "CPU (CPUs)",
+	        "CFS throttling",
+	        "tasks",
 	};
 	static const char *const plots[MONITOR_PANELS] = {
-		"plot f using 1:2 with lines lw 2 title 'in use', "
-		"f using 1:3 with steps lw 2 title 'limit'\n",
-		"set yrange [0:1.05]\nplot f using 1:4 with lines lw 2 title 'RSS share'\n"
-		"set yrange [*:*]\n",
-		"plot f using 1:5 with lines lw 2 title 'faults/s'\n",
-		"plot f using 1:6 with lines lw 2 title 'pages isolated/s'\n",
-		"plot f using 1:7 with lines lw 2 title 'in', "
-		"f using 1:8 with lines lw 2 title 'out (reclaim writeback)'\n",
-		"plot f using 1:9 with lines lw 2 title 'used', "
-		"f using 1:10 with steps lw 2 title 'limit'\n",
-		"plot f using 1:11 with lines lw 2 title 'periods/s', "
-		"f using 1:12 with lines lw 2 title 'ms/s'\n",
-		"plot f using 1:13 with steps lw 2 title 'tasks'\n",
+	        "plot f using 1:2 with lines lw 2 title 'in use', "
+	        "f using 1:3 with steps lw 2 title 'limit'\n",
+	        "set yrange [0:1.05]\nplot f using 1:4 with lines lw 2 title 'RSS share'\n"
+	        "set yrange [*:*]\n",
+	        "plot f using 1:5 with lines lw 2 title 'faults/s'\n",
+	        "plot f using 1:6 with lines lw 2 title 'pages isolated/s'\n",
+	        "plot f using 1:7 with lines lw 2 title 'in', "
+	        "f using 1:8 with lines lw 2 title 'out (reclaim writeback)'\n",
+	        "plot f using 1:9 with lines lw 2 title 'used', "
+	        "f using 1:10 with steps lw 2 title 'limit'\n",
+	        "plot f using 1:11 with lines lw 2 title 'periods/s', "
+	        "f using 1:12 with lines lw 2 title 'ms/s'\n",
+	        "plot f using 1:13 with steps lw 2 title 'tasks'\n",
 	};
 	fprintf(out, "f = '%s'\n", csv_path);
 	for (int i = 0; i < MONITOR_PANELS; i++) {
@@ -269,37 +270,38 @@ struct monitor {
 static void monitor_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: cglat monitor [OPTIONS] TARGET\n"
-		"       cglat monitor [OPTIONS] [LIMITS] -- CMD [ARGS...]\n"
-		"\n"
-		"Every interval, a workload's memory in use and limit, RSS share, page faults,\n"
-		"LRU isolations, swap-ins and -outs, CPU used and limit and CFS throttling, and\n"
-		"any limit change written in the interval. Event counts come from BPF programs\n"
-		"filtered in the kernel to the workload's processes. With -- CMD, CMD is started\n"
-		"in a cgroup of its own (as `cglat run` does) and monitored until it exits.\n"
-		"\n"
-		"Target (one of):\n"
-		"  CONTAINER                a Docker container name or id\n"
-		"      --pid PID            the cgroups of a process\n"
-		"      --cgroup PATH        a cgroup, e.g. cglat/job1 or /sys/fs/cgroup/memory/x\n"
-		"      --no-daemon          find a container by id without asking dockerd\n"
-		"Options:\n"
-		"  -i, --interval SECONDS   sampling interval (default 1)\n"
-		"  -d, --duration SECONDS   stop after this long (default: Ctrl-C or CMD's exit)\n"
-		"      --csv FILE           write every interval to FILE\n"
-		"      --plot FILE          draw every metric over time into FILE (.png or .svg)\n"
-		"      --probe STRATEGY     auto, tracepoint or kprobe (default auto)\n"
-		"Limits for -- CMD (as cglat run): --memory SIZE, --memory-swap SIZE,\n"
-		"  --memory-high SIZE, --cpus N, --cpu-quota US, --cpu-period US, --cpu-weight N,\n"
-		"  --cpu-shares N, --cpuset-cpus LIST, --pids-max N; --name NAME, --parent PATH,\n"
-		"  --keep (leave the cgroup)\n"
-		"  -h, --help               show this help\n"
-		"\n"
-		"Examples:\n"
-		"  sudo cglat monitor web --plot web.png        # a container, until Ctrl-C\n"
-		"  sudo cglat monitor --pid 4242 -i 0.5 -d 30 --csv p.csv\n"
-		"  sudo cglat monitor --memory 64m --plot m.png -- ./allocate 200\n"
-		"  # meanwhile, from another terminal: sudo cglat set --cgroup cglat/NAME --memory 32m\n");
+	        "Usage: cglat monitor [OPTIONS] TARGET\n"
+	        "       cglat monitor [OPTIONS] [LIMITS] -- CMD [ARGS...]\n"
+	        "\n"
+	        "Every interval, a workload's memory in use and limit, RSS share, page faults,\n"
+	        "LRU isolations, swap-ins and -outs, CPU used and limit and CFS throttling, and\n"
+	        "any limit change written in the interval. Event counts come from BPF programs\n"
+	        "filtered in the kernel to the workload's processes. With -- CMD, CMD is started\n"
+	        "in a cgroup of its own (as `cglat run` does) and monitored until it exits.\n"
+	        "\n"
+	        "Target (one of):\n"
+	        "  CONTAINER                a Docker container name or id\n"
+	        "      --pid PID            the cgroups of a process\n"
+	        "      --cgroup PATH        a cgroup, e.g. cglat/job1 or /sys/fs/cgroup/memory/x\n"
+	        "      --no-daemon          find a container by id without asking dockerd\n"
+	        "Options:\n"
+	        "  -i, --interval SECONDS   sampling interval (default 1)\n"
+	        "  -d, --duration SECONDS   stop after this long (default: Ctrl-C or CMD's exit)\n"
+	        "      --csv FILE           write every interval to FILE\n"
+	        "      --plot FILE          draw every metric over time into FILE (.png or .svg)\n"
+	        "      --probe STRATEGY     auto, tracepoint or kprobe (default auto)\n"
+	        "Limits for -- CMD (as cglat run): --memory SIZE, --memory-swap SIZE,\n"
+	        "  --memory-high SIZE, --cpus N, --cpu-quota US, --cpu-period US, --cpu-weight N,\n"
+	        "  --cpu-shares N, --cpuset-cpus LIST, --pids-max N; --name NAME, --parent PATH,\n"
+	        "  --keep (leave the cgroup)\n"
+	        "  -h, --help               show this help\n"
+	        "\n"
+	        "Examples:\n"
+	        "  sudo cglat monitor web --plot web.png        # a container, until Ctrl-C\n"
+	        "  sudo cglat monitor --pid 4242 -i 0.5 -d 30 --csv p.csv\n"
+	        "  sudo cglat monitor --memory 64m --plot m.png -- ./allocate 200\n"
+	        "  # meanwhile, from another terminal: sudo cglat set --cgroup cglat/NAME --memory "
+	        "32m\n");
 }
 
 static int parse_seconds(const char *opt, const char *text, double *out, struct cg_err *err)
@@ -314,34 +316,44 @@ static int parse_seconds(const char *opt, const char *text, double *out, struct 
 }
 
 static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
-			 struct cg_err *err)
+                         struct cg_err *err)
 {
-	enum { O_PID = 256, O_CGROUP, O_NO_DAEMON, O_CSV, O_PLOT, O_PROBE, O_NAME, O_PARENT,
-	       O_KEEP, O_LIMIT };
+	enum {
+		O_PID = 256,
+		O_CGROUP,
+		O_NO_DAEMON,
+		O_CSV,
+		O_PLOT,
+		O_PROBE,
+		O_NAME,
+		O_PARENT,
+		O_KEEP,
+		O_LIMIT
+	};
 	static const struct option options[] = {
-		{"pid", required_argument, NULL, O_PID},
-		{"cgroup", required_argument, NULL, O_CGROUP},
-		{"no-daemon", no_argument, NULL, O_NO_DAEMON},
-		{"interval", required_argument, NULL, 'i'},
-		{"duration", required_argument, NULL, 'd'},
-		{"csv", required_argument, NULL, O_CSV},
-		{"plot", required_argument, NULL, O_PLOT},
-		{"probe", required_argument, NULL, O_PROBE},
-		{"name", required_argument, NULL, O_NAME},
-		{"parent", required_argument, NULL, O_PARENT},
-		{"keep", no_argument, NULL, O_KEEP},
-		{"memory", required_argument, NULL, O_LIMIT},
-		{"memory-swap", required_argument, NULL, O_LIMIT},
-		{"memory-high", required_argument, NULL, O_LIMIT},
-		{"cpus", required_argument, NULL, O_LIMIT},
-		{"cpu-quota", required_argument, NULL, O_LIMIT},
-		{"cpu-period", required_argument, NULL, O_LIMIT},
-		{"cpu-weight", required_argument, NULL, O_LIMIT},
-		{"cpu-shares", required_argument, NULL, O_LIMIT},
-		{"cpuset-cpus", required_argument, NULL, O_LIMIT},
-		{"pids-max", required_argument, NULL, O_LIMIT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"pid", required_argument, NULL, O_PID},
+	        {"cgroup", required_argument, NULL, O_CGROUP},
+	        {"no-daemon", no_argument, NULL, O_NO_DAEMON},
+	        {"interval", required_argument, NULL, 'i'},
+	        {"duration", required_argument, NULL, 'd'},
+	        {"csv", required_argument, NULL, O_CSV},
+	        {"plot", required_argument, NULL, O_PLOT},
+	        {"probe", required_argument, NULL, O_PROBE},
+	        {"name", required_argument, NULL, O_NAME},
+	        {"parent", required_argument, NULL, O_PARENT},
+	        {"keep", no_argument, NULL, O_KEEP},
+	        {"memory", required_argument, NULL, O_LIMIT},
+	        {"memory-swap", required_argument, NULL, O_LIMIT},
+	        {"memory-high", required_argument, NULL, O_LIMIT},
+	        {"cpus", required_argument, NULL, O_LIMIT},
+	        {"cpu-quota", required_argument, NULL, O_LIMIT},
+	        {"cpu-period", required_argument, NULL, O_LIMIT},
+	        {"cpu-weight", required_argument, NULL, O_LIMIT},
+	        {"cpu-shares", required_argument, NULL, O_LIMIT},
+	        {"cpuset-cpus", required_argument, NULL, O_LIMIT},
+	        {"pids-max", required_argument, NULL, O_LIMIT},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interval_s = 1.0;
@@ -366,12 +378,14 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 			long pid = strtol(optarg, &end, 10);
 			if (!optarg[0] || *end || errno || pid <= 0 || pid > 4194304)
 				return cg_errf(err, "--pid: expected a process id, got \"%s\"",
-					       optarg);
+				               optarg);
 			cfg->spec.kind = CGLAT_TARGET_PID;
 			cfg->spec.pid = (pid_t)pid;
 			cfg->has_target = true;
 			break;
 		case O_CGROUP:
+			if (cglat_check_cgroup_path(optarg, "--cgroup", err))
+				return -1;
 			cfg->spec.kind = CGLAT_TARGET_CGROUP;
 			cfg->spec.ref = optarg;
 			cfg->has_target = true;
@@ -395,9 +409,10 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 		case O_PLOT:
 			cfg->plot = optarg;
 			if (strcasecmp(ext_of(optarg), "png") && strcasecmp(ext_of(optarg), "svg"))
-				return cg_errf(err, "--plot %s: the file name must end in .png or "
-						    ".svg",
-					       optarg);
+				return cg_errf(err,
+				               "--plot %s: the file name must end in .png or "
+				               ".svg",
+				               optarg);
 			break;
 		case O_PROBE:
 			if (strcmp(optarg, "auto") == 0)
@@ -407,14 +422,19 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 			else if (strcmp(optarg, "kprobe") == 0)
 				cfg->probe = TRACER_KPROBE;
 			else
-				return cg_errf(err, "--probe: unknown value \"%s\"; choose auto, "
-						    "tracepoint or kprobe",
-					       optarg);
+				return cg_errf(err,
+				               "--probe: unknown value \"%s\"; choose auto, "
+				               "tracepoint or kprobe",
+				               optarg);
 			break;
 		case O_NAME:
+			if (cglat_check_cgroup_name(optarg, err))
+				return -1;
 			cfg->name = optarg;
 			break;
 		case O_PARENT:
+			if (cglat_check_cgroup_path(optarg, "--parent", err))
+				return -1;
 			cfg->parent = optarg;
 			break;
 		case O_KEEP:
@@ -429,10 +449,10 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 			return 0;
 		case ':':
 			return cg_errf(err, "option %s needs a value; see cglat monitor --help",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 		default:
 			return cg_errf(err, "unknown option %s; see cglat monitor --help",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 		}
 	}
 	if (dashdash >= 0) {
@@ -445,22 +465,25 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 	}
 	if (cfg->limits.set || cfg->name || cfg->parent || cfg->keep)
 		return cg_errf(err, "limits, --name, --parent and --keep go with -- CMD; to change "
-				    "a running target's limits use cglat set");
+		                    "a running target's limits use cglat set");
 	if (optind < optc) {
 		if (cfg->has_target)
-			return cg_errf(err, "unexpected argument \"%s\": the target is already "
-					    "given",
-				       argv[optind]);
+			return cg_errf(err,
+			               "unexpected argument \"%s\": the target is already "
+			               "given",
+			               argv[optind]);
+		if (docker_validate_ref(argv[optind], err))
+			return -1;
 		cfg->spec.kind = CGLAT_TARGET_CONTAINER;
 		cfg->spec.ref = argv[optind++];
 		cfg->has_target = true;
 	}
 	if (optind < argc)
 		return cg_errf(err, "unexpected argument \"%s\"; see cglat monitor --help",
-			       argv[optind]);
+		               argv[optind]);
 	if (!cfg->has_target)
 		return cg_errf(err, "no target: give a container, --pid, --cgroup or -- CMD; see "
-				    "cglat monitor --help");
+		                    "cglat monitor --help");
 	return 0;
 }
 
@@ -590,7 +613,7 @@ static void read_cpu(struct monitor *m, struct monitor_raw *raw)
 		if (cgroup_parse_limit(CG_RES_CPU, v, text, &raw->cpu_quota, &period, NULL) < 0)
 			raw->cpu_quota = -1;
 		if (v == 1 && cglat_target_path(m->target, CG_KNOB_CPU_PERIOD, path, sizeof(path),
-						NULL, NULL) == 0)
+		                                NULL, NULL) == 0)
 			period = read_int_file(path);
 		raw->cpu_period = period;
 	}
@@ -637,7 +660,7 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 		m->cap_change_times = cap;
 	}
 	m->change_times[m->nchange_times++] =
-		ev->ts_exit > m->start_ns ? (double)(ev->ts_exit - m->start_ns) / 1e9 : 0;
+	        ev->ts_exit > m->start_ns ? (double)(ev->ts_exit - m->start_ns) / 1e9 : 0;
 }
 
 static int terminal_rows(void)
@@ -762,16 +785,16 @@ static void stop_workload(struct workload *w)
 	}
 }
 
-static int start_workload(const struct monitor_config *cfg, struct monitor *m,
-			  struct workload *w, struct cg_err *err)
+static int start_workload(const struct monitor_config *cfg, struct monitor *m, struct workload *w,
+                          struct cg_err *err)
 {
 	char name[128];
 	snprintf(name, sizeof(name), "%s", cfg->name ? cfg->name : "");
 	if (!cfg->name)
 		snprintf(name, sizeof(name), "cglat-monitor-%d", (int)getpid());
 	unsigned want = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU) |
-			(1u << CGLAT_CTL_CPUACCT) | (1u << CGLAT_CTL_PIDS) |
-			(1u << CGLAT_CTL_CPUSET);
+	                (1u << CGLAT_CTL_CPUACCT) | (1u << CGLAT_CTL_PIDS) |
+	                (1u << CGLAT_CTL_CPUSET);
 	unsigned need = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU);
 	if (cglat_cgroup_create(NULL, cfg->parent, name, want, need, &w->cg, err) < 0)
 		return -1;
@@ -795,7 +818,7 @@ static int start_workload(const struct monitor_config *cfg, struct monitor *m,
 	}
 	release(w, true);
 	fprintf(stderr, "cglat monitor: started %s as PID %d in cgroup %s\n", cfg->cmd[0],
-		(int)w->pid, w->cg.path);
+	        (int)w->pid, w->cg.path);
 	return 0;
 }
 
@@ -808,14 +831,14 @@ static void workload_summary(const struct workload *w)
 		limits_format_size(st.memory_peak, peak, sizeof(peak));
 	if (WIFEXITED(w->status))
 		fprintf(stderr, "cglat monitor: %d exited with status %d", (int)w->pid,
-			WEXITSTATUS(w->status));
+		        WEXITSTATUS(w->status));
 	else if (WIFSIGNALED(w->status))
 		fprintf(stderr, "cglat monitor: %d was killed by signal %d%s", (int)w->pid,
-			WTERMSIG(w->status),
-			st.oom_kills > 0 && WTERMSIG(w->status) == SIGKILL ? " (OOM-killed)" : "");
+		        WTERMSIG(w->status),
+		        st.oom_kills > 0 && WTERMSIG(w->status) == SIGKILL ? " (OOM-killed)" : "");
 	fprintf(stderr, "; peak memory %s, CPU %.2f s, throttled %lld of %lld periods\n", peak,
-		st.cpu_ns >= 0 ? (double)st.cpu_ns / 1e9 : 0.0, (long long)st.nr_throttled,
-		(long long)st.nr_periods);
+	        st.cpu_ns >= 0 ? (double)st.cpu_ns / 1e9 : 0.0, (long long)st.nr_throttled,
+	        (long long)st.nr_periods);
 }
 
 /* ------------------------------------------------------------------ plot */
@@ -840,9 +863,10 @@ static int run_gnuplot(const char *script, struct cg_err *err)
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		close(logfd);
-		return cg_errf(err, "cannot run gnuplot: %s; install it (apt-get install "
-				    "gnuplot-nox)",
-			       strerror(rc));
+		return cg_errf(err,
+		               "cannot run gnuplot: %s; install it (apt-get install "
+		               "gnuplot-nox)",
+		               strerror(rc));
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
@@ -882,8 +906,8 @@ static int write_plot(struct monitor *m, struct cg_err *err)
 			*p = '"';
 	double t_end = m->history[m->nhistory - 1].t;
 	int rc = monitor_plot_script(f, m->csv_path, plot, title, t_end,
-				     monitor_panels_with_data(m->history, m->nhistory),
-				     m->change_times, m->nchange_times, err);
+	                             monitor_panels_with_data(m->history, m->nhistory),
+	                             m->change_times, m->nchange_times, err);
 	if (fclose(f) != 0 && rc == 0)
 		rc = cg_errf(err, "writing %s failed", script);
 	if (rc == 0)
@@ -960,12 +984,14 @@ static int run(const struct monitor_config *cfg, struct cg_err *err)
 {
 	if (geteuid() != 0)
 		return cg_errf(err, "cglat monitor must run as root: it loads BPF programs; try: "
-				    "sudo cglat monitor ...");
+		                    "sudo cglat monitor ...");
 	struct monitor m = {.cfg = cfg, .live = isatty(1)};
 	struct workload w = {.go_fd = -1};
-	struct tracer_config tc = {.strategy = cfg->probe, .monitor = true, .on_event = on_event,
-				   .ctx = &m};
+	struct tracer_config tc = {
+	        .strategy = cfg->probe, .monitor = true, .on_event = on_event, .ctx = &m};
 	int rc = -1;
+	if (cfg->cmd)
+		stale_remove_cgroups(NULL, stderr);
 	if (!cfg->cmd && cglat_target_open(&cfg->spec, &m.target, err) < 0)
 		return -1;
 	if (tracer_open(&tc, &m.tracer, err) < 0)
@@ -974,14 +1000,14 @@ static int run(const struct monitor_config *cfg, struct cg_err *err)
 	if (cfg->cmd && start_workload(cfg, &m, &w, err) < 0)
 		goto out;
 	const char *dir = m.target->has[CGLAT_CTL_MEMORY] ? m.target->dir[CGLAT_CTL_MEMORY]
-							   : m.target->dir[CGLAT_CTL_CPU];
+	                                                  : m.target->dir[CGLAT_CTL_CPU];
 	const char *base = strrchr(dir, '/');
 	snprintf(m.match_dir, sizeof(m.match_dir), "%s", base ? base + 1 : dir);
 	if (open_csv(&m, err) < 0)
 		goto out;
 	if (!m.live)
 		fprintf(stderr, "cglat monitor: %s, every %.3g s; probes %s\n", m.target->label,
-			cfg->interval_s, tracer_strategy_name(tracer_strategy(m.tracer)));
+		        cfg->interval_s, tracer_strategy_name(tracer_strategy(m.tracer)));
 	rc = sample_loop(&m, cfg->cmd ? &w : NULL, err);
 out:
 	if (cfg->cmd) {

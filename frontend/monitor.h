@@ -18,14 +18,14 @@
 struct monitor_raw {
 	double t; /* seconds since the start */
 	uint64_t counts[CGLAT_MON_COUNT];
-	int64_t cpu_ns;	      /* CPU time used, cumulative; -1 unknown */
-	int64_t nr_throttled; /* periods throttled, cumulative; -1 unknown */
-	int64_t throttled_ns; /* time throttled, cumulative; -1 unknown */
-	int64_t swapin;	      /* pages swapped in (pswpin), cumulative; -1 unknown */
-	int64_t mem_bytes;    /* memory in use; -1 unknown */
-	int64_t mem_limit;    /* bytes; -1 unlimited or unknown */
-	int64_t cpu_quota;    /* us; -1 no quota */
-	int64_t cpu_period;   /* us */
+	int64_t cpu_ns;              /* CPU time used, cumulative; -1 unknown */
+	int64_t nr_throttled;        /* periods throttled, cumulative; -1 unknown */
+	int64_t throttled_ns;        /* time throttled, cumulative; -1 unknown */
+	int64_t swapin;              /* pages swapped in (pswpin), cumulative; -1 unknown */
+	int64_t mem_bytes;           /* memory in use; -1 unknown */
+	int64_t mem_limit;           /* bytes; -1 unlimited or unknown */
+	int64_t cpu_quota;           /* us; -1 no quota */
+	int64_t cpu_period;          /* us */
 	int64_t vmrss_kb, vmswap_kb; /* summed over the tasks */
 	int tasks;
 };
@@ -37,16 +37,16 @@ struct monitor_sample {
 	double rss_share; /* vmrss / (vmrss + vmswap), 0..1 */
 	double faults_s, lru_s, swapin_s, swapout_s;
 	double cpu_used, cpu_limit; /* CPUs */
-	double throttled_s;	    /* periods throttled per second */
-	double throttled_ms_s;	    /* ms throttled per second */
+	double throttled_s;         /* periods throttled per second */
+	double throttled_ms_s;      /* ms throttled per second */
 	int tasks;
-	int changes;	 /* limit writes seen in the interval */
+	int changes;     /* limit writes seen in the interval */
 	char change[96]; /* the last one: "memory.limit_in_bytes=67108864" */
 };
 
 /* prev -> cur: rates over the interval, levels of cur. */
 void monitor_rates(const struct monitor_raw *prev, const struct monitor_raw *cur,
-		   struct monitor_sample *out);
+                   struct monitor_sample *out);
 
 void monitor_csv_header(FILE *out);
 void monitor_csv_row(FILE *out, const struct monitor_sample *s);
@@ -63,9 +63,9 @@ unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n);
  * each, with the times of limit changes marked in every panel. The terminal
  * follows the output's extension (.png or .svg); the time axis runs from 0 to
  * t_end; panels not in `with_data` say "no data". */
-int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path,
-			const char *title, double t_end, unsigned with_data,
-			const double *change_times, size_t nchanges, struct cg_err *err);
+int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, const char *title,
+                        double t_end, unsigned with_data, const double *change_times,
+                        size_t nchanges, struct cg_err *err);
 
 int monitor_main(int argc, char **argv);
 

@@ -24,7 +24,7 @@ static bool metric_applies(enum sample_path p, enum metric m)
 
 /* The valid samples' values of one row, malloc'd; *invalid counts the others. */
 static int64_t *row_values(const struct bench_result *res, enum sample_path p, enum cg_resource r,
-			   enum metric m, size_t *n, size_t *invalid)
+                           enum metric m, size_t *n, size_t *invalid)
 {
 	int64_t *v = malloc((res->count ? res->count : 1) * sizeof(*v));
 	*n = *invalid = 0;
@@ -44,7 +44,7 @@ static int64_t *row_values(const struct bench_result *res, enum sample_path p, e
 }
 
 size_t report_rows(const struct bench_config *cfg, const struct bench_result *res,
-		   struct report_row *rows)
+                   struct report_row *rows)
 {
 	size_t count = 0;
 	for (int p = 0; p < SAMPLE_PATH_COUNT; p++) {
@@ -63,7 +63,7 @@ size_t report_rows(const struct bench_config *cfg, const struct bench_result *re
 				row->metric = (enum metric)m;
 				size_t n;
 				int64_t *v = row_values(res, row->path, row->resource, row->metric,
-							&n, &row->invalid);
+				                        &n, &row->invalid);
 				if (v)
 					stats_compute(v, n, &row->stats);
 				free(v);
@@ -74,7 +74,7 @@ size_t report_rows(const struct bench_config *cfg, const struct bench_result *re
 }
 
 static const struct report_row *find_row(const struct report_row *rows, size_t n,
-					 enum sample_path p, enum cg_resource r, enum metric m)
+                                         enum sample_path p, enum cg_resource r, enum metric m)
 {
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].path == p && rows[i].resource == r && rows[i].metric == m)
@@ -84,7 +84,7 @@ static const struct report_row *find_row(const struct report_row *rows, size_t n
 
 /* Medians over both resources: memory's row when it ran, else cpu's. */
 static const struct report_row *first_row(const struct report_row *rows, size_t n,
-					  enum sample_path p, enum metric m)
+                                          enum sample_path p, enum metric m)
 {
 	const struct report_row *row = find_row(rows, n, p, CG_RES_MEMORY, m);
 	if (!row || !row->stats.n)
@@ -114,10 +114,11 @@ static double mean_ms(const struct report_row *row)
 
 void report_original(const struct report_row *rows, size_t n, struct report_original *o)
 {
-	o->memory_ms = mean_ms(find_row(rows, n, SAMPLE_DOCKER, CG_RES_MEMORY, METRIC_DAEMON_TO_WRITE));
+	o->memory_ms =
+	        mean_ms(find_row(rows, n, SAMPLE_DOCKER, CG_RES_MEMORY, METRIC_DAEMON_TO_WRITE));
 	o->cpu_ms = mean_ms(find_row(rows, n, SAMPLE_DOCKER, CG_RES_CPU, METRIC_DAEMON_TO_WRITE));
 	o->raw_memory_ms =
-		mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_MEMORY, METRIC_REQUEST_TO_WRITE));
+	        mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_MEMORY, METRIC_REQUEST_TO_WRITE));
 }
 
 /* ------------------------------------------------------------------- text */
@@ -129,9 +130,8 @@ static void dur(double ns, char *buf, size_t len)
 
 static void text_table(FILE *out, const struct report_row *rows, size_t n)
 {
-	fprintf(out, "%-7s %-7s %-17s %6s %7s %10s %10s %10s %10s %10s %10s %10s\n", "PATH",
-		"RES", "METRIC", "N", "INVALID", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99",
-		"MAX");
+	fprintf(out, "%-7s %-7s %-17s %6s %7s %10s %10s %10s %10s %10s %10s %10s\n", "PATH", "RES",
+	        "METRIC", "N", "INVALID", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99", "MAX");
 	for (size_t i = 0; i < n; i++) {
 		const struct report_row *r = &rows[i];
 		const struct stats *s = &r->stats;
@@ -147,9 +147,9 @@ static void text_table(FILE *out, const struct report_row *rows, size_t n)
 			for (int k = 0; k < 7; k++)
 				snprintf(v[k], 32, "-");
 		fprintf(out, "%-7s %-7s %-17s %6zu %7zu %10s %10s %10s %10s %10s %10s %10s\n",
-			bench_sample_path_name(r->path), cgroup_resource_name(r->resource),
-			bench_metric_name(r->metric), s->n, r->invalid, v[0], v[1], v[2], v[3],
-			v[4], v[5], v[6]);
+		        bench_sample_path_name(r->path), cgroup_resource_name(r->resource),
+		        bench_metric_name(r->metric), s->n, r->invalid, v[0], v[1], v[2], v[3],
+		        v[4], v[5], v[6]);
 	}
 }
 
@@ -166,27 +166,27 @@ static void text_invalid(FILE *out, const struct bench_result *res)
 		if (s->valid)
 			continue;
 		fprintf(out, "  #%d %s %s %s: %s\n", s->iteration, bench_sample_path_name(s->path),
-			cgroup_resource_name(s->resource), s->expected, s->invalid_reason);
+		        cgroup_resource_name(s->resource), s->expected, s->invalid_reason);
 		shown++;
 	}
 	if (total > shown)
 		fprintf(out, "  ... and %zu more (--format csv lists every sample)\n",
-			total - shown);
+		        total - shown);
 }
 
 static void text_hist(FILE *out, const struct bench_result *res, const struct report_row *rows,
-		      size_t n)
+                      size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t count, invalid;
 		int64_t *v = row_values(res, rows[i].path, rows[i].resource, rows[i].metric, &count,
-					&invalid);
+		                        &invalid);
 		if (!v)
 			continue;
 		if (count) {
 			fprintf(out, "\n%s %s %s:\n", bench_sample_path_name(rows[i].path),
-				cgroup_resource_name(rows[i].resource),
-				bench_metric_name(rows[i].metric));
+			        cgroup_resource_name(rows[i].resource),
+			        bench_metric_name(rows[i].metric));
 			stats_print_log2_hist(out, v, count, "usecs");
 		}
 		free(v);
@@ -194,7 +194,7 @@ static void text_hist(FILE *out, const struct bench_result *res, const struct re
 }
 
 static void text_original(FILE *out, const struct bench_result *res,
-			  const struct report_original *o)
+                          const struct report_original *o)
 {
 	const char *mf = res->host.limit_file[CG_RES_MEMORY];
 	const char *cf = res->host.limit_file[CG_RES_CPU];
@@ -203,10 +203,10 @@ static void text_original(FILE *out, const struct bench_result *res,
 	fprintf(out, "\nthe original tool's summary (means over valid samples, ms):\n");
 	if (o->memory_ms >= 0)
 		fprintf(out, "Avg %s latency (dockerd recv → cgroup write): %.3f ms\n", mf,
-			o->memory_ms);
+		        o->memory_ms);
 	if (o->cpu_ms >= 0)
 		fprintf(out, "Avg %s latency (dockerd recv → cgroup write):    %.3f ms\n", cf,
-			o->cpu_ms);
+		        o->cpu_ms);
 	if (o->raw_memory_ms >= 0)
 		fprintf(out, "Avg raw %s write latency: %.3f ms\n", mf, o->raw_memory_ms);
 }
@@ -215,16 +215,17 @@ static void text_floor(FILE *out, const struct report_row *rows, size_t n)
 {
 	for (int r = 0; r < CG_RES_COUNT; r++) {
 		const struct report_row *d =
-			find_row(rows, n, SAMPLE_DIRECT, (enum cg_resource)r, METRIC_ROUND_TRIP);
+		        find_row(rows, n, SAMPLE_DIRECT, (enum cg_resource)r, METRIC_ROUND_TRIP);
 		const struct report_row *f =
-			find_row(rows, n, SAMPLE_FLOOR, (enum cg_resource)r, METRIC_ROUND_TRIP);
+		        find_row(rows, n, SAMPLE_FLOOR, (enum cg_resource)r, METRIC_ROUND_TRIP);
 		if (!d || !f || !d->stats.n || !f->stats.n || f->stats.p50 <= 0)
 			continue;
 		char a[32], b[32];
 		dur(d->stats.p50, a, sizeof(a));
 		dur(f->stats.p50, b, sizeof(b));
 		fprintf(out, "direct/floor %s (round_trip p50): %s / %s = %.2fx\n",
-			cgroup_resource_name((enum cg_resource)r), a, b, d->stats.p50 / f->stats.p50);
+		        cgroup_resource_name((enum cg_resource)r), a, b,
+		        d->stats.p50 / f->stats.p50);
 	}
 }
 
@@ -234,16 +235,15 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	size_t n = report_rows(cfg, res, rows);
 	const struct bench_host *h = &res->host;
 	fprintf(out, "cglat %s: limit change latency, %d iterations%s\n", CGLAT_VERSION,
-		cfg->iterations, res->interrupted ? " (interrupted: partial results)" : "");
+	        cfg->iterations, res->interrupted ? " (interrupted: partial results)" : "");
 	fprintf(out, "host:      kernel %s, cgroup %s, probes %s (%s)\n", h->kernel,
-		cgroup_mode_name(h->cgroup_mode), h->probe_strategy, h->probe_reason);
+	        cgroup_mode_name(h->cgroup_mode), h->probe_strategy, h->probe_reason);
 	fprintf(out, "docker:    %s (API %s), %s, cgroup driver %s\n", h->docker_version,
-		h->api_version, h->runtime, h->cgroup_driver);
-	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)\n\n",
-		res->container_name, res->container_id,
-		res->container_created ? ", made by cglat" : "",
-		h->limit_file[CG_RES_MEMORY], h->cgroup_version[CG_RES_MEMORY],
-		h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU]);
+	        h->api_version, h->runtime, h->cgroup_driver);
+	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)\n\n", res->container_name,
+	        res->container_id, res->container_created ? ", made by cglat" : "",
+	        h->limit_file[CG_RES_MEMORY], h->cgroup_version[CG_RES_MEMORY],
+	        h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU]);
 	text_table(out, rows, n);
 	text_invalid(out, res);
 	if (cfg->hist)
@@ -256,9 +256,10 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 		char a[32], b[32];
 		dur(hl.docker_p50_ns, a, sizeof(a));
 		dur(hl.direct_p50_ns, b, sizeof(b));
-		fprintf(out, "headline: %s daemon_to_write p50 %s / direct request_to_write p50 %s "
-			     "= %.0fx\n",
-			hl.daemon_path, a, b, hl.ratio);
+		fprintf(out,
+		        "headline: %s daemon_to_write p50 %s / direct request_to_write p50 %s "
+		        "= %.0fx\n",
+		        hl.daemon_path, a, b, hl.ratio);
 	}
 	text_floor(out, rows, n);
 	struct report_original o;
@@ -266,14 +267,14 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	text_original(out, res, &o);
 	if (res->lost_events)
 		fprintf(out, "\nwarning: %llu probe events were lost (perf buffer full)\n",
-			(unsigned long long)res->lost_events);
+		        (unsigned long long)res->lost_events);
 	fprintf(out, "\ncleanup: %s\n",
-		res->container_created
-			? (res->containers_removed ? "container removed"
-						   : (cfg->keep ? "container kept (--keep)"
-								: "container NOT removed"))
-			: (res->limits_restored ? "original limits restored"
-						: "original limits NOT restored"));
+	        res->container_created
+	                ? (res->containers_removed ? "container removed"
+	                                           : (cfg->keep ? "container kept (--keep)"
+	                                                        : "container NOT removed"))
+	                : (res->limits_restored ? "original limits restored"
+	                                        : "original limits NOT restored"));
 	return ferror(out) ? -1 : 0;
 }
 
@@ -301,35 +302,35 @@ static const char *resource_name_i(int i)
 static json_t *json_config(const struct bench_config *cfg)
 {
 	return json_pack("{s:i, s:i, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:s?, s:s}",
-			 "iterations", cfg->iterations, "warmup", cfg->warmup, "paths",
-			 json_list(cfg->paths, path_name_i, PATH_COUNT), "resources",
-			 json_list(cfg->resources, resource_name_i, CG_RES_COUNT), "mem_base",
-			 (json_int_t)cfg->mem_base, "mem_delta", (json_int_t)cfg->mem_delta,
-			 "cpu_base", (json_int_t)cfg->cpu_base, "cpu_delta",
-			 (json_int_t)cfg->cpu_delta, "cpu_period", (json_int_t)cfg->cpu_period,
-			 "timeout_s", cfg->timeout_s, "container", cfg->container, "probe",
-			 tracer_strategy_name(cfg->probe));
+	                 "iterations", cfg->iterations, "warmup", cfg->warmup, "paths",
+	                 json_list(cfg->paths, path_name_i, PATH_COUNT), "resources",
+	                 json_list(cfg->resources, resource_name_i, CG_RES_COUNT), "mem_base",
+	                 (json_int_t)cfg->mem_base, "mem_delta", (json_int_t)cfg->mem_delta,
+	                 "cpu_base", (json_int_t)cfg->cpu_base, "cpu_delta",
+	                 (json_int_t)cfg->cpu_delta, "cpu_period", (json_int_t)cfg->cpu_period,
+	                 "timeout_s", cfg->timeout_s, "container", cfg->container, "probe",
+	                 tracer_strategy_name(cfg->probe));
 }
 
 static json_t *json_host(const struct bench_host *h)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "kernel", h->kernel,
-			 "cgroup_mode", cgroup_mode_name(h->cgroup_mode), "probe_strategy",
-			 h->probe_strategy, "probe_reason", h->probe_reason, "docker_version",
-			 h->docker_version, "runtime", h->runtime, "cgroup_driver",
-			 h->cgroup_driver, "limit_files", "memory", h->limit_file[CG_RES_MEMORY],
-			 "cpu", h->limit_file[CG_RES_CPU]);
+	                 "cgroup_mode", cgroup_mode_name(h->cgroup_mode), "probe_strategy",
+	                 h->probe_strategy, "probe_reason", h->probe_reason, "docker_version",
+	                 h->docker_version, "runtime", h->runtime, "cgroup_driver",
+	                 h->cgroup_driver, "limit_files", "memory", h->limit_file[CG_RES_MEMORY],
+	                 "cpu", h->limit_file[CG_RES_CPU]);
 }
 
 static json_t *json_row(const struct report_row *r)
 {
 	const struct stats *s = &r->stats;
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:f, s:f, s:I}", "path",
-			 bench_sample_path_name(r->path), "resource",
-			 cgroup_resource_name(r->resource), "metric", bench_metric_name(r->metric),
-			 "n", (json_int_t)s->n, "invalid", (json_int_t)r->invalid, "mean_ns", s->mean,
-			 "stddev_ns", s->stddev, "min_ns", (json_int_t)s->min, "p50_ns", s->p50,
-			 "p90_ns", s->p90, "p99_ns", s->p99, "max_ns", (json_int_t)s->max);
+	                 bench_sample_path_name(r->path), "resource",
+	                 cgroup_resource_name(r->resource), "metric", bench_metric_name(r->metric),
+	                 "n", (json_int_t)s->n, "invalid", (json_int_t)r->invalid, "mean_ns",
+	                 s->mean, "stddev_ns", s->stddev, "min_ns", (json_int_t)s->min, "p50_ns",
+	                 s->p50, "p90_ns", s->p90, "p99_ns", s->p99, "max_ns", (json_int_t)s->max);
 }
 
 static json_t *json_ms_or_null(double ms)
@@ -353,20 +354,19 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 		invalid += !res->samples[i].valid;
 
 	json_t *root = json_pack(
-		"{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:b}, s:o, s:{s:s, s:f, s:f, s:f}, "
-		"s:{s:o, s:o, s:o}, s:{s:i, s:b, s:b}, s:I, s:I, s:b, s:I}",
-		"tool", "cglat", "version", CGLAT_VERSION, "host", json_host(&res->host), "config",
-		json_config(cfg), "container", "id", res->container_id, "name",
-		res->container_name, "created", res->container_created, "results", results,
-		"headline", "daemon_path", hl.daemon_path, "docker_daemon_to_write_p50_ns",
-		hl.docker_p50_ns, "direct_request_to_write_p50_ns", hl.direct_p50_ns, "ratio",
-		hl.ratio, "original_summary", "memory_ms", json_ms_or_null(o.memory_ms), "cpu_ms",
-		json_ms_or_null(o.cpu_ms), "raw_memory_ms", json_ms_or_null(o.raw_memory_ms),
-		"cleanup", "containers_removed", res->containers_removed, "limits_restored",
-		res->limits_restored, "kept", cfg->keep && res->container_created,
-		"invalid_samples", (json_int_t)invalid, "lost_events",
-		(json_int_t)res->lost_events, "interrupted", res->interrupted, "wall_ns",
-		(json_int_t)res->wall_ns);
+	        "{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:b}, s:o, s:{s:s, s:f, s:f, s:f}, "
+	        "s:{s:o, s:o, s:o}, s:{s:i, s:b, s:b}, s:I, s:I, s:b, s:I}",
+	        "tool", "cglat", "version", CGLAT_VERSION, "host", json_host(&res->host), "config",
+	        json_config(cfg), "container", "id", res->container_id, "name", res->container_name,
+	        "created", res->container_created, "results", results, "headline", "daemon_path",
+	        hl.daemon_path, "docker_daemon_to_write_p50_ns", hl.docker_p50_ns,
+	        "direct_request_to_write_p50_ns", hl.direct_p50_ns, "ratio", hl.ratio,
+	        "original_summary", "memory_ms", json_ms_or_null(o.memory_ms), "cpu_ms",
+	        json_ms_or_null(o.cpu_ms), "raw_memory_ms", json_ms_or_null(o.raw_memory_ms),
+	        "cleanup", "containers_removed", res->containers_removed, "limits_restored",
+	        res->limits_restored, "kept", cfg->keep && res->container_created,
+	        "invalid_samples", (json_int_t)invalid, "lost_events", (json_int_t)res->lost_events,
+	        "interrupted", res->interrupted, "wall_ns", (json_int_t)res->wall_ns);
 	if (!root)
 		return -1;
 	int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -389,27 +389,27 @@ static void csv_text(const char *in, char *out, size_t len)
 int report_csv(FILE *out, const struct bench_result *res)
 {
 	fprintf(out, "iteration,path,resource,value,expected,seen,valid,invalid_reason,t0_ns,"
-		     "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
-		     "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns\n");
+	             "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
+	             "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns\n");
 	for (size_t i = 0; i < res->count; i++) {
 		const struct sample *s = &res->samples[i];
 		char reason[sizeof(s->invalid_reason)], seen[sizeof(s->seen)],
-			comm[sizeof(s->writer_comm)];
+		        comm[sizeof(s->writer_comm)];
 		csv_text(s->invalid_reason, reason, sizeof(reason));
 		csv_text(s->seen, seen, sizeof(seen));
 		csv_text(s->writer_comm, comm, sizeof(comm));
 		fprintf(out,
-			"%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
-			"\"%s\",%lld,%lld,%lld\n",
-			s->iteration, bench_sample_path_name(s->path),
-			cgroup_resource_name(s->resource), (long long)s->value, s->expected, seen,
-			s->valid, reason, (unsigned long long)s->t0_ns,
-			(unsigned long long)s->recv_ns, (unsigned long long)s->write_enter_ns,
-			(unsigned long long)s->write_exit_ns, (unsigned long long)s->t_return_ns,
-			(long long)s->write_ret, s->writer_tgid, comm,
-			(long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
-			(long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
-			(long long)bench_metric(s, METRIC_ROUND_TRIP));
+		        "%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
+		        "\"%s\",%lld,%lld,%lld\n",
+		        s->iteration, bench_sample_path_name(s->path),
+		        cgroup_resource_name(s->resource), (long long)s->value, s->expected, seen,
+		        s->valid, reason, (unsigned long long)s->t0_ns,
+		        (unsigned long long)s->recv_ns, (unsigned long long)s->write_enter_ns,
+		        (unsigned long long)s->write_exit_ns, (unsigned long long)s->t_return_ns,
+		        (long long)s->write_ret, s->writer_tgid, comm,
+		        (long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
+		        (long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
+		        (long long)bench_metric(s, METRIC_ROUND_TRIP));
 	}
 	return ferror(out) ? -1 : 0;
 }

@@ -22,12 +22,12 @@ struct report_row {
 /* Rows for every path x resource x metric that applies and was run, in a fixed
  * order. Invalid samples are counted, never included. Returns the row count. */
 size_t report_rows(const struct bench_config *cfg, const struct bench_result *res,
-		   struct report_row *rows);
+                   struct report_row *rows);
 
 struct report_headline {
 	double docker_p50_ns; /* docker (or api when docker did not run) daemon_to_write p50 */
 	double direct_p50_ns; /* direct request_to_write p50 */
-	double ratio;	      /* 0 when either is missing */
+	double ratio;         /* 0 when either is missing */
 	const char *daemon_path;
 };
 void report_headline(const struct report_row *rows, size_t n, struct report_headline *h);

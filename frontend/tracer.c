@@ -35,28 +35,28 @@ struct attach {
 
 /* Receive side: both strategies, only with a dockerd to watch. */
 static const struct attach recv_probes[] = {
-	{"syscalls:sys_enter_read", "tracepoint__syscalls__sys_enter_read"},
-	{"syscalls:sys_exit_read", "tracepoint__syscalls__sys_exit_read"},
-	{"syscalls:sys_enter_recvfrom", "tracepoint__syscalls__sys_enter_recvfrom"},
-	{"syscalls:sys_exit_recvfrom", "tracepoint__syscalls__sys_exit_recvfrom"},
-	{"syscalls:sys_enter_recvmsg", "tracepoint__syscalls__sys_enter_recvmsg"},
-	{"syscalls:sys_exit_recvmsg", "tracepoint__syscalls__sys_exit_recvmsg"},
-	{"syscalls:sys_enter_recvmmsg", "tracepoint__syscalls__sys_enter_recvmmsg"},
-	{"syscalls:sys_exit_recvmmsg", "tracepoint__syscalls__sys_exit_recvmmsg"},
+        {"syscalls:sys_enter_read", "tracepoint__syscalls__sys_enter_read"},
+        {"syscalls:sys_exit_read", "tracepoint__syscalls__sys_exit_read"},
+        {"syscalls:sys_enter_recvfrom", "tracepoint__syscalls__sys_enter_recvfrom"},
+        {"syscalls:sys_exit_recvfrom", "tracepoint__syscalls__sys_exit_recvfrom"},
+        {"syscalls:sys_enter_recvmsg", "tracepoint__syscalls__sys_enter_recvmsg"},
+        {"syscalls:sys_exit_recvmsg", "tracepoint__syscalls__sys_exit_recvmsg"},
+        {"syscalls:sys_enter_recvmmsg", "tracepoint__syscalls__sys_enter_recvmmsg"},
+        {"syscalls:sys_exit_recvmmsg", "tracepoint__syscalls__sys_exit_recvmmsg"},
 };
 
 /* Write side, tracepoint strategy. */
 static const struct attach write_tracepoints[] = {
-	{"syscalls:sys_enter_openat", "tracepoint__syscalls__sys_enter_openat"},
-	{"syscalls:sys_exit_openat", "tracepoint__syscalls__sys_exit_openat"},
-	{"syscalls:sys_enter_openat2", "tracepoint__syscalls__sys_enter_openat2"},
-	{"syscalls:sys_exit_openat2", "tracepoint__syscalls__sys_exit_openat2"},
-	{"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
-	{"syscalls:sys_enter_dup2", "tracepoint__syscalls__sys_enter_dup2"},
-	{"syscalls:sys_enter_dup3", "tracepoint__syscalls__sys_enter_dup3"},
-	/* Writes last: their table is only filled once the opens are watched. */
-	{"syscalls:sys_enter_write", "tracepoint__syscalls__sys_enter_write"},
-	{"syscalls:sys_exit_write", "tracepoint__syscalls__sys_exit_write"},
+        {"syscalls:sys_enter_openat", "tracepoint__syscalls__sys_enter_openat"},
+        {"syscalls:sys_exit_openat", "tracepoint__syscalls__sys_exit_openat"},
+        {"syscalls:sys_enter_openat2", "tracepoint__syscalls__sys_enter_openat2"},
+        {"syscalls:sys_exit_openat2", "tracepoint__syscalls__sys_exit_openat2"},
+        {"syscalls:sys_enter_close", "tracepoint__syscalls__sys_enter_close"},
+        {"syscalls:sys_enter_dup2", "tracepoint__syscalls__sys_enter_dup2"},
+        {"syscalls:sys_enter_dup3", "tracepoint__syscalls__sys_enter_dup3"},
+        /* Writes last: their table is only filled once the opens are watched. */
+        {"syscalls:sys_enter_write", "tracepoint__syscalls__sys_enter_write"},
+        {"syscalls:sys_exit_write", "tracepoint__syscalls__sys_exit_write"},
 };
 
 uint64_t tracer_now_ns(void)
@@ -140,19 +140,19 @@ void tracer_probe_host(struct tracer_host *host)
 	char release[128];
 	headers_release(path, release, sizeof(release));
 	snprintf(host->headers, sizeof(host->headers), "%s (%s)", path,
-		 release[0] ? release : "release unknown");
+	         release[0] ? release : "release unknown");
 	host->headers_match = strcmp(release, u.release) == 0;
 }
 
 int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
-		  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err)
+                  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err)
 {
 	if (!host->tracefs)
 		return cg_errf(err, "tracefs is not mounted, so no probe can attach: mount it with "
-				    "`sudo mount -t tracefs nodev /sys/kernel/tracing`");
+		                    "`sudo mount -t tracefs nodev /sys/kernel/tracing`");
 	if (!host->headers[0])
 		return cg_errf(err, "Unable to find kernel headers for BCC: install them "
-				    "(scripts/setup.sh links Debian's) or set BCC_KERNEL_SOURCE");
+		                    "(scripts/setup.sh links Debian's) or set BCC_KERNEL_SOURCE");
 	switch (wanted) {
 	case TRACER_TRACEPOINT:
 		*chosen = TRACER_TRACEPOINT;
@@ -161,17 +161,19 @@ int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
 	case TRACER_KPROBE:
 		if (!host->kprobes)
 			return cg_errf(err, "--probe kprobe: this kernel has no kprobes "
-					    "(CONFIG_KPROBES is off); use --probe tracepoint");
+			                    "(CONFIG_KPROBES is off); use --probe tracepoint");
 		if (!host->headers_match)
 			return cg_errf(err,
-				       "--probe kprobe: the kernel headers at %s are not the "
-				       "running kernel's, and the kprobe reads kernel structs; "
-				       "install matching headers or use --probe tracepoint",
-				       host->headers);
+			               "--probe kprobe: the kernel headers at %s are not the "
+			               "running kernel's, and the kprobe reads kernel structs; "
+			               "install matching headers or use --probe tracepoint",
+			               host->headers);
 		if (!host->kprobe_debugfs)
-			return cg_errf(err, "--probe kprobe: BCC attaches kprobes through "
-					    "/sys/kernel/debug/tracing, which is not there; mount "
-					    "debugfs with `sudo mount -t debugfs nodev /sys/kernel/debug`");
+			return cg_errf(
+			        err,
+			        "--probe kprobe: BCC attaches kprobes through "
+			        "/sys/kernel/debug/tracing, which is not there; mount "
+			        "debugfs with `sudo mount -t debugfs nodev /sys/kernel/debug`");
 		*chosen = TRACER_KPROBE;
 		snprintf(why, why_len, "asked for with --probe kprobe");
 		return 0;
@@ -184,9 +186,10 @@ int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
 	} else {
 		*chosen = TRACER_TRACEPOINT;
 		snprintf(why, why_len, "auto: %s",
-			 !host->kprobes		? "the kernel has no kprobes"
-			 : !host->headers_match ? "the kernel headers are not the running kernel's"
-						: "debugfs is not mounted, BCC needs it for kprobes");
+		         !host->kprobes ? "the kernel has no kprobes"
+		         : !host->headers_match
+		                 ? "the kernel headers are not the running kernel's"
+		                 : "debugfs is not mounted, BCC needs it for kprobes");
 	}
 	return 0;
 }
@@ -285,18 +288,18 @@ static int attach_all(struct tracer *t, const struct attach *list, size_t n, str
 
 /* Both strategies: exec times tell which process may carry out an update. */
 static const struct attach common_probes[] = {
-	{"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
-	{"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
+        {"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
+        {"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
 };
 
 /* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids. */
 static const struct attach exit_probe[] = {
-	{"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
+        {"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
 };
 
 static const struct attach monitor_probes[] = {
-	{"exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
-	{"vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
+        {"exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
+        {"vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
 };
 
 /* Renamed in 6.2; see probes/cglat.bpf.c. */
@@ -316,11 +319,11 @@ static int attach_probes(struct tracer *t, bool recv, bool monitor, struct cg_er
 	    attach_all(t, exit_probe, COUNT(exit_probe), err))
 		return -1;
 	if (monitor) {
-		struct attach writeback = {
-			has_write_folio() ? "vmscan:mm_vmscan_write_folio"
-					  : "vmscan:mm_vmscan_writepage",
-			has_write_folio() ? "tracepoint__vmscan__mm_vmscan_write_folio"
-					  : "tracepoint__vmscan__mm_vmscan_writepage"};
+		struct attach writeback = {has_write_folio() ? "vmscan:mm_vmscan_write_folio"
+		                                             : "vmscan:mm_vmscan_writepage",
+		                           has_write_folio()
+		                                   ? "tracepoint__vmscan__mm_vmscan_write_folio"
+		                                   : "tracepoint__vmscan__mm_vmscan_writepage"};
 		if (attach_all(t, monitor_probes, COUNT(monitor_probes), err) ||
 		    attach_all(t, &writeback, 1, err))
 			return -1;
@@ -343,9 +346,9 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	char tgid[64];
 	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
 	const char *flags[5] = {
-		"-DCGLAT_BPF=1",
-		t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
-		tgid,
+	        "-DCGLAT_BPF=1",
+	        t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
+	        tgid,
 	};
 	size_t n = 3;
 	if (cfg->monitor) {
@@ -357,10 +360,10 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	free(text);
 	if (rc < 0)
 		return cg_errf(err,
-			       "%s\nhint: when the compiler cannot find kernel headers, install "
-			       "them (scripts/setup.sh links Debian's) or point BCC_KERNEL_SOURCE "
-			       "at them",
-			       bccw_last_error(t->bcc));
+		               "%s\nhint: when the compiler cannot find kernel headers, install "
+		               "them (scripts/setup.sh links Debian's) or point BCC_KERNEL_SOURCE "
+		               "at them",
+		               bccw_last_error(t->bcc));
 	return 0;
 }
 
@@ -372,7 +375,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, cfg->monitor, err))
 		return -1;
 	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
-				  TRACER_WAKEUP_EVENTS) < 0)
+	                          TRACER_WAKEUP_EVENTS) < 0)
 		return cg_errf(err, "%s", bccw_last_error(t->bcc));
 	return 0;
 }
@@ -433,7 +436,7 @@ int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], st
 	for (uint32_t i = 0; i < CGLAT_MON_COUNT; i++)
 		if (bccw_table_lookup(t->bcc, "monitor_counts", &i, &counts[i]) < 0)
 			return cg_errf(err, "reading the monitor's counters: %s",
-				       bccw_last_error(t->bcc));
+			               bccw_last_error(t->bcc));
 	return 0;
 }
 

@@ -16,7 +16,7 @@ typedef void (*tracer_event_fn)(void *ctx, const struct cglat_event *ev);
 
 struct tracer_config {
 	enum tracer_strategy strategy;
-	pid_t dockerd_tgid;	/* 0: no receive probes */
+	pid_t dockerd_tgid;     /* 0: no receive probes */
 	const char *probe_file; /* NULL: the source embedded at build time */
 	bool monitor; /* also count page faults, reclaim and writeback of chosen processes */
 	tracer_event_fn on_event;
@@ -27,8 +27,8 @@ struct tracer;
 
 /* What the machine offers, for `auto` and for reports. */
 struct tracer_host {
-	bool tracefs;	      /* tracepoints usable (tracefs mounted) */
-	bool kprobes;	      /* the kernel has kprobes */
+	bool tracefs;         /* tracepoints usable (tracefs mounted) */
+	bool kprobes;         /* the kernel has kprobes */
 	bool kprobe_debugfs;  /* BCC 0.26 attaches kprobes through /sys/kernel/debug/tracing */
 	bool headers_match;   /* BCC's headers are the running kernel's */
 	char headers[256];    /* where BCC finds headers, or "" */
@@ -40,7 +40,7 @@ void tracer_probe_host(struct tracer_host *host);
 /* Chooses the strategy for cfg->strategy on this host; *why says why (for
  * auto) or what is missing (for an explicit choice that cannot run: -1). */
 int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
-		  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err);
+                  enum tracer_strategy *chosen, char *why, size_t why_len, struct cg_err *err);
 
 int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_err *err);
 
@@ -57,7 +57,7 @@ int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], st
 
 enum tracer_strategy tracer_strategy(const struct tracer *t);
 const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint", "kprobe" */
-const char *tracer_reason(const struct tracer *t);	  /* why this strategy */
+const char *tracer_reason(const struct tracer *t);        /* why this strategy */
 uint64_t tracer_lost_events(const struct tracer *t);
 
 /* Detaches every probe and frees the session. NULL is fine. */

@@ -18,49 +18,49 @@
 void watch_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: cglat watch [OPTIONS]\n"
-		"\n"
-		"Print every write to a cgroup limit file on the host as it happens: memory,\n"
-		"swap, CPU quota/period, weight/shares, cpuset, pids. For writes that carry out\n"
-		"a `docker update`, also the time since dockerd received the request.\n"
-		"\n"
-		"Options:\n"
-		"  -c, --container REF    only this container's writes (name or id)\n"
-		"      --cgroup TEXT      only writes whose path contains TEXT\n"
-		"      --comm COMM        only writes by this command (e.g. runc)\n"
-		"      --format FORMAT    text or json (one object per line) (default text)\n"
-		"  -d, --duration SECONDS stop after this long (default: until Ctrl-C)\n"
-		"      --probe STRATEGY   auto, tracepoint or kprobe (default auto)\n"
-		"      --docker-sock PATH dockerd's socket (default /var/run/docker.sock)\n"
-		"  -h, --help             show this help\n"
-		"\n"
-		"Examples:\n"
-		"  sudo cglat watch                       # every limit write on the host\n"
-		"  sudo cglat watch -c web                # one container\n"
-		"  sudo cglat watch --comm runc -d 60     # what runc writes for a minute\n"
-		"  sudo cglat watch --format json > w.jsonl\n"
-		"\n"
-		"Columns: TIME (wall clock), PID and COMM of the writer, CONTAINER (short id) or\n"
-		"CGROUP, FILE, VALUE written, RET (bytes or the error), DUR(us) of the write,\n"
-		"RECV->WRITE(ms) from dockerd's receive of the update request.\n");
+	        "Usage: cglat watch [OPTIONS]\n"
+	        "\n"
+	        "Print every write to a cgroup limit file on the host as it happens: memory,\n"
+	        "swap, CPU quota/period, weight/shares, cpuset, pids. For writes that carry out\n"
+	        "a `docker update`, also the time since dockerd received the request.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --container REF    only this container's writes (name or id)\n"
+	        "      --cgroup TEXT      only writes whose path contains TEXT\n"
+	        "      --comm COMM        only writes by this command (e.g. runc)\n"
+	        "      --format FORMAT    text or json (one object per line) (default text)\n"
+	        "  -d, --duration SECONDS stop after this long (default: until Ctrl-C)\n"
+	        "      --probe STRATEGY   auto, tracepoint or kprobe (default auto)\n"
+	        "      --docker-sock PATH dockerd's socket (default /var/run/docker.sock)\n"
+	        "  -h, --help             show this help\n"
+	        "\n"
+	        "Examples:\n"
+	        "  sudo cglat watch                       # every limit write on the host\n"
+	        "  sudo cglat watch -c web                # one container\n"
+	        "  sudo cglat watch --comm runc -d 60     # what runc writes for a minute\n"
+	        "  sudo cglat watch --format json > w.jsonl\n"
+	        "\n"
+	        "Columns: TIME (wall clock), PID and COMM of the writer, CONTAINER (short id) or\n"
+	        "CGROUP, FILE, VALUE written, RET (bytes or the error), DUR(us) of the write,\n"
+	        "RECV->WRITE(ms) from dockerd's receive of the update request.\n");
 }
 
 int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action *action,
-		struct cg_err *err)
+                struct cg_err *err)
 {
 	static const struct option options[] = {
-		{"container", required_argument, NULL, 'c'},
-		{"cgroup", required_argument, NULL, 'g'},
-		{"comm", required_argument, NULL, 'm'},
-		{"format", required_argument, NULL, 'f'},
-		{"duration", required_argument, NULL, 'd'},
-		{"probe", required_argument, NULL, 'p'},
-		{"docker-sock", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"container", required_argument, NULL, 'c'},
+	        {"cgroup", required_argument, NULL, 'g'},
+	        {"comm", required_argument, NULL, 'm'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"duration", required_argument, NULL, 'd'},
+	        {"probe", required_argument, NULL, 'p'},
+	        {"docker-sock", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
-	*cfg = (struct watch_config){.format = FORMAT_TEXT, .probe = TRACER_AUTO,
-				     .docker_sock = DOCKER_DEFAULT_SOCK};
+	*cfg = (struct watch_config){
+	        .format = FORMAT_TEXT, .probe = TRACER_AUTO, .docker_sock = DOCKER_DEFAULT_SOCK};
 	*action = CLI_RUN;
 	optind = 1;
 	opterr = 0;
@@ -79,7 +79,7 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 		case 'm':
 			if (!optarg[0] || strlen(optarg) > 15)
 				return cg_errf(err, "--comm: expected a command name of 1 to 15 "
-						    "characters, as the kernel keeps it");
+				                    "characters, as the kernel keeps it");
 			cfg->comm = optarg;
 			break;
 		case 'f':
@@ -88,17 +88,19 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 			else if (strcmp(optarg, "json") == 0)
 				cfg->format = FORMAT_JSON;
 			else
-				return cg_errf(err, "--format: unknown value \"%s\"; choose text "
-						    "or json",
-					       optarg);
+				return cg_errf(err,
+				               "--format: unknown value \"%s\"; choose text "
+				               "or json",
+				               optarg);
 			break;
 		case 'd':
 			errno = 0;
 			cfg->duration_s = strtod(optarg, &end);
 			if (!optarg[0] || *end || errno || !(cfg->duration_s > 0) ||
 			    cfg->duration_s > 1e7)
-				return cg_errf(err, "-d/--duration: expected seconds > 0, got \"%s\"",
-					       optarg);
+				return cg_errf(err,
+				               "-d/--duration: expected seconds > 0, got \"%s\"",
+				               optarg);
 			break;
 		case 'p':
 			if (strcmp(optarg, "auto") == 0)
@@ -108,9 +110,10 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 			else if (strcmp(optarg, "kprobe") == 0)
 				cfg->probe = TRACER_KPROBE;
 			else
-				return cg_errf(err, "--probe: unknown value \"%s\"; choose auto, "
-						    "tracepoint or kprobe",
-					       optarg);
+				return cg_errf(err,
+				               "--probe: unknown value \"%s\"; choose auto, "
+				               "tracepoint or kprobe",
+				               optarg);
 			break;
 		case 's':
 			cfg->docker_sock = optarg;
@@ -120,15 +123,15 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 			return 0;
 		case ':':
 			return cg_errf(err, "option %s needs a value; see cglat watch --help",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 		default:
 			return cg_errf(err, "unknown option %s; see cglat watch --help",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return cg_errf(err, "unexpected argument \"%s\"; see cglat watch --help",
-			       argv[optind]);
+		               argv[optind]);
 	return 0;
 }
 
@@ -142,7 +145,7 @@ void watch_line_from_event(const struct cglat_event *ev, double wall, struct wat
 	const char *slash = strrchr(ev->path, '/');
 	if (slash) {
 		snprintf(line->cgroup, sizeof(line->cgroup), "%.*s", (int)(slash - ev->path),
-			 ev->path);
+		         ev->path);
 		snprintf(line->file, sizeof(line->file), "%s", slash + 1);
 	} else {
 		snprintf(line->file, sizeof(line->file), "%s", ev->path);
@@ -155,8 +158,8 @@ void watch_line_from_event(const struct cglat_event *ev, double wall, struct wat
 	line->since_receive_ns = -1;
 }
 
-bool watch_line_wanted(const struct watch_line *line, const char *container_id,
-		       const char *cgroup, const char *comm)
+bool watch_line_wanted(const struct watch_line *line, const char *container_id, const char *cgroup,
+                       const char *comm)
 {
 	if (container_id && strcmp(line->container_id, container_id) != 0)
 		return false;
@@ -168,8 +171,7 @@ bool watch_line_wanted(const struct watch_line *line, const char *container_id,
 void watch_format_header(char *buf, size_t len)
 {
 	snprintf(buf, len, "%-15s %-7s %-15s %-24s %-28s %-20s %6s %8s %15s\n", "TIME", "PID",
-		 "COMM", "CONTAINER/CGROUP", "FILE", "VALUE", "RET", "DUR(us)",
-		 "RECV->WRITE(ms)");
+	         "COMM", "CONTAINER/CGROUP", "FILE", "VALUE", "RET", "DUR(us)", "RECV->WRITE(ms)");
 }
 
 static void ret_text(int64_t ret, char *buf, size_t len)
@@ -177,26 +179,25 @@ static void ret_text(int64_t ret, char *buf, size_t len)
 	if (ret >= 0)
 		snprintf(buf, len, "%lld", (long long)ret);
 	else
-		snprintf(buf, len, "%s", strerrorname_np((int)-ret) ? strerrorname_np((int)-ret)
-								    : "error");
+		snprintf(buf, len, "%s",
+		         strerrorname_np((int)-ret) ? strerrorname_np((int)-ret) : "error");
 }
 
-void watch_format_line(const struct watch_line *l, enum output_format format, char *buf,
-		       size_t len)
+void watch_format_line(const struct watch_line *l, enum output_format format, char *buf, size_t len)
 {
 	char ret[32];
 	ret_text(l->ret, ret, sizeof(ret));
 	if (format == FORMAT_JSON) {
 		json_t *o = json_pack("{s:f, s:I, s:I, s:s, s:s?, s:s, s:s, s:s, s:I, s:s?, s:I}",
-				      "time", l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid",
-				      (json_int_t)l->pid, "comm", l->comm, "container",
-				      l->container_id[0] ? l->container_id : NULL, "cgroup",
-				      l->cgroup, "file", l->file, "value", l->value, "ret",
-				      (json_int_t)l->ret, "error", l->ret < 0 ? ret : NULL,
-				      "duration_ns", (json_int_t)l->duration_ns);
+		                      "time", l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid",
+		                      (json_int_t)l->pid, "comm", l->comm, "container",
+		                      l->container_id[0] ? l->container_id : NULL, "cgroup",
+		                      l->cgroup, "file", l->file, "value", l->value, "ret",
+		                      (json_int_t)l->ret, "error", l->ret < 0 ? ret : NULL,
+		                      "duration_ns", (json_int_t)l->duration_ns);
 		if (o && l->since_receive_ns >= 0)
 			json_object_set_new(o, "since_receive_ns",
-					    json_integer(l->since_receive_ns));
+			                    json_integer(l->since_receive_ns));
 		char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 		snprintf(buf, len, "%s\n", text ? text : "{}");
 		free(text);
@@ -208,21 +209,21 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 	localtime_r(&secs, &tm);
 	char when[32], where[32], since[32];
 	snprintf(when, sizeof(when), "%02d:%02d:%02d.%06d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)((l->wall - (double)secs) * 1e6));
+	         (int)((l->wall - (double)secs) * 1e6));
 	if (l->container_id[0]) {
 		snprintf(where, sizeof(where), "%.12s", l->container_id);
 	} else {
 		size_t n = strlen(l->cgroup);
 		/* The end of a long path says more than its start. */
 		snprintf(where, sizeof(where), "%s%s", n > 24 ? "..." : "",
-			 l->cgroup + (n > 24 ? n - 21 : 0));
+		         l->cgroup + (n > 24 ? n - 21 : 0));
 	}
 	if (l->since_receive_ns >= 0)
 		snprintf(since, sizeof(since), "%.3f", (double)l->since_receive_ns / 1e6);
 	else
 		snprintf(since, sizeof(since), "-");
 	snprintf(buf, len, "%-15s %-7u %-15s %-24s %-28s %-20s %6s %8.2f %15s\n", when, l->pid,
-		 l->comm, where, l->file, l->value, ret, (double)l->duration_ns / 1e3, since);
+	         l->comm, where, l->file, l->value, ret, (double)l->duration_ns / 1e3, since);
 }
 
 /* ------------------------------------------------------------------- live */
@@ -300,15 +301,14 @@ static bool runtime_child(const char *parent_comm)
  * when the writer is the runtime and was started after it, as `runc update`
  * is for each update. */
 static int64_t since_receive(const struct watcher *w, const struct watch_line *l, uint64_t enter,
-			     uint64_t exec_ns, const char *parent_comm)
+                             uint64_t exec_ns, const char *parent_comm)
 {
 	if (!l->container_id[0] || !exec_ns || !runtime_child(parent_comm))
 		return -1;
 	uint64_t best = 0;
 	for (unsigned i = 0; i < RECV_RING; i++)
 		if (w->recv[i].ts && w->recv[i].ts <= exec_ns && exec_ns <= enter &&
-		    w->recv[i].ts > best &&
-		    strcmp(w->recv[i].id, l->container_id) == 0)
+		    w->recv[i].ts > best && strcmp(w->recv[i].id, l->container_id) == 0)
 			best = w->recv[i].ts;
 	/* An update older than 10 s is not what caused this write. */
 	if (!best || l->ts_ns - best > 10000000000ull)
@@ -332,8 +332,8 @@ static void handle(struct watcher *w, const struct cglat_event *ev)
 		return;
 	struct watch_line line;
 	watch_line_from_event(ev, w->wall_offset + (double)ev->ts_exit / 1e9, &line);
-	if (!watch_line_wanted(&line, w->container_id[0] ? w->container_id : NULL,
-			       w->cfg->cgroup, w->cfg->comm))
+	if (!watch_line_wanted(&line, w->container_id[0] ? w->container_id : NULL, w->cfg->cgroup,
+	                       w->cfg->comm))
 		return;
 	line.since_receive_ns = since_receive(w, &line, ev->ts_enter, ev->exec_ns, ev->parent_comm);
 	char buf[1024];
@@ -392,7 +392,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 {
 	if (geteuid() != 0)
 		return cg_errf(err, "cglat watch must run as root: it loads BPF programs; try: "
-				    "sudo cglat watch");
+		                    "sudo cglat watch");
 	struct watcher w = {.cfg = cfg, .wall_offset = wall_offset()};
 	struct docker_info info;
 	if (docker_open(cfg->docker_sock, &w.docker, &info, NULL) < 0)
@@ -403,9 +403,10 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 			snprintf(w.container_id, sizeof(w.container_id), "%s", cfg->container);
 		} else if (!w.docker) {
 			docker_close(w.docker);
-			return cg_errf(err, "--container %s: dockerd is not reachable to resolve "
-					    "the name; give the full 64-digit id instead",
-				       cfg->container);
+			return cg_errf(err,
+			               "--container %s: dockerd is not reachable to resolve "
+			               "the name; give the full 64-digit id instead",
+			               cfg->container);
 		} else if (docker_inspect(w.docker, cfg->container, &c, err) < 0) {
 			docker_close(w.docker);
 			return -1;
@@ -414,9 +415,9 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 		}
 	}
 	struct tracer_config tc = {.strategy = cfg->probe,
-				   .dockerd_tgid = w.docker ? dockerd_pid() : 0,
-				   .on_event = on_event,
-				   .ctx = &w};
+	                           .dockerd_tgid = w.docker ? dockerd_pid() : 0,
+	                           .on_event = on_event,
+	                           .ctx = &w};
 	struct tracer *t;
 	w.batch = malloc(BATCH_MAX * sizeof(*w.batch));
 	if (!w.batch || tracer_open(&tc, &t, err) < 0) {
@@ -427,7 +428,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 		return -1;
 	}
 	fprintf(stderr, "cglat watch: probes %s (%s); Ctrl-C to stop\n",
-		tracer_strategy_name(tracer_strategy(t)), tracer_reason(t));
+	        tracer_strategy_name(tracer_strategy(t)), tracer_reason(t));
 	if (cfg->format == FORMAT_TEXT) {
 		char header[256];
 		watch_format_header(header, sizeof(header));
@@ -435,7 +436,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 		fflush(stdout);
 	}
 	uint64_t deadline =
-		cfg->duration_s > 0 ? tracer_now_ns() + (uint64_t)(cfg->duration_s * 1e9) : 0;
+	        cfg->duration_s > 0 ? tracer_now_ns() + (uint64_t)(cfg->duration_s * 1e9) : 0;
 	int rc = 0;
 	while (!signals_stop_requested() && (!deadline || tracer_now_ns() < deadline)) {
 		if (tracer_poll(t, 100, err) < 0) {
@@ -452,7 +453,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 	free(w.batch);
 	if (lost)
 		fprintf(stderr, "cglat watch: %llu events lost (perf buffer full)\n",
-			(unsigned long long)lost);
+		        (unsigned long long)lost);
 	return rc;
 }
 

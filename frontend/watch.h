@@ -13,45 +13,45 @@
 #include "tracer.h"
 
 struct watch_config {
-	const char *container; /* name or id: only this container's writes */
-	const char *cgroup;    /* only writes whose path contains this text */
-	const char *comm;      /* only writes by this command */
+	const char *container;     /* name or id: only this container's writes */
+	const char *cgroup;        /* only writes whose path contains this text */
+	const char *comm;          /* only writes by this command */
 	enum output_format format; /* text or json (lines) */
-	double duration_s;	   /* 0: until SIGINT/SIGTERM */
+	double duration_s;         /* 0: until SIGINT/SIGTERM */
 	enum tracer_strategy probe;
 	const char *docker_sock;
 };
 
 /* One limit write, ready to print. */
 struct watch_line {
-	uint64_t ts_ns;		/* CLOCK_MONOTONIC of the write's return */
-	double wall;		/* seconds since the epoch, same moment */
+	uint64_t ts_ns; /* CLOCK_MONOTONIC of the write's return */
+	double wall;    /* seconds since the epoch, same moment */
 	uint32_t pid;
 	char comm[16];
 	char container_id[65]; /* "" when the cgroup is not a container's */
 	char cgroup[CGLAT_PATH_LEN];
 	char file[64];
 	char value[CGLAT_DATA_LEN + 1];
-	int64_t ret;		   /* bytes written or -errno */
-	uint64_t duration_ns;	   /* write enter -> return */
+	int64_t ret;              /* bytes written or -errno */
+	uint64_t duration_ns;     /* write enter -> return */
 	int64_t since_receive_ns; /* dockerd's receive of the update -> return; -1 if none */
 };
 
 int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action *action,
-		struct cg_err *err);
+                struct cg_err *err);
 void watch_usage(FILE *out);
 
 /* Splits an event's path into cgroup directory and file, finds the container. */
 void watch_line_from_event(const struct cglat_event *ev, double wall, struct watch_line *line);
 
 /* Does the line pass the filters (container id already resolved)? */
-bool watch_line_wanted(const struct watch_line *line, const char *container_id,
-		       const char *cgroup, const char *comm);
+bool watch_line_wanted(const struct watch_line *line, const char *container_id, const char *cgroup,
+                       const char *comm);
 
 /* The header (text only) and one line, each ending in '\n'. */
 void watch_format_header(char *buf, size_t len);
 void watch_format_line(const struct watch_line *line, enum output_format format, char *buf,
-		       size_t len);
+                       size_t len);
 
 int watch_main(int argc, char **argv);
 

@@ -171,8 +171,8 @@ int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int i
 		auto st = b->bpf->attach_kprobe(symbol, fn, 0, type);
 		std::string diagnostics = capture.text();
 		if (check(b, st,
-			  std::string(is_return ? "attaching kretprobe " : "attaching kprobe ") +
-				  symbol) < 0 &&
+		          std::string(is_return ? "attaching kretprobe " : "attaching kprobe ") +
+		                  symbol) < 0 &&
 		    !diagnostics.empty())
 			b->error += "\n" + diagnostics;
 		return st.ok() ? 0 : -1;
@@ -180,7 +180,7 @@ int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int i
 }
 
 int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
-			  void *ctx, int page_cnt, int wakeup_events)
+                          void *ctx, int page_cnt, int wakeup_events)
 {
 	return guarded(b, "opening a perf buffer", [&] {
 		// bccw_event_cb has the same shape as perf_reader_raw_cb: (cookie, raw, size).
@@ -196,7 +196,7 @@ int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, b
 				return fail(b, std::string("perf buffer ") + table + " vanished");
 			if (check(b, pb->close_all_cpu(), "reopening perf buffer") < 0 ||
 			    check(b, pb->open_all_cpu(raw, lost_raw, ctx, page_cnt, wakeup_events),
-				  std::string("opening perf buffer ") + table) < 0)
+			          std::string("opening perf buffer ") + table) < 0)
 				return -1;
 		}
 		b->perf_tables.emplace_back(table);

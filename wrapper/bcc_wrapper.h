@@ -35,7 +35,7 @@ int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int i
  * 1 wakes on each (bcc's default), more spares the writer the cost of waking
  * a reader, for callers that consume the buffers themselves. */
 int bccw_open_perf_buffer(struct bccw *b, const char *table, bccw_event_cb cb, bccw_lost_cb lost,
-			  void *ctx, int page_cnt, int wakeup_events);
+                          void *ctx, int page_cnt, int wakeup_events);
 
 /* Waits up to timeout_ms for a wakeup, then reads the buffers that have one;
  * returns the number of ready buffers or -1. */

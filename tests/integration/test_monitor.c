@@ -67,9 +67,10 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	snprintf(name, sizeof(name), "it-monitor-%d", (int)getpid());
 	snprintf(csv, sizeof(csv), "/tmp/cglat-it-monitor-%d.csv", (int)getpid());
 	snprintf(png, sizeof(png), "/tmp/cglat-it-monitor-%d.png", (int)getpid());
-	const char *argv[] = {CGLAT_BIN, "monitor", "--name", name, "--memory", "200m", "-i",
-			      "0.5", "--csv", csv, "--plot", png, "--", CGLAT_WORKLOAD_BIN,
-			      "grow", "60", "100", "8", NULL};
+	const char *argv[] = {
+	        CGLAT_BIN, "monitor", "--name", name,     "--memory", "200m", "-i",
+	        "0.5",     "--csv",   csv,      "--plot", png,        "--",   CGLAT_WORKLOAD_BIN,
+	        "grow",    "60",      "100",    "8",      NULL};
 	struct it_proc p;
 	cr_assert_eq(it_spawn(argv, &p), 0);
 	sleep(4);
@@ -117,8 +118,7 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	fclose(f);
 	cr_assert_geq(rows, 12, "only %zu intervals", rows);
 	cr_assert_gt(max_faults, 100, "page faults: %f", max_faults);
-	cr_assert_gt(max_mem, first_mem + 10, "memory did not grow: %f -> %f", first_mem,
-		     max_mem);
+	cr_assert_gt(max_mem, first_mem + 10, "memory did not grow: %f -> %f", first_mem, max_mem);
 	cr_assert_geq(change_t, 3.0, "the limit change is not marked");
 	cr_assert_gt(lru_after, 0, "no LRU isolations after the limit was lowered");
 
@@ -140,8 +140,8 @@ Test(monitor, container_target_for_a_while, .timeout = 60)
 	char name[64];
 	snprintf(name, sizeof(name), "cglat-it-monitor-%d", (int)getpid());
 	cr_assert_eq(it_docker(NULL, NULL, "run", "-d", "--network", "none", "--name", name,
-			       "--memory", "64m", IT_IMAGE, NULL),
-		     0);
+	                       "--memory", "64m", IT_IMAGE, NULL),
+	             0);
 	const char *args[] = {"monitor", name, "-i", "0.5", "-d", "2", NULL};
 	char *out = NULL, *err = NULL;
 	int status;
@@ -159,13 +159,13 @@ Test(monitor, container_target_for_a_while, .timeout = 60)
 Test(monitor, bad_usage_exits_2_and_makes_nothing)
 {
 	const char *cases[][8] = {
-		{"monitor", NULL},
-		{"monitor", "--plot", "x.jpg", "--pid", "1", NULL},
-		{"monitor", "web", "--", "true", NULL},
-		{"monitor", "--memory", "64m", "web", NULL},
-		{"monitor", "-i", "0", "web", NULL},
-		{"monitor", "--memory", "12XB", "--", "true", NULL},
-		{"monitor", "--", NULL},
+	        {"monitor", NULL},
+	        {"monitor", "--plot", "x.jpg", "--pid", "1", NULL},
+	        {"monitor", "web", "--", "true", NULL},
+	        {"monitor", "--memory", "64m", "web", NULL},
+	        {"monitor", "-i", "0", "web", NULL},
+	        {"monitor", "--memory", "12XB", "--", "true", NULL},
+	        {"monitor", "--", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *err = NULL;

@@ -23,9 +23,9 @@ static void start_container(void)
 	snprintf(name, sizeof(name), "cglat-it-watch-%d", (int)getpid());
 	char *out = NULL;
 	cr_assert_eq(it_docker(&out, NULL, "run", "-d", "--network", "none", "--cgroupns=host",
-			       "--name", name, "--memory", "200m", "--memory-swap", "400m",
-			       IT_IMAGE, NULL),
-		     0);
+	                       "--name", name, "--memory", "200m", "--memory-swap", "400m",
+	                       IT_IMAGE, NULL),
+	             0);
 	snprintf(id, sizeof(id), "%.64s", out);
 	free(out);
 	out = NULL;
@@ -55,7 +55,8 @@ static void start_watch(struct it_proc *p, const char *const args[])
 			return;
 		usleep(50000);
 	}
-	cr_assert_fail("cglat watch did not attach its probes in 15 s: %s", p->buf[1] ? p->buf[1] : "");
+	cr_assert_fail("cglat watch did not attach its probes in 15 s: %s",
+	               p->buf[1] ? p->buf[1] : "");
 }
 
 static json_t *find_line(const char *out, const char *file, const char *value, const char *comm)
@@ -96,8 +97,8 @@ static const char *memory_file(void)
 	return cgroup_limit_file(CG_RES_MEMORY, t.version[CG_RES_MEMORY]);
 }
 
-Test(watch, sees_docker_update_and_direct_write, .init = start_container,
-     .fini = remove_container, .timeout = 90)
+Test(watch, sees_docker_update_and_direct_write, .init = start_container, .fini = remove_container,
+     .timeout = 90)
 {
 	struct it_proc p;
 	const char *args[] = {"--format", "json", "-c", name, "-d", "8", NULL};
@@ -129,7 +130,7 @@ Test(watch, sees_docker_update_and_direct_write, .init = start_container,
 	cr_assert_not_null(mine, "the direct write is missing:\n%s", out);
 	cr_assert_eq(json_integer_value(json_object_get(mine, "pid")), getpid());
 	cr_assert_null(json_object_get(mine, "since_receive_ns"),
-		       "a direct write carries out no docker update");
+	               "a direct write carries out no docker update");
 	json_t *set_line = find_line(out, file, "120586240", "cglat");
 	cr_assert_not_null(set_line, "the cglat set write is missing:\n%s", out);
 	cr_assert_eq(json_integer_value(json_object_get(set_line, "pid")), set_pid);
@@ -157,16 +158,15 @@ Test(watch, comm_filter_keeps_only_that_writer, .init = start_container, .fini =
 	json_t *runc = find_line(out, file, "94371840", "runc");
 	cr_assert_not_null(runc, "%s", out);
 	json_decref(runc);
-	cr_assert_null(find_line(out, file, "125829120", NULL), "--comm runc let through: %s",
-		       out);
+	cr_assert_null(find_line(out, file, "125829120", NULL), "--comm runc let through: %s", out);
 	free(out);
 }
 
 Test(watch, bad_usage_exits_2)
 {
 	const char *cases[][4] = {{"watch", "-d", "0", NULL},
-				  {"watch", "--format", "xml", NULL},
-				  {"watch", "-c", "../x", NULL}};
+	                          {"watch", "--format", "xml", NULL},
+	                          {"watch", "-c", "../x", NULL}};
 	for (size_t i = 0; i < 3; i++) {
 		char *err = NULL;
 		int status;

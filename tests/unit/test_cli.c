@@ -6,7 +6,7 @@
 #include "cli.h"
 
 static int parse(struct bench_config *cfg, enum cli_action *action, struct cg_err *err, int argc,
-		 char **argv)
+                 char **argv)
 {
 	memset(err, 0, sizeof(*err));
 	return cli_parse_bench(argc, argv, cfg, action, err);
@@ -43,12 +43,12 @@ Test(cli, every_option_is_read)
 	enum cli_action action;
 	struct cg_err err;
 	int rc = PARSE(&cfg, &action, &err, "-n", "7", "--warmup", "0", "--paths", "api,direct",
-		       "--resources", "cpu", "--mem-base", "256m", "--mem-delta", "2m",
-		       "--cpu-base", "20000", "--cpu-delta", "500", "--cpu-period", "50000", "-c",
-		       "web", "--image", "img:1", "--name", "n1", "--keep", "--docker-sock",
-		       "/tmp/d.sock", "--docker-bin", "/usr/bin/docker", "--timeout", "2.5",
-		       "--probe", "tracepoint", "--probe-file", "p.c", "--format", "json", "-o",
-		       "out.json", "--hist", "-v", "-v");
+	               "--resources", "cpu", "--mem-base", "256m", "--mem-delta", "2m",
+	               "--cpu-base", "20000", "--cpu-delta", "500", "--cpu-period", "50000", "-c",
+	               "web", "--image", "img:1", "--name", "n1", "--keep", "--docker-sock",
+	               "/tmp/d.sock", "--docker-bin", "/usr/bin/docker", "--timeout", "2.5",
+	               "--probe", "tracepoint", "--probe-file", "p.c", "--format", "json", "-o",
+	               "out.json", "--hist", "-v", "-v");
 	cr_assert_eq(rc, 0, "%s", err.msg);
 	cr_assert_eq(cfg.iterations, 7);
 	cr_assert_eq(cfg.warmup, 0);
@@ -94,11 +94,12 @@ Test(cli, usage_has_examples_and_every_option)
 	fclose(f);
 	cr_assert(strstr(text, "Examples:"));
 	cr_assert(strstr(text, "sudo cglat -n 100"));
-	const char *opts[] = {"--iterations", "--warmup", "--paths", "--resources", "--mem-base",
-			      "--mem-delta", "--cpu-base", "--cpu-delta", "--cpu-period",
-			      "--container", "--image", "--name", "--keep", "--docker-sock",
-			      "--docker-bin", "--timeout", "--probe", "--probe-file", "--format",
-			      "--output", "--hist", "--verbose", "--help", "--version"};
+	const char *opts[] = {"--iterations", "--warmup",      "--paths",      "--resources",
+	                      "--mem-base",   "--mem-delta",   "--cpu-base",   "--cpu-delta",
+	                      "--cpu-period", "--container",   "--image",      "--name",
+	                      "--keep",       "--docker-sock", "--docker-bin", "--timeout",
+	                      "--probe",      "--probe-file",  "--format",     "--output",
+	                      "--hist",       "--verbose",     "--help",       "--version"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		cr_assert(strstr(text, opts[i]), "usage lacks %s", opts[i]);
 	free(text);
@@ -112,27 +113,27 @@ struct bad_case {
 Test(cli, bad_usage_is_refused_with_a_message_naming_the_option)
 {
 	static const struct bad_case cases[] = {
-		{{"-n", "0"}, "-n/--iterations"},
-		{{"-n", "-5"}, "-n/--iterations"},
-		{{"-n", "10000000000"}, "-n/--iterations"},
-		{{"-n", "ten"}, "-n/--iterations"},
-		{{"--paths", "foo"}, "unknown value \"foo\"; choose from docker, api, direct"},
-		{{"--paths", ""}, "--paths"},
-		{{"--resources", "disk"}, "--resources"},
-		{{"--format", "xml"}, "--format"},
-		{{"--probe", "uprobe"}, "--probe"},
-		{{"--mem-base", "12XB"}, "--mem-base"},
-		{{"--mem-delta", "-1x"}, "--mem-delta"},
-		{{"--cpu-period", "10"}, "--cpu-period"},
-		{{"--timeout", "0"}, "--timeout"},
-		{{"--timeout", "nan"}, "--timeout"},
-		{{"--bogus"}, "unknown option --bogus"},
-		{{"-x"}, "unknown option -x"},
-		{{"-n"}, "needs a value"},
-		{{"extra"}, "unexpected argument \"extra\""},
-		{{"--mem-base", "6m"}, "below 6 MiB"},
-		{{"--mem-base", "4m", "--mem-delta", "8m"}, "--mem-delta must be smaller"},
-		{{"--cpu-base", "1500"}, "below 1000 us"},
+	        {{"-n", "0"}, "-n/--iterations"},
+	        {{"-n", "-5"}, "-n/--iterations"},
+	        {{"-n", "10000000000"}, "-n/--iterations"},
+	        {{"-n", "ten"}, "-n/--iterations"},
+	        {{"--paths", "foo"}, "unknown value \"foo\"; choose from docker, api, direct"},
+	        {{"--paths", ""}, "--paths"},
+	        {{"--resources", "disk"}, "--resources"},
+	        {{"--format", "xml"}, "--format"},
+	        {{"--probe", "uprobe"}, "--probe"},
+	        {{"--mem-base", "12XB"}, "--mem-base"},
+	        {{"--mem-delta", "-1x"}, "--mem-delta"},
+	        {{"--cpu-period", "10"}, "--cpu-period"},
+	        {{"--timeout", "0"}, "--timeout"},
+	        {{"--timeout", "nan"}, "--timeout"},
+	        {{"--bogus"}, "unknown option --bogus"},
+	        {{"-x"}, "unknown option -x"},
+	        {{"-n"}, "needs a value"},
+	        {{"extra"}, "unexpected argument \"extra\""},
+	        {{"--mem-base", "6m"}, "below 6 MiB"},
+	        {{"--mem-base", "4m", "--mem-delta", "8m"}, "--mem-delta must be smaller"},
+	        {{"--cpu-base", "1500"}, "below 1000 us"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *argv[6] = {"cglat"};
@@ -143,9 +144,9 @@ Test(cli, bad_usage_is_refused_with_a_message_naming_the_option)
 		enum cli_action action;
 		struct cg_err err;
 		cr_assert_eq(parse(&cfg, &action, &err, argc, argv), -1, "case %zu (%s) passed", i,
-			     cases[i].args[0]);
+		             cases[i].args[0]);
 		cr_assert(strstr(err.msg, cases[i].message), "case %zu: \"%s\" lacks \"%s\"", i,
-			  err.msg, cases[i].message);
+		          err.msg, cases[i].message);
 		cr_assert_null(strchr(err.msg, '\n'), "case %zu: not one line", i);
 	}
 }

@@ -41,19 +41,19 @@ Test(match, path_must_name_this_container_and_this_file)
 	const char *runc_v1 = "memory/docker/" ID "/memory.limit_in_bytes";
 	cr_assert(bench_path_matches(runc_v1, ID, "memory.limit_in_bytes"));
 	cr_assert(bench_path_matches("/sys/fs/cgroup/memory/docker/" ID "/memory.limit_in_bytes",
-				     ID, "memory.limit_in_bytes"));
-	cr_assert(bench_path_matches("/sys/fs/cgroup/system.slice/docker-" ID ".scope/cpu.max",
-				     ID, "cpu.max"));
+	                             ID, "memory.limit_in_bytes"));
+	cr_assert(bench_path_matches("/sys/fs/cgroup/system.slice/docker-" ID ".scope/cpu.max", ID,
+	                             "cpu.max"));
 	/* kprobe strategy: "<parent>/<name>" */
 	cr_assert(bench_path_matches(ID "/memory.max", ID, "memory.max"));
 	/* Same container, another file: runc writes memsw and the quota too. */
 	cr_assert_not(bench_path_matches("memory/docker/" ID "/memory.memsw.limit_in_bytes", ID,
-					 "memory.limit_in_bytes"));
+	                                 "memory.limit_in_bytes"));
 	cr_assert_not(bench_path_matches("memory/docker/" ID "/memory.soft_limit_in_bytes", ID,
-					 "memory.limit_in_bytes"));
+	                                 "memory.limit_in_bytes"));
 	/* Same file, another container. */
 	cr_assert_not(bench_path_matches("memory/docker/ffff/memory.limit_in_bytes", ID,
-					 "memory.limit_in_bytes"));
+	                                 "memory.limit_in_bytes"));
 	/* The id only in the file name part does not count. */
 	cr_assert_not(bench_path_matches("memory.limit_in_bytes", ID, "memory.limit_in_bytes"));
 }
@@ -65,7 +65,9 @@ Test(match, written_value_is_trimmed_and_printable)
 	cr_assert_str_eq(out, "134217728");
 	bench_written_value("11000 100000", 12, out, sizeof(out));
 	cr_assert_str_eq(out, "11000 100000");
-	bench_written_value("a\x01" "b", 3, out, sizeof(out));
+	bench_written_value("a\x01"
+	                    "b",
+	                    3, out, sizeof(out));
 	cr_assert_str_eq(out, "a?b");
 	bench_written_value("123456789", 9, out, 4);
 	cr_assert_str_eq(out, "123");
@@ -73,9 +75,13 @@ Test(match, written_value_is_trimmed_and_printable)
 
 Test(match, metrics_come_from_the_right_timestamps)
 {
-	struct sample s = {.path = SAMPLE_DOCKER, .t0_ns = 1000, .recv_ns = 5000,
-			   .write_enter_ns = 9000, .write_exit_ns = 9500, .t_return_ns = 12000,
-			   .valid = true};
+	struct sample s = {.path = SAMPLE_DOCKER,
+	                   .t0_ns = 1000,
+	                   .recv_ns = 5000,
+	                   .write_enter_ns = 9000,
+	                   .write_exit_ns = 9500,
+	                   .t_return_ns = 12000,
+	                   .valid = true};
 	cr_assert_eq(bench_metric(&s, METRIC_DAEMON_TO_WRITE), 4500);
 	cr_assert_eq(bench_metric(&s, METRIC_REQUEST_TO_WRITE), 8500);
 	cr_assert_eq(bench_metric(&s, METRIC_ROUND_TRIP), 11000);

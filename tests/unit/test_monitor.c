@@ -99,7 +99,7 @@ Test(monitor, csv_row_matches_the_header)
 	cr_assert_eq(header_fields, 15);
 	cr_assert_eq(row_fields, header_fields);
 	cr_assert_str_eq(row, "2.000,10.500,,1.0000,250.0,0.0,,0.0,0.5000,,,,1,1,"
-			      "\"memory.max=67108864\"\n");
+	                      "\"memory.max=67108864\"\n");
 	free(text);
 }
 
@@ -110,7 +110,7 @@ static char *script(const char *plot, const double *changes, size_t n, int *rc)
 	FILE *f = open_memstream(&text, &len);
 	struct cg_err err;
 	*rc = monitor_plot_script(f, "/tmp/m.csv", plot, "cglat monitor: PID 42", 12.5,
-				  0xff & ~(1u << 4), changes, n, &err);
+	                          0xff & ~(1u << 4), changes, n, &err);
 	fclose(f);
 	return text;
 }
@@ -127,15 +127,15 @@ Test(monitor, plot_script_draws_every_metric_and_marks_changes)
 	cr_assert(strstr(text, "set multiplot layout 4,2"));
 	cr_assert(strstr(text, "set arrow 1 from 3.500, graph 0 to 3.500, graph 1 nohead"));
 	cr_assert(strstr(text, "set arrow 2 from 7.250, graph 0 to 7.250, graph 1 nohead"));
-	const char *panels[] = {"memory (MiB)", "RSS share", "page faults", "LRU isolations",
-				"swap pages", "CPU (CPUs)", "CFS throttling", "tasks"};
+	const char *panels[] = {"memory (MiB)", "RSS share",  "page faults",    "LRU isolations",
+	                        "swap pages",   "CPU (CPUs)", "CFS throttling", "tasks"};
 	for (size_t i = 0; i < sizeof(panels) / sizeof(panels[0]); i++)
 		cr_assert(strstr(text, panels[i]), "no panel %s", panels[i]);
 	cr_assert(strstr(text, "f = '/tmp/m.csv'"));
 	cr_assert(strstr(text, "set xrange [0:12.500]"));
 	/* swap had no data: a labelled empty panel instead of a gnuplot error */
 	cr_assert(strstr(text, "set title 'swap pages / s'\nset yrange [0:1]\nset label 99 "
-			       "'no data'"));
+	                       "'no data'"));
 	cr_assert_null(strstr(text, "title 'out (reclaim writeback)'"));
 	free(text);
 

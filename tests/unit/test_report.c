@@ -14,7 +14,7 @@ struct fixture {
 };
 
 static void add(struct bench_result *res, enum sample_path p, enum cg_resource r, int i,
-		int64_t unit, bool valid)
+                int64_t unit, bool valid)
 {
 	if (res->count == res->cap) {
 		res->cap = res->cap ? res->cap * 2 : 64;
@@ -44,7 +44,7 @@ static void add(struct bench_result *res, enum sample_path p, enum cg_resource r
 		snprintf(s->seen, sizeof(s->seen), "%s", s->expected);
 	} else {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-			 "the kernel was handed \"999\", not \"%s\"", s->expected);
+		         "the kernel was handed \"999\", not \"%s\"", s->expected);
 	}
 }
 
@@ -59,7 +59,7 @@ static void make(struct fixture *f, int version)
 	for (int r = 0; r < CG_RES_COUNT; r++) {
 		h->cgroup_version[r] = version;
 		snprintf(h->limit_file[r], sizeof(h->limit_file[r]), "%s",
-			 cgroup_limit_file((enum cg_resource)r, version));
+		         cgroup_limit_file((enum cg_resource)r, version));
 	}
 	snprintf(h->probe_strategy, sizeof(h->probe_strategy), "tracepoint");
 	snprintf(h->probe_reason, sizeof(h->probe_reason), "auto: the kernel has no kprobes");
@@ -82,7 +82,7 @@ static void make(struct fixture *f, int version)
 }
 
 static char *render(int (*fn)(FILE *, const struct bench_config *, const struct bench_result *),
-		    const struct fixture *f)
+                    const struct fixture *f)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -105,8 +105,9 @@ Test(report, rows_cover_each_path_resource_and_metric_once)
 	cr_assert_eq(rows[17].metric, METRIC_ROUND_TRIP);
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(rows[i].stats.n, 10);
-		cr_assert_neq(rows[i].path == SAMPLE_DIRECT && rows[i].metric == METRIC_DAEMON_TO_WRITE,
-			      true);
+		cr_assert_neq(rows[i].path == SAMPLE_DIRECT &&
+		                      rows[i].metric == METRIC_DAEMON_TO_WRITE,
+		              true);
 	}
 	free(f.res.samples);
 }
@@ -170,11 +171,11 @@ Test(report, text_v2_names_memory_max_like_the_original)
 	make(&f, 2);
 	char *text = render(report_text, &f);
 	cr_assert(strstr(text, "Avg memory.max latency (dockerd recv → cgroup write): 5.500 ms\n"),
-		  "%s", text);
+	          "%s", text);
 	cr_assert(strstr(text, "Avg cpu.max latency (dockerd recv → cgroup write):    5.500 ms\n"));
 	cr_assert(strstr(text, "Avg raw memory.max write latency: 0.005 ms\n"));
 	cr_assert(strstr(text, "headline: docker daemon_to_write p50 5.50 ms / direct "
-			       "request_to_write p50 5.50 us = 1000x"));
+	                       "request_to_write p50 5.50 us = 1000x"));
 	cr_assert(strstr(text, "cgroup v2"));
 	cr_assert(strstr(text, "cleanup: container removed"));
 	cr_assert(strstr(text, "invalid samples (2, not in the statistics):"));
@@ -190,8 +191,8 @@ Test(report, text_v1_uses_v1_file_names)
 	cr_assert(strstr(text, "Avg memory.limit_in_bytes latency (dockerd recv → cgroup write)"));
 	cr_assert(strstr(text, "Avg cpu.cfs_quota_us latency"));
 	cr_assert(strstr(text, "cgroup hybrid"));
-	cr_assert(strstr(text, "docker  memory  daemon_to_write       10       2    5.50 ms"),
-		  "%s", text);
+	cr_assert(strstr(text, "docker  memory  daemon_to_write       10       2    5.50 ms"), "%s",
+	          text);
 	free(text);
 	free(f.res.samples);
 }
@@ -243,10 +244,10 @@ Test(report, json_has_the_documented_schema)
 		cr_assert_not_null(json_object_get(first, keys[i]), "no %s", keys[i]);
 	json_t *hl = json_object_get(root, "headline");
 	cr_assert_float_eq(json_number_value(json_object_get(hl, "ratio")), 1000.0, 1e-6);
-	cr_assert_float_eq(
-		json_number_value(json_object_get(hl, "docker_daemon_to_write_p50_ns")), 5.5e6, 1);
-	cr_assert_float_eq(
-		json_number_value(json_object_get(hl, "direct_request_to_write_p50_ns")), 5.5e3, 1);
+	cr_assert_float_eq(json_number_value(json_object_get(hl, "docker_daemon_to_write_p50_ns")),
+	                   5.5e6, 1);
+	cr_assert_float_eq(json_number_value(json_object_get(hl, "direct_request_to_write_p50_ns")),
+	                   5.5e3, 1);
 	json_t *orig = json_object_get(root, "original_summary");
 	cr_assert_float_eq(json_number_value(json_object_get(orig, "memory_ms")), 5.5, 1e-9);
 	cr_assert_not_null(json_object_get(orig, "cpu_ms"));
@@ -272,12 +273,13 @@ Test(report, csv_has_one_row_per_sample_with_every_timestamp)
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
 	cr_assert_eq(lines, 1 + f.res.count);
-	cr_assert(strncmp(text, "iteration,path,resource,value,expected,seen,valid,invalid_reason,"
-				"t0_ns,recv_ns,write_enter_ns,write_exit_ns,t_return_ns",
-			  80) == 0);
+	cr_assert(strncmp(text,
+	                  "iteration,path,resource,value,expected,seen,valid,invalid_reason,"
+	                  "t0_ns,recv_ns,write_enter_ns,write_exit_ns,t_return_ns",
+	                  80) == 0);
 	/* The first docker memory sample: daemon_to_write 1 ms, request_to_write 1.1 ms. */
 	cr_assert(strstr(text, "\n0,docker,memory,1000,\"1000\",\"1000\",1,\"\",1000000,1100000,"),
-		  "%s", text);
+	          "%s", text);
 	cr_assert(strstr(text, ",1000000,1100000,1200000\n"));
 	/* Quotes inside a reason cannot break the field. */
 	cr_assert(strstr(text, "\"the kernel was handed '999', not '1010'\""), "%s", text);

@@ -27,7 +27,7 @@ static struct cglat_event write_event(const char *path, const char *data, int64_
 Test(watch, runc_write_names_container_file_and_value)
 {
 	struct cglat_event ev =
-		write_event("memory/docker/" ID "/memory.limit_in_bytes", "209715200", 9);
+	        write_event("memory/docker/" ID "/memory.limit_in_bytes", "209715200", 9);
 	struct watch_line l;
 	watch_line_from_event(&ev, 1700000000.5, &l);
 	cr_assert_str_eq(l.container_id, ID);
@@ -59,7 +59,7 @@ Test(watch, kprobe_paths_and_plain_cgroups)
 Test(watch, filters)
 {
 	struct cglat_event ev =
-		write_event("memory/docker/" ID "/memory.limit_in_bytes", "209715200", 9);
+	        write_event("memory/docker/" ID "/memory.limit_in_bytes", "209715200", 9);
 	struct watch_line l;
 	watch_line_from_event(&ev, 0, &l);
 	cr_assert(watch_line_wanted(&l, NULL, NULL, NULL));
@@ -73,7 +73,8 @@ Test(watch, filters)
 
 Test(watch, text_line_shows_short_id_errno_name_and_durations)
 {
-	struct cglat_event ev = write_event("memory/docker/" ID "/memory.limit_in_bytes", "1", -EBUSY);
+	struct cglat_event ev =
+	        write_event("memory/docker/" ID "/memory.limit_in_bytes", "1", -EBUSY);
 	struct watch_line l;
 	watch_line_from_event(&ev, 0, &l);
 	l.since_receive_ns = 12345678;
@@ -126,8 +127,8 @@ Test(watch, options_and_bad_usage)
 {
 	struct watch_config cfg;
 	struct cg_err err;
-	char *good[] = {"watch", "-c", "web", "--cgroup", "docker/", "--comm", "runc",
-			"--format", "json", "-d", "2.5", "--probe", "tracepoint", NULL};
+	char *good[] = {"watch",    "-c",   "web", "--cgroup", "docker/", "--comm",     "runc",
+	                "--format", "json", "-d",  "2.5",      "--probe", "tracepoint", NULL};
 	cr_assert_eq(parse(&cfg, &err, 13, good), 0, "%s", err.msg);
 	cr_assert_str_eq(cfg.container, "web");
 	cr_assert_str_eq(cfg.cgroup, "docker/");
@@ -140,14 +141,14 @@ Test(watch, options_and_bad_usage)
 		char *argv[4];
 		const char *message;
 	} bad[] = {
-		{{"watch", "-d", "0"}, "-d/--duration"},
-		{{"watch", "-d", "x"}, "-d/--duration"},
-		{{"watch", "--format", "csv"}, "--format"},
-		{{"watch", "-c", "../../etc"}, "--container"},
-		{{"watch", "--comm", "a-very-long-command-name"}, "--comm"},
-		{{"watch", "--probe", "uprobe"}, "--probe"},
-		{{"watch", "--nope"}, "unknown option --nope"},
-		{{"watch", "stray"}, "unexpected argument"},
+	        {{"watch", "-d", "0"}, "-d/--duration"},
+	        {{"watch", "-d", "x"}, "-d/--duration"},
+	        {{"watch", "--format", "csv"}, "--format"},
+	        {{"watch", "-c", "../../etc"}, "--container"},
+	        {{"watch", "--comm", "a-very-long-command-name"}, "--comm"},
+	        {{"watch", "--probe", "uprobe"}, "--probe"},
+	        {{"watch", "--nope"}, "unknown option --nope"},
+	        {{"watch", "stray"}, "unexpected argument"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int argc = bad[i].argv[2] ? 3 : 2;
