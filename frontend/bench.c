@@ -5,11 +5,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docker.h"
@@ -134,7 +136,12 @@ struct bench {
 	struct sample *cur;
 	const char *cur_file;
 	bool want_recv, recv_found, write_found;
+	int failed_in_a_row; /* updates that could not be issued, since the last that could */
+	bool create_tried;   /* a container may exist that cglat made, its id unknown */
 };
+
+#define MAX_FAILED_IN_A_ROW 3
+#define CLEANUP_WAIT_S 30
 
 static void vlog(const struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vlog(const struct bench *b, const char *fmt, ...)
@@ -317,8 +324,14 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	b->recv_found = b->write_found = false;
 
 	struct cg_err issue_err;
-	if (issue(b, s, &issue_err) < 0) {
+	bool issued = issue(b, s, &issue_err) == 0;
+	if (!issued) {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason), "%s", issue_err.msg);
+		/* dockerd gone, a file the kernel refuses: the rest would fail the same way. */
+		if (++b->failed_in_a_row >= MAX_FAILED_IN_A_ROW && !signals_stop_requested())
+			return cg_errf(err,
+			               "gave up after %d failed updates in a row; the last: %s",
+			               b->failed_in_a_row, issue_err.msg);
 	} else if (path == SAMPLE_FLOOR) {
 		s->valid = true;
 	} else {
@@ -328,7 +341,13 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 		}
 		judge(b, s);
 	}
+	if (issued)
+		b->failed_in_a_row = 0;
 	b->cur = NULL;
+	/* A container stopped or removed from outside would time out every sample. */
+	if (!s->valid && kill(b->orig.pid, 0) < 0 && errno == ESRCH)
+		return cg_errf(err, "container %s stopped during the run (its process %d is gone)",
+		               b->res->container_name, (int)b->orig.pid);
 	if (b->cfg->verbose > 1 || (!s->valid && b->cfg->verbose))
 		fprintf(stderr, "cglat: #%d %s %s %s: %s%s\n", iteration,
 		        bench_sample_path_name(path), cgroup_resource_name(r), s->expected,
@@ -465,9 +484,16 @@ static int save_originals(struct bench *b, struct cg_err *err)
 	return read_original(b, t->dir[CG_RES_CPU], cgroup_limit_file(CG_RES_CPU, cv), err);
 }
 
-static int write_text(const char *path, const char *text)
+/* Writes a file of the target's cgroup without leaving its cgroup mount. */
+static int write_text(const struct bench *b, const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t root = 0;
+	for (int r = 0; r < CG_RES_COUNT; r++) {
+		size_t n = strlen(b->target.dir[r]);
+		if (n && strncmp(path, b->target.dir[r], n) == 0 && path[n] == '/')
+			root = b->target.mount_len[r];
+	}
+	int fd = cgroup_open_beneath(path, root, O_WRONLY);
 	if (fd < 0)
 		return -1;
 	ssize_t n = write(fd, text, strlen(text));
@@ -485,7 +511,7 @@ static bool restore_files(struct bench *b)
 	for (int pass = 0; pass < 2; pass++) {
 		ok = true;
 		for (int i = 0; i < b->norig; i++)
-			if (write_text(b->orig_path[i], b->orig_text[i]) < 0)
+			if (write_text(b, b->orig_path[i], b->orig_text[i]) < 0)
 				ok = false;
 		if (ok)
 			break;
@@ -555,8 +581,15 @@ static int make_container(struct bench *b, struct cg_err *err)
 	snprintf(label, sizeof(label), "%s=%d", c->keep ? "cglat.kept" : "cglat.owner",
 	         (int)getpid());
 	vlog(b, "starting container %s from %s", name, c->image);
-	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err))
+	b->res->container_id[0] = '\0';
+	b->create_tried = true;
+	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err)) {
+		b->res->container_created = b->res->container_id[0] != '\0';
+		if (b->res->container_created)
+			snprintf(b->res->container_name, sizeof(b->res->container_name), "%s",
+			         name);
 		return -1;
+	}
 	b->res->container_created = true;
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", name);
 	return 0;
@@ -573,6 +606,14 @@ static int check_container(struct bench *b, struct cg_err *err)
 	if (!b->orig.running || b->orig.pid <= 0)
 		return cg_errf(err, "container %s is not running; start it with `docker start %s`",
 		               ref, ref);
+	/* Found by the fault trials: every update would fail after the probes were loaded. */
+	if (b->orig.limits.nano_cpus > 0)
+		return cg_errf(
+		        err,
+		        "container %s was started with --cpus (NanoCpus %lld): Docker refuses "
+		        "CPU quota and period updates on it; benchmark a container started "
+		        "with --cpu-quota or without CPU limits",
+		        ref, (long long)b->orig.limits.nano_cpus);
 	snprintf(b->res->container_id, sizeof(b->res->container_id), "%s", b->orig.id);
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
 	b->cli_ref = ref;
@@ -649,7 +690,8 @@ static int open_direct_fds(struct bench *b, struct cg_err *err)
 	for (int r = 0; r < CG_RES_COUNT; r++) {
 		if (!(b->cfg->resources & (1u << r)))
 			continue;
-		b->fd[r] = open(b->target.limit_path[r], O_WRONLY | O_CLOEXEC);
+		b->fd[r] = cgroup_open_beneath(b->target.limit_path[r], b->target.mount_len[r],
+		                               O_WRONLY);
 		if (b->fd[r] < 0)
 			return cg_errf(err, "cannot open %s for writing: %s",
 			               b->target.limit_path[r], strerror(errno));
@@ -699,6 +741,43 @@ static int check_stop(struct cg_err *err)
 	return cg_errf(err, "interrupted by %s", signals_name(signals_stop_requested()));
 }
 
+/* Removes the container cglat made. dockerd may be restarting (killed, upgraded): wait for
+ * it a while rather than leave the container, unless another signal says not to. */
+static int remove_once(struct bench *b, struct cg_err *err)
+{
+	if (b->res->container_created)
+		return docker_remove(b->docker, b->res->container_id, err);
+	/* The create request failed: dockerd may have made the container all the same. */
+	char label[64], ids[4][65];
+	size_t n = 0;
+	snprintf(label, sizeof(label), "cglat.owner=%d", (int)getpid());
+	if (docker_list_by_label(b->docker, label, ids, 4, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (docker_remove(b->docker, ids[i], err) < 0)
+			return -1;
+	b->res->containers_removed += (int)n;
+	return 0;
+}
+
+static int remove_made_container(struct bench *b, struct cg_err *err)
+{
+	int signals = signals_stop_count();
+	uint64_t deadline = tracer_now_ns() + (uint64_t)CLEANUP_WAIT_S * 1000000000u;
+	if (remove_once(b, err) == 0)
+		return 0;
+	fprintf(stderr, "cglat: cannot remove container %s yet (%s); retrying for up to %d s\n",
+	        b->res->container_created ? b->res->container_name : "being made", err->msg,
+	        CLEANUP_WAIT_S);
+	while (tracer_now_ns() < deadline && signals_stop_count() == signals) {
+		struct timespec ts = {0, 500 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (remove_once(b, err) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* Undo everything, whatever state the run reached; errors go to stderr so
  * that the first error stays the one reported. */
 static void clean_up(struct bench *b)
@@ -711,11 +790,19 @@ static void clean_up(struct bench *b)
 	struct cg_err err;
 	if (b->res->container_created && !b->cfg->keep) {
 		vlog(b, "removing container %s", b->res->container_name);
-		if (docker_remove(b->docker, b->res->container_id, &err) < 0)
-			fprintf(stderr, "cglat: warning: could not remove container %s: %s\n",
+		if (remove_made_container(b, &err) < 0)
+			fprintf(stderr,
+			        "cglat: warning: could not remove container %s: %s; the next cglat "
+			        "run removes it\n",
 			        b->res->container_name, err.msg);
 		else
 			b->res->containers_removed++;
+	} else if (b->create_tried && !b->cfg->keep) {
+		if (remove_made_container(b, &err) < 0)
+			fprintf(stderr,
+			        "cglat: warning: a container cglat was making may be left: %s; the "
+			        "next cglat run removes it\n",
+			        err.msg);
 	} else if (!b->res->container_created && b->norig > 0) {
 		vlog(b, "putting back the limits of %s", b->res->container_name);
 		b->res->limits_restored = restore_container(b, &err);

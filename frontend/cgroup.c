@@ -656,6 +656,7 @@ static int resolve_resource(const struct cg_mounts *mounts, const struct cg_memb
 	if (cgroup_dir_of(mounts, ms, cgroup_controller_of(res), t->dir[res], sizeof(t->dir[res]),
 	                  &t->version[res], err) < 0)
 		return -1;
+	t->mount_len[res] = cgroup_mount_len(mounts, t->dir[res]);
 	const char *file = cgroup_limit_file(res, t->version[res]);
 	if ((size_t)snprintf(t->limit_path[res], sizeof(t->limit_path[res]), "%s/%s", t->dir[res],
 	                     file) >= sizeof(t->limit_path[res]))

@@ -101,7 +101,17 @@ struct cg_target {
 	char dir[CG_RES_COUNT][PATH_MAX];     /* cgroup directory per resource */
 	int version[CG_RES_COUNT];	      /* 1 or 2, per resource */
 	char limit_path[CG_RES_COUNT][PATH_MAX]; /* dir + "/" + cgroup_limit_file() */
+	size_t mount_len[CG_RES_COUNT];	      /* dir's leading cgroup mountpoint */
 };
+
+/* The length of the longest cgroup mountpoint that path is below (0: none). */
+size_t cgroup_mount_len(const struct cg_mounts *mounts, const char *path);
+
+/* Opens path, which must lie below its first root_len characters (a cgroup mountpoint):
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV) from the mountpoint, or
+ * on kernels without openat2 each component with O_NOFOLLOW and no "..". Returns the fd,
+ * or -1 with errno (EXDEV: not below the mount, ELOOP: a symlink). */
+int cgroup_open_beneath(const char *path, size_t root_len, int flags);
 
 /* Reads /proc/self/mountinfo and /proc/PID/cgroup and fills target. */
 int cgroup_resolve_pid(pid_t pid, struct cg_target *target, struct cg_err *err);

@@ -321,7 +321,7 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 {
 	cli_defaults(cfg);
 	*action = CLI_RUN;
-	optind = 1;
+	optind = 0; /* glibc: a full restart, also of a half-read "-abc" of an earlier parse */
 	opterr = 0; /* our messages, not getopt's */
 	int c;
 	while ((c = getopt_long(argc, argv, ":n:c:o:vh", long_options, NULL)) != -1) {

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "docker.h"
+#include "signals.h"
 #include "units.h"
 
 #define PROG "cglat set"
@@ -248,6 +249,17 @@ static void warn_docker(const struct cglat_target *t)
 	        t->label);
 }
 
+/* SIGINT/SIGTERM before the first write: stop with nothing changed. Once writing has
+ * begun, the few write(2) calls finish (or roll back) so no half change is left. */
+static bool interrupted(struct cg_err *err)
+{
+	int sig = signals_stop_requested();
+	if (sig)
+		cg_errf(err, "interrupted by %s before anything was written; nothing changed",
+		        signals_name(sig));
+	return sig != 0;
+}
+
 static int run_set(struct set_args *a)
 {
 	struct cg_err err = {{0}};
@@ -261,7 +273,7 @@ static int run_set(struct set_args *a)
 		cg_errf(&err, "must run as root: it writes cgroup files; try: sudo cglat set ... "
 		              "(--dry-run works without)");
 	else if (cglat_target_open(&a->spec, &t, &err) == 0 &&
-	         cglat_limits_plan(t, &a->limits, p, &err) == 0 &&
+	         cglat_limits_plan(t, &a->limits, p, &err) == 0 && !interrupted(&err) &&
 	         (a->dry_run ||
 	          cglat_limits_apply(p, a->verify ? CGLAT_APPLY_VERIFY : 0, &r, &err) == 0))
 		rc = 0;
@@ -288,5 +300,6 @@ int cmd_set(int argc, char **argv)
 		cmd_set_usage(stdout);
 		return 0;
 	}
+	signals_install();
 	return run_set(&a);
 }

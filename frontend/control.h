@@ -52,6 +52,7 @@ struct cglat_target {
 	bool has[CGLAT_CTL_COUNT];
 	int version[CGLAT_CTL_COUNT]; /* 1 or 2 */
 	char dir[CGLAT_CTL_COUNT][PATH_MAX];
+	size_t mount_len[CGLAT_CTL_COUNT];  /* dir's leading cgroup mountpoint: writes stay below */
 	char why_not[CGLAT_CTL_COUNT][320]; /* why has[] is false */
 };
 
@@ -72,6 +73,8 @@ int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *er
  * file included). */
 int cglat_target_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t len,
                       int *version, struct cg_err *err);
+/* The length of the cgroup mountpoint that starts the knob's path (0 when unknown). */
+size_t cglat_target_mount_len(const struct cglat_target *t, enum cg_knob knob);
 
 /* ---- limits ------------------------------------------------------------------------- */
 
@@ -126,6 +129,7 @@ struct cglat_write {
 	int version;
 	const char *file;      /* "memory.limit_in_bytes" */
 	char path[PATH_MAX];   /* directory + file */
+	size_t beneath;        /* path's leading cgroup mountpoint, which the open stays below */
 	char old_text[64];     /* what the file held when planned */
 	char new_text[64];     /* what is written */
 	char restore_text[64]; /* what a rollback writes ("-1" for v1's unlimited memory) */

@@ -153,7 +153,7 @@ int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
 	int fds[CGLAT_MAX_WRITES];
 	bool cgfs[CGLAT_MAX_WRITES];
 	for (size_t i = 0; i < plan->count; i++) {
-		fds[i] = open(plan->w[i].path, O_WRONLY | O_CLOEXEC);
+		fds[i] = cgroup_open_beneath(plan->w[i].path, plan->w[i].beneath, O_WRONLY);
 		if (fds[i] < 0) {
 			int e = errno;
 			close_all(fds, i);

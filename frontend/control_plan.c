@@ -41,6 +41,7 @@ static int add_write(struct cglat_plan *p, const struct cglat_target *t, enum cg
 	              sizeof(w->old_text), err) < 0)
 		return -1;
 	w->file = cgroup_knob_file(knob, w->version);
+	w->beneath = cglat_target_mount_len(t, knob);
 	snprintf(w->new_text, sizeof(w->new_text), "%s", new_text);
 	restore_text_of(w);
 	p->count++;

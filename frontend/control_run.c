@@ -16,7 +16,8 @@
 /* Writes text to an existing file (create: or makes it, for a test's stand-in tree). */
 static int write_file(const char *path, const char *text, bool create, struct cg_err *err)
 {
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+	              0644);
 	if (fd < 0)
 		return cg_errf(err, "cannot open %s: %s", path, strerror(errno));
 	size_t len = strlen(text);

@@ -48,6 +48,7 @@ static void fill_dirs(struct cglat_target *t, const struct cg_mounts *mounts,
 			snprintf(t->why_not[c], sizeof(t->why_not[c]), "%s", e.msg);
 			continue;
 		}
+		t->mount_len[c] = cgroup_mount_len(mounts, t->dir[c]);
 		t->has[c] = is_dir(t->dir[c]);
 		if (!t->has[c])
 			snprintf(t->why_not[c], sizeof(t->why_not[c]),
@@ -125,10 +126,11 @@ int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *er
 		p += strspn(p, "/");
 		size_t c = strcspn(p, "/");
 		if ((c == 1 && p[0] == '.') || (c == 2 && p[0] == '.' && p[1] == '.'))
-			return cg_errf(err,
-			               "%s: invalid cgroup path \"%s\": \".\" and \"..\" are not "
-			               "allowed; give the path from the cgroup root, like cglat/NAME",
-			               opt, path);
+			return cg_errf(
+			        err,
+			        "%s: invalid cgroup path \"%s\": \".\" and \"..\" are not "
+			        "allowed; give the path from the cgroup root, like cglat/NAME",
+			        opt, path);
 		p += c;
 	}
 	return 0;
@@ -385,6 +387,12 @@ static int knob_ctl(const struct cglat_target *t, enum cg_knob knob)
 	if (c >= 0 && t->version[c] == 2)
 		c = ctl_of_name(cgroup_knob_controller(knob, 2));
 	return c;
+}
+
+size_t cglat_target_mount_len(const struct cglat_target *t, enum cg_knob knob)
+{
+	int c = knob_ctl(t, knob);
+	return c < 0 ? 0 : t->mount_len[c];
 }
 
 int cglat_target_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t len,

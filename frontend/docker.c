@@ -220,8 +220,8 @@ int docker_parse_inspect(const char *json, struct docker_container *out, struct 
 	const char *owner = json_is_object(labels) ? obj_str(labels, "cglat.owner") : NULL;
 	char *end = NULL;
 	long pid = owner ? strtol(owner, &end, 10) : 0;
-	out->owner = owner && *owner && end && !*end && pid > 0 && pid <= INT32_MAX ? (pid_t)pid
-	                                                                             : 0;
+	out->owner =
+	        owner && *owner && end && !*end && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
 	out->limits = (struct docker_limits){
 	        .memory = obj_int(hc, "Memory"),
 	        .memory_swap = obj_int(hc, "MemorySwap"),
@@ -696,7 +696,9 @@ int docker_run_idle(struct docker *d, const char *image, const char *name, const
 	if (rc < 0) {
 		struct cg_err ignored;
 		cg_err_wrap(err, "starting container %.12s", id);
-		docker_remove(d, id, &ignored); /* leave nothing half-made behind */
+		/* Leave nothing half-made behind; when that fails, the caller gets the id. */
+		if (docker_remove(d, id, &ignored) < 0)
+			copy_str(id_out, 65, id);
 		return -1;
 	}
 	copy_str(id_out, 65, id);

@@ -94,7 +94,8 @@ int docker_ensure_image(struct docker *d, const char *image, const void *binary,
 			struct cg_err *err);
 
 /* Creates and starts a container from image running /idle, with --cgroupns=host,
- * --network none and the given label (key=value) so that a later run can find it. */
+ * --network none and the given label (key=value) so that a later run can find it.
+ * On failure id_out is "" unless a container was made and could not be removed. */
 int docker_run_idle(struct docker *d, const char *image, const char *name, const char *label,
 		    char id_out[65], struct cg_err *err);
 

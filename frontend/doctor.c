@@ -350,7 +350,7 @@ int doctor_main(int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	const char *sock = NULL;
 	int c;
-	optind = 1;
+	optind = 0; /* glibc: a full restart, also of a half-read "-abc" of an earlier parse */
 	opterr = 0; /* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -361,10 +361,12 @@ int doctor_main(int argc, char **argv)
 			doctor_usage(stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "cglat doctor: option %s needs a value\n", argv[optind - 1]);
+			fprintf(stderr, "cglat doctor: option %s needs a value\n",
+			        argv[optind - 1]);
 			return 2;
 		default:
-			fprintf(stderr, "cglat doctor: unknown option %s; see cglat doctor --help\n",
+			fprintf(stderr,
+			        "cglat doctor: unknown option %s; see cglat doctor --help\n",
 			        argv[optind - 1]);
 			return 2;
 		}

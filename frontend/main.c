@@ -59,7 +59,7 @@ static int cmd_bench(int argc, char **argv, const char *prog)
 	int rc = bench_run(&cfg, &res, &err);
 	if (rc < 0) {
 		fprintf(stderr, "cglat: %s\n", err.msg);
-		if (res.interrupted)
+		if (res.interrupted || res.container_created || res.limits_restored)
 			fprintf(stderr, "cglat: cleaned up: %s\n",
 			        res.container_created
 			                ? (res.containers_removed ? "container removed"

@@ -162,6 +162,14 @@ unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
 	return bits;
 }
 
+static bool plot_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\'' || iscntrl((unsigned char)*s))
+			return false;
+	return true;
+}
+
 int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, const char *title,
                         double t_end, unsigned with_data, const double *change_times,
                         size_t nchanges, struct cg_err *err)
@@ -174,9 +182,11 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
 		terminal = "svg size 1200,1500 dynamic font 'sans,9'";
 	else
 		return cg_errf(err, "--plot %s: the file name must end in .png or .svg", plot_path);
-	/* gnuplot strings are in single quotes: a quote in a name would end them. */
-	if (strchr(csv_path, '\'') || strchr(plot_path, '\'') || strchr(title, '\''))
-		return cg_errf(err, "--plot: file names with a single quote are not supported");
+	/* gnuplot strings are in single quotes: a quote in a name would end them, and a newline
+	 * the command, so that the rest ran as gnuplot commands (`!cmd` runs a shell). */
+	if (!plot_safe(csv_path) || !plot_safe(plot_path) || !plot_safe(title))
+		return cg_errf(err, "--plot: file names with a single quote or a control character "
+		                    "are not supported");
 	fprintf(out,
 	        "set terminal %s\n"
 	        "set output '%s'\n"
@@ -359,7 +369,7 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 	cfg->interval_s = 1.0;
 	cfg->probe = TRACER_AUTO;
 	*help = false;
-	optind = 1;
+	optind = 0; /* glibc: a full restart, also of a half-read "-abc" of an earlier parse */
 	opterr = 0;
 	/* Options end at "--": what follows is the command, untouched by getopt. */
 	int dashdash = -1;

@@ -5,10 +5,13 @@
 
 /* The only global mutable state of cglat: which signal asked it to stop. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_count;
 
 static void on_stop_signal(int sig)
 {
 	stop_requested = sig;
+	if (stop_count < 1000)
+		stop_count++;
 }
 
 void signals_install(void)
@@ -24,6 +27,11 @@ void signals_install(void)
 int signals_stop_requested(void)
 {
 	return stop_requested;
+}
+
+int signals_stop_count(void)
+{
+	return stop_count;
 }
 
 const char *signals_name(int sig)

@@ -9,6 +9,9 @@ void signals_install(void);
 /* The signal that asked to stop, 0 when none. */
 int signals_stop_requested(void);
 
+/* How many SIGINT/SIGTERM arrived: a second one cuts a clean-up wait short. */
+int signals_stop_count(void);
+
 /* "SIGINT", "SIGTERM", ... */
 const char *signals_name(int sig);
 

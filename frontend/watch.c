@@ -62,7 +62,7 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 	*cfg = (struct watch_config){
 	        .format = FORMAT_TEXT, .probe = TRACER_AUTO, .docker_sock = DOCKER_DEFAULT_SOCK};
 	*action = CLI_RUN;
-	optind = 1;
+	optind = 0; /* glibc: a full restart, also of a half-read "-abc" of an earlier parse */
 	opterr = 0;
 	int c;
 	char *end;

@@ -65,6 +65,17 @@ if ! docker version >/dev/null 2>&1; then
 		nohup containerd >/var/log/cglat-containerd.log 2>&1 &
 		for _ in $(seq 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
 	fi
+	# A dockerd killed with SIGKILL takes a moment to exit and leaves its pid file; a new
+	# one refuses to start while that pid is alive ("pid file found"), also when another
+	# process has reused it since.
+	if [ -f /var/run/docker.pid ]; then
+		old="$(cat /var/run/docker.pid)"
+		for _ in $(seq 50); do
+			grep -qx dockerd "/proc/$old/comm" 2>/dev/null || break
+			sleep 0.2
+		done
+		grep -qx dockerd "/proc/$old/comm" 2>/dev/null || rm -f /var/run/docker.pid
+	fi
 	log "starting dockerd (--bridge=none --iptables=false --ip6tables=false)"
 	nohup dockerd --bridge=none --iptables=false --ip6tables=false \
 		--containerd=/run/containerd/containerd.sock >/var/log/cglat-dockerd.log 2>&1 &

@@ -487,6 +487,21 @@ Test(control, verify_fails_when_the_file_differs)
 	cglat_target_close(t);
 }
 
+/* Points the planned write of `file` at /dev/full, whose writes fail with ENOSPC (a
+ * symlink in the tree would be refused at open: see symlink_in_the_tree_is_refused). */
+static void fail_writes_of(const char *file)
+{
+	for (size_t i = 0; i < plan.count; i++) {
+		size_t n = strlen(plan.w[i].path), f = strlen(file);
+		if (n >= f && strcmp(plan.w[i].path + n - f, file) == 0) {
+			snprintf(plan.w[i].path, sizeof(plan.w[i].path), "/dev/full");
+			plan.w[i].beneath = strlen("/dev");
+			return;
+		}
+	}
+	cr_assert_fail("no planned write of %s", file);
+}
+
 /* A write that fails half way: the second file becomes /dev/full after planning. */
 Test(control, failed_write_puts_back_the_files_already_written)
 {
@@ -494,10 +509,7 @@ Test(control, failed_write_puts_back_the_files_already_written)
 	struct cglat_target *t = open_grp();
 	plan_ok(t, limits("memory=64m", "cpus=0.5", "pids-max=20", NULL));
 	cr_assert_eq(plan.count, 3);
-	char path[512];
-	snprintf(path, sizeof(path), "%s/cpu/grp/cpu.cfs_quota_us", root);
-	cr_assert_eq(unlink(path), 0);
-	cr_assert_eq(symlink("/dev/full", path), 0);
+	fail_writes_of("cpu.cfs_quota_us");
 	struct cglat_apply_result r;
 	cr_assert_eq(cglat_limits_apply(&plan, 0, &r, &err), -1);
 	cr_assert(strstr(err.msg, "writing \"50000\" to cpu.cfs_quota_us failed: No space left on "
@@ -537,13 +549,46 @@ Test(control, rollback_of_unlimited_v1_memory)
 	struct cglat_target *t = open_grp();
 	plan_ok(t, limits("memory=64m", "pids-max=20", NULL));
 	cr_assert_str_eq(plan.w[0].restore_text, "-1");
-	char path[512];
-	snprintf(path, sizeof(path), "%s/pids/grp/pids.max", root);
-	cr_assert_eq(unlink(path), 0);
-	cr_assert_eq(symlink("/dev/full", path), 0);
+	fail_writes_of("pids.max");
 	struct cglat_apply_result r;
 	cr_assert_eq(cglat_limits_apply(&plan, 0, &r, &err), -1);
 	cr_assert_str_eq(get("memory/grp/memory.limit_in_bytes"), "-1");
+	cglat_target_close(t);
+}
+
+/* A symlink planted in the cgroup tree is not followed: nothing is written anywhere. */
+Test(control, symlink_in_the_tree_is_refused)
+{
+	make_tree("v1");
+	struct cglat_target *t = open_grp();
+	plan_ok(t, limits("memory=64m", "pids-max=20", NULL));
+	char path[512], elsewhere[512];
+	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", root);
+	put("elsewhere", "untouched");
+	snprintf(path, sizeof(path), "%s/pids/grp/pids.max", root);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink(elsewhere, path), 0);
+	struct cglat_apply_result r;
+	cr_assert_eq(cglat_limits_apply(&plan, 0, &r, &err), -1);
+	cr_assert(strstr(err.msg, "symbolic links; nothing was written"), "%s", err.msg);
+	cr_assert_str_eq(get("elsewhere"), "untouched");
+	cr_assert_str_eq(get("memory/grp/memory.limit_in_bytes"), plan.w[0].old_text);
+	cglat_target_close(t);
+}
+
+/* A path planned outside its cgroup mount is refused before anything is written. */
+Test(control, path_outside_the_mount_is_refused)
+{
+	make_tree("v2");
+	struct cglat_target *t = open_grp();
+	plan_ok(t, limits("memory=64m", NULL));
+	snprintf(plan.w[0].path + plan.w[0].beneath, sizeof(plan.w[0].path) - plan.w[0].beneath,
+	         "/../elsewhere");
+	put("elsewhere", "untouched");
+	struct cglat_apply_result r;
+	cr_assert_eq(cglat_limits_apply(&plan, 0, &r, &err), -1);
+	cr_assert(strstr(err.msg, "nothing was written"), "%s", err.msg);
+	cr_assert_str_eq(get("elsewhere"), "untouched");
 	cglat_target_close(t);
 }
 

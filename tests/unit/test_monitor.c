@@ -153,6 +153,9 @@ Test(monitor, plot_refuses_other_formats_and_quotes)
 	cr_assert_eq(rc, -1);
 	free(script("/tmp/it's.png", NULL, 0, &rc));
 	cr_assert_eq(rc, -1);
+	/* A newline would end gnuplot's command and start another: `!cmd` runs a shell. */
+	free(script("/tmp/x\n!touch /tmp/cglat-pwned\n.png", NULL, 0, &rc));
+	cr_assert_eq(rc, -1);
 }
 
 Test(monitor, panels_with_data)

@@ -28,9 +28,14 @@ static const char *run_err(int argc, char **argv)
 	cr_assert_eq(cmd_set_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &sa, &err), 0, "%s",      \
 	             err.msg)
 #define SET_ERR(...) set_err(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
-#define RUN_OK(...)                                                                                \
-	cr_assert_eq(cmd_run_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &ra, &err), 0, "%s",      \
-	             err.msg)
+/* ra.cmd points into argv: keep argv beyond the compound literal's block (ASan found it). */
+static int run_parse(int argc, char **argv)
+{
+	static char *kept[64];
+	memcpy(kept, argv, (size_t)(argc + 1) * sizeof(*argv));
+	return cmd_run_parse(argc, kept, &ra, &err);
+}
+#define RUN_OK(...) cr_assert_eq(run_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__)), 0, "%s", err.msg)
 #define RUN_ERR(...) run_err(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
 
 Test(set_args, every_limit_option)
