@@ -251,7 +251,7 @@ Test(run, bad_input_makes_nothing)
 	free(out);
 	free(err);
 	const char *bad_name[] = {"run", "--name", "../x", "--", "true", NULL};
-	cr_assert_eq(cglat(&out, &err, bad_name), 1, "%s", err);
+	cr_assert_eq(cglat(&out, &err, bad_name), 2, "%s", err);
 	cr_assert(strstr(err, "invalid --name"), "%s", err);
 	free(out);
 	free(err);
