@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the compat harness scripts: cache location, kernel table, fetching.
 # Sourced, not run.
 
@@ -156,7 +157,7 @@ compat_verdicts() {
 		elif grep -q '^dockerd=fail' "$st"; then
 			why="dockerd did not start (dockerd.log)"
 		elif ! grep -q "^cglat_${s}_rc=0$" "$st"; then
-			why="cglat --probe $s failed: $(grep -m1 'cglat:' "$cell/cglat-$s.err" 2>/dev/null | cut -c1-160)"
+			why="cglat --probe $s failed: $(grep 'cglat:' "$cell/cglat-$s.err" 2>/dev/null | grep -Ev 'cglat: (warning|cleaned up)' | tail -1 | cut -c1-200)"
 		elif [ ! -s "$j" ]; then
 			why="no JSON report"
 		else
