@@ -3,14 +3,14 @@
 #   1. ASan+UBSan build (build-asan): unit and integration tests under the sanitizers
 #   2. `cglat -n 5` under valgrind memcheck: no errors, no definite leaks
 #   3. each libFuzzer target for FUZZ_SECONDS (default 60) from its committed corpus
-#   4. the fault script with FAULT_TRIALS trials (default 5)
+#   4. the fault script with FAULT_TRIALS trials (default 8: one of each scenario)
 # Each step prints its wall time; the script fails when any step does.
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 fuzz_seconds="${FUZZ_SECONDS:-60}"
-fault_trials="${FAULT_TRIALS:-5}"
+fault_trials="${FAULT_TRIALS:-8}" # one of each scenario
 jobs="$(nproc)"
 status=0
 
