@@ -419,43 +419,6 @@ static int run_loop(struct bench *b, struct cg_err *err)
 
 /* ------------------------------------------------------------------ set-up */
 
-/* dockerd's process: the pid file's when it names a dockerd, else the one found in /proc. */
-static pid_t find_dockerd(void)
-{
-	char comm[64], path[64];
-	FILE *f = fopen("/var/run/docker.pid", "r");
-	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	DIR *proc = pid > 0 ? NULL : opendir("/proc");
-	struct dirent *de = NULL;
-	for (;;) {
-		if (pid > 0) {
-			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-			f = fopen(path, "r");
-			bool ok =
-			        f && fgets(comm, sizeof(comm), f) && strcmp(comm, "dockerd\n") == 0;
-			if (f)
-				fclose(f);
-			if (ok) {
-				if (proc)
-					closedir(proc);
-				return (pid_t)pid;
-			}
-		}
-		if (!proc && !(proc = opendir("/proc")))
-			return 0;
-		if (!(de = readdir(proc)))
-			break;
-		pid = strtol(de->d_name, NULL, 10);
-	}
-	closedir(proc);
-	return 0;
-}
-
 static int read_original(struct bench *b, const char *dir, const char *file, struct cg_err *err)
 {
 	char *path = b->orig_path[b->norig];
@@ -662,7 +625,7 @@ static int resolve_cgroup(struct bench *b, struct cg_err *err)
 
 static int start_tracer(struct bench *b, struct cg_err *err)
 {
-	pid_t dockerd = find_dockerd();
+	pid_t dockerd = docker_daemon_pid();
 	if (dockerd <= 0 && (b->cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
 		return cg_errf(err, "cannot find the dockerd process (no /var/run/docker.pid and "
 		                    "no process named dockerd); is dockerd running in another "

@@ -201,7 +201,6 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 {
 	static const char *const path_names[] = {"docker", "api", "direct"};
 	static const char *const res_names[] = {"memory", "cpu"};
-	static const char *const probe_names[] = {"auto", "tracepoint", "kprobe"};
 	static const char *const format_names[] = {"text", "json", "csv"};
 	int64_t v;
 	int choice = 0;
@@ -268,10 +267,7 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		return 0;
 	}
 	case OPT_PROBE:
-		if (parse_choice("--probe", arg, probe_names, 3, &choice, err))
-			return -1;
-		cfg->probe = (enum tracer_strategy)choice;
-		return 0;
+		return tracer_parse_strategy(arg, &cfg->probe, err);
 	case OPT_PROBE_FILE:
 		cfg->probe_file = arg;
 		return 0;

@@ -10,6 +10,7 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -955,5 +956,41 @@ int docker_update_cli(const char *docker_bin, const char *ref, const struct dock
 	if (WEXITSTATUS(status) != 0)
 		return cg_errf(err, "docker update failed (exit %d): %s", WEXITSTATUS(status),
 		               line[0] ? line : "no message on stderr");
+	return 0;
+}
+
+pid_t docker_daemon_pid(void)
+{
+	char comm[64], path[64];
+	FILE *f = fopen("/var/run/docker.pid", "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	DIR *proc = pid > 0 ? NULL : opendir("/proc");
+	struct dirent *de = NULL;
+	for (;;) {
+		if (pid > 0) {
+			snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+			f = fopen(path, "r");
+			bool ok =
+			        f && fgets(comm, sizeof(comm), f) && strcmp(comm, "dockerd\n") == 0;
+			if (f)
+				fclose(f);
+			if (ok) {
+				if (proc)
+					closedir(proc);
+				return (pid_t)pid;
+			}
+		}
+		if (!proc && !(proc = opendir("/proc")))
+			return 0;
+		if (!(de = readdir(proc)))
+			break;
+		pid = strtol(de->d_name, NULL, 10);
+	}
+	closedir(proc);
 	return 0;
 }

@@ -18,10 +18,10 @@ struct docker;
 
 struct docker_info {
 	char server_version[64]; /* "20.10.24+dfsg1" */
-	char api_version[16];	 /* "1.41": the prefix every request uses */
-	char runtime[128];	 /* default runtime and its version: "runc 1.1.5+ds1" */
-	char cgroup_driver[32];	 /* "cgroupfs" or "systemd" */
-	char cgroup_version[8];	 /* "1" or "2" */
+	char api_version[16];    /* "1.41": the prefix every request uses */
+	char runtime[128];       /* default runtime and its version: "runc 1.1.5+ds1" */
+	char cgroup_driver[32];  /* "cgroupfs" or "systemd" */
+	char cgroup_version[8];  /* "1" or "2" */
 };
 
 /* The limits Docker holds for a container (HostConfig), in Docker's units:
@@ -36,12 +36,12 @@ struct docker_limits {
 };
 
 struct docker_container {
-	char id[65];	/* full 64-hex-digit id */
+	char id[65];    /* full 64-hex-digit id */
 	char name[256]; /* without the leading '/' */
-	pid_t pid;	/* 0 when not running */
+	pid_t pid;      /* 0 when not running */
 	bool running;
 	char cgroupns_mode[16]; /* "host", "private" or "" */
-	pid_t owner;		/* label cglat.owner: the cglat that made it; 0 when none */
+	pid_t owner;            /* label cglat.owner: the cglat that made it; 0 when none */
 	struct docker_limits limits;
 };
 
@@ -64,7 +64,7 @@ struct docker_update {
 /* Checks that sock is a unix socket owned by root, connects, and reads /version
  * and /info. Errors say how to start dockerd or point --docker-sock elsewhere. */
 int docker_open(const char *sock_path, struct docker **out, struct docker_info *info,
-		struct cg_err *err);
+                struct cg_err *err);
 void docker_close(struct docker *d);
 
 /* A container reference as the user typed it is a name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)
@@ -77,34 +77,38 @@ int docker_validate_ref(const char *ref, struct cg_err *err);
 int docker_validate_image(const char *image, struct cg_err *err);
 
 int docker_inspect(struct docker *d, const char *ref, struct docker_container *out,
-		   struct cg_err *err);
+                   struct cg_err *err);
 
 /* POST /containers/{id}/update with the flagged fields. */
 int docker_update_api(struct docker *d, const char *id, const struct docker_update *u,
-		      struct cg_err *err);
+                      struct cg_err *err);
 
 /* Runs `docker_bin update --memory ... REF` with execve (no shell), stdout to
  * /dev/null; on a non-zero exit the error holds the CLI's first stderr line. */
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
-		      struct cg_err *err);
+                      struct cg_err *err);
 
 /* Makes sure image (repo:tag) exists: when missing, imports a one-file tar holding
  * `binary` as /idle (mode 0755) through POST /images/create?fromSrc=-. */
 int docker_ensure_image(struct docker *d, const char *image, const void *binary, size_t len,
-			struct cg_err *err);
+                        struct cg_err *err);
 
 /* Creates and starts a container from image running /idle, with --cgroupns=host,
  * --network none and the given label (key=value) so that a later run can find it.
  * On failure id_out is "" unless a container was made and could not be removed. */
 int docker_run_idle(struct docker *d, const char *image, const char *name, const char *label,
-		    char id_out[65], struct cg_err *err);
+                    char id_out[65], struct cg_err *err);
 
 /* docker rm -f. A container that is already gone is not an error. */
 int docker_remove(struct docker *d, const char *id, struct cg_err *err);
 
 /* Ids of containers (running or not) that carry `label` (key or key=value). */
 int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], size_t max,
-			 size_t *count, struct cg_err *err);
+                         size_t *count, struct cg_err *err);
+
+/* dockerd's process: the pid file's when it names a dockerd, else the first process
+ * named dockerd in /proc; 0 when there is none. */
+pid_t docker_daemon_pid(void);
 
 /* Pure JSON helpers, exposed for tests. */
 int docker_parse_inspect(const char *json, struct docker_container *out, struct cg_err *err);
@@ -114,7 +118,7 @@ int docker_parse_info(const char *json, struct docker_info *info, struct cg_err 
 char *docker_update_body(const struct docker_update *u);
 /* argv for the CLI update (NULL-terminated, strings in storage); returns argc. */
 int docker_update_argv(const char *docker_bin, const char *ref, const struct docker_update *u,
-		       char storage[8][64], const char *argv[16]);
+                       char storage[8][64], const char *argv[16]);
 /* Parses a docker error body {"message": "..."} into err; falls back to the status. */
 int docker_error_from_body(const char *body, long status, struct cg_err *err);
 

@@ -425,17 +425,8 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 				               optarg);
 			break;
 		case O_PROBE:
-			if (strcmp(optarg, "auto") == 0)
-				cfg->probe = TRACER_AUTO;
-			else if (strcmp(optarg, "tracepoint") == 0)
-				cfg->probe = TRACER_TRACEPOINT;
-			else if (strcmp(optarg, "kprobe") == 0)
-				cfg->probe = TRACER_KPROBE;
-			else
-				return cg_errf(err,
-				               "--probe: unknown value \"%s\"; choose auto, "
-				               "tracepoint or kprobe",
-				               optarg);
+			if (tracer_parse_strategy(optarg, &cfg->probe, err))
+				return -1;
 			break;
 		case O_NAME:
 			if (cglat_check_cgroup_name(optarg, err))

@@ -78,6 +78,18 @@ const char *tracer_strategy_name(enum tracer_strategy s)
 	}
 }
 
+int tracer_parse_strategy(const char *text, enum tracer_strategy *out, struct cg_err *err)
+{
+	static const enum tracer_strategy all[] = {TRACER_AUTO, TRACER_TRACEPOINT, TRACER_KPROBE};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(text, tracer_strategy_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return cg_errf(err, "--probe: unknown value \"%s\"; choose auto, tracepoint or kprobe",
+	               text);
+}
+
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;

@@ -57,7 +57,9 @@ int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], st
 
 enum tracer_strategy tracer_strategy(const struct tracer *t);
 const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint", "kprobe" */
-const char *tracer_reason(const struct tracer *t);        /* why this strategy */
+/* The value of a --probe option; the error names the option and the choices. */
+int tracer_parse_strategy(const char *text, enum tracer_strategy *out, struct cg_err *err);
+const char *tracer_reason(const struct tracer *t); /* why this strategy */
 uint64_t tracer_lost_events(const struct tracer *t);
 
 /* Detaches every probe and frees the session. NULL is fine. */

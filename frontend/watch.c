@@ -103,17 +103,8 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 				               optarg);
 			break;
 		case 'p':
-			if (strcmp(optarg, "auto") == 0)
-				cfg->probe = TRACER_AUTO;
-			else if (strcmp(optarg, "tracepoint") == 0)
-				cfg->probe = TRACER_TRACEPOINT;
-			else if (strcmp(optarg, "kprobe") == 0)
-				cfg->probe = TRACER_KPROBE;
-			else
-				return cg_errf(err,
-				               "--probe: unknown value \"%s\"; choose auto, "
-				               "tracepoint or kprobe",
-				               optarg);
+			if (tracer_parse_strategy(optarg, &cfg->probe, err))
+				return -1;
 			break;
 		case 's':
 			cfg->docker_sock = optarg;
@@ -375,19 +366,6 @@ static double wall_offset(void)
 	return (double)(rt.tv_sec - mono.tv_sec) + (double)(rt.tv_nsec - mono.tv_nsec) / 1e9;
 }
 
-/* dockerd's process, for the receive side: optional for watch. */
-static pid_t dockerd_pid(void)
-{
-	FILE *f = fopen("/var/run/docker.pid", "r");
-	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
-}
-
 static int run(const struct watch_config *cfg, struct cg_err *err)
 {
 	if (geteuid() != 0)
@@ -415,7 +393,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 		}
 	}
 	struct tracer_config tc = {.strategy = cfg->probe,
-	                           .dockerd_tgid = w.docker ? dockerd_pid() : 0,
+	                           .dockerd_tgid = w.docker ? docker_daemon_pid() : 0,
 	                           .on_event = on_event,
 	                           .ctx = &w};
 	struct tracer *t;
