@@ -568,7 +568,7 @@ bool cgroup_container_id_of_path(const char *path, char id[65])
 /* ---- live system -------------------------------------------------------------------------- */
 
 /* Reads a whole file of unknown size (proc files report st_size 0). */
-static char *read_all(const char *path, int *saved_errno)
+char *cgroup_read_all(const char *path, int *saved_errno)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -613,7 +613,7 @@ static int read_memberships(pid_t pid, struct cg_memberships *ms, struct cg_err 
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	int e = 0;
-	char *text = read_all(path, &e);
+	char *text = cgroup_read_all(path, &e);
 	if (!text && (e == ENOENT || e == ESRCH))
 		return cg_errf(err, "no process with PID %d (it may have exited)", (int)pid);
 	if (!text)
@@ -626,7 +626,7 @@ static int read_memberships(pid_t pid, struct cg_memberships *ms, struct cg_err 
 static int read_mounts(struct cg_mounts *mounts, struct cg_err *err)
 {
 	int e = 0;
-	char *text = read_all("/proc/self/mountinfo", &e);
+	char *text = cgroup_read_all("/proc/self/mountinfo", &e);
 	if (!text)
 		return cg_errf(err, "cannot read /proc/self/mountinfo: %s", strerror(e));
 	int rc = cgroup_parse_mountinfo(text, mounts, err);
@@ -712,7 +712,7 @@ int cgroup_load_mounts(const char *path, struct cg_mounts *mounts, struct cg_err
 	if (!path)
 		return read_mounts(mounts, err);
 	int e = 0;
-	char *text = read_all(path, &e);
+	char *text = cgroup_read_all(path, &e);
 	if (!text)
 		return cg_errf(err, "cannot read %s: %s", path, strerror(e));
 	int rc = cgroup_parse_mountinfo(text, mounts, err);
@@ -723,7 +723,7 @@ int cgroup_load_mounts(const char *path, struct cg_mounts *mounts, struct cg_err
 int cgroup_load_memberships(const char *path, struct cg_memberships *ms, struct cg_err *err)
 {
 	int e = 0;
-	char *text = read_all(path, &e);
+	char *text = cgroup_read_all(path, &e);
 	if (!text)
 		return cg_errf(err, "cannot read %s: %s", path, strerror(e));
 	int rc = cgroup_parse_proc(text, ms, err);

@@ -22,10 +22,10 @@ enum cg_resource { CG_RES_MEMORY, CG_RES_CPU, CG_RES_COUNT };
 
 struct cg_mount {
 	char mountpoint[PATH_MAX]; /* e.g. /sys/fs/cgroup/memory */
-	char root[PATH_MAX];	   /* mountinfo field 4: the cgroup path mounted there */
-	int version;		   /* 1 or 2 */
-	char controllers[256];	   /* v1: super options that name controllers, comma separated
-				      ("cpu,cpuacct", "name=systemd"); v2: "" */
+	char root[PATH_MAX];       /* mountinfo field 4: the cgroup path mounted there */
+	int version;               /* 1 or 2 */
+	char controllers[256];     /* v1: super options that name controllers, comma separated
+	                              ("cpu,cpuacct", "name=systemd"); v2: "" */
 };
 
 struct cg_mounts {
@@ -66,8 +66,8 @@ const char *cgroup_resource_name(enum cg_resource res); /* "memory", "cpu" */
  * The path is mountpoint + (membership path relative to the mount's root).
  * *version is set to 1 or 2. Fails, naming the controller, when neither has it. */
 int cgroup_dir_of(const struct cg_mounts *mounts, const struct cg_memberships *memberships,
-		  const char *controller, char *dir, size_t dir_len, int *version,
-		  struct cg_err *err);
+                  const char *controller, char *dir, size_t dir_len, int *version,
+                  struct cg_err *err);
 
 /* The file that a limit change of `res` writes, per cgroup version:
  * memory: "memory.limit_in_bytes" (v1) / "memory.max" (v2);
@@ -82,13 +82,13 @@ const char *cgroup_swap_file(int version);
  * cpu:    quota in us ("11000", v1), "quota period" ("11000 100000", v2), with
  *         "max" (v2) / "-1" (v1) for no quota when value < 0. */
 int cgroup_format_limit(enum cg_resource res, int version, int64_t value, int64_t period_us,
-			char *buf, size_t len, struct cg_err *err);
+                        char *buf, size_t len, struct cg_err *err);
 
 /* Parses what a limit file holds back to a value (-1 for "max"/unlimited; v1's
  * huge "9223372036854771712" memory value also reads as -1). For v2 cpu.max the
  * period is returned in *period_us when not NULL. */
 int cgroup_parse_limit(enum cg_resource res, int version, const char *text, int64_t *value,
-		       int64_t *period_us, struct cg_err *err);
+                       int64_t *period_us, struct cg_err *err);
 
 /* The 64-hex-digit container id in a cgroup path of the cgroupfs ("/docker/<id>")
  * or systemd ("/system.slice/docker-<id>.scope") driver, podman's "libpod-<id>.scope",
@@ -98,10 +98,10 @@ bool cgroup_container_id_of_path(const char *path, char id[65]);
 /* Everything cglat needs about one process's limits, read from the live system. */
 struct cg_target {
 	enum cg_mode mode;
-	char dir[CG_RES_COUNT][PATH_MAX];     /* cgroup directory per resource */
-	int version[CG_RES_COUNT];	      /* 1 or 2, per resource */
+	char dir[CG_RES_COUNT][PATH_MAX];        /* cgroup directory per resource */
+	int version[CG_RES_COUNT];               /* 1 or 2, per resource */
 	char limit_path[CG_RES_COUNT][PATH_MAX]; /* dir + "/" + cgroup_limit_file() */
-	size_t mount_len[CG_RES_COUNT];	      /* dir's leading cgroup mountpoint */
+	size_t mount_len[CG_RES_COUNT];          /* dir's leading cgroup mountpoint */
 };
 
 /* The length of the longest cgroup mountpoint that path is below (0: none). */
@@ -115,6 +115,10 @@ int cgroup_open_beneath(const char *path, size_t root_len, int flags);
 
 /* Reads /proc/self/mountinfo and /proc/PID/cgroup and fills target. */
 int cgroup_resolve_pid(pid_t pid, struct cg_target *target, struct cg_err *err);
+
+/* A whole file of any size (proc and cgroup files report st_size 0), NUL-terminated,
+ * malloc'd; NULL with *saved_errno set when it cannot be read. */
+char *cgroup_read_all(const char *path, int *saved_errno);
 
 /* Reads a small file (a limit file) into buf, trailing newline removed. */
 int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err);
@@ -136,8 +140,8 @@ enum cg_knob {
 	CG_KNOB_CPUSET_CPUS,  /* cpuset.cpus */
 	CG_KNOB_CPUSET_MEMS,  /* cpuset.mems */
 	CG_KNOB_PIDS_MAX,     /* pids.max */
-	CG_KNOB_PROCS,	      /* cgroup.procs */
-	CG_KNOB_TASKS,	      /* every thread: tasks / cgroup.threads */
+	CG_KNOB_PROCS,        /* cgroup.procs */
+	CG_KNOB_TASKS,        /* every thread: tasks / cgroup.threads */
 	CG_KNOB_COUNT
 };
 

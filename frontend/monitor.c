@@ -499,36 +499,10 @@ static int64_t read_int_file(const char *path)
 	return errno || end == buf ? -1 : (int64_t)v;
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	size_t cap = 8192, len = 0;
-	char *buf = malloc(cap);
-	size_t n;
-	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len <= 1) {
-			char *bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
 static int64_t keyed(const char *path, const char *key)
 {
-	char *text = read_text(path);
+	int e;
+	char *text = cgroup_read_all(path, &e);
 	int64_t v = -1;
 	if (text && !cgroup_keyed_value(text, key, &v))
 		v = -1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bcc_wrapper.h"
+#include "cgroup.h"
 
 /* Embedded at build time (CMake's embedded.S): NUL-terminated texts. */
 extern const char cglat_probe_source[];
@@ -208,35 +209,11 @@ int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
 
 static char *read_whole_file(const char *path, struct cg_err *err)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		cg_errf(err, "cannot read probe file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
-	size_t n;
-	while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len <= 1) {
-			char *bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	bool failed = ferror(f);
-	fclose(f);
-	if (!buf || failed) {
-		free(buf);
-		cg_errf(err, "cannot read probe file %s", path);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
+	int e = 0;
+	char *text = cgroup_read_all(path, &e);
+	if (!text)
+		cg_errf(err, "cannot read probe file %s: %s", path, strerror(e));
+	return text;
 }
 
 /* The shared event header goes first so the probe file needs no include path;
