@@ -16,7 +16,7 @@ int limits_parse_size(const char *text, int64_t *bytes, struct cg_err *err);
 
 /* Decimal integer in [min, max]; `what` names the option in the error. */
 int limits_parse_int(const char *text, int64_t min, int64_t max, const char *what, int64_t *out,
-		     struct cg_err *err);
+                     struct cg_err *err);
 
 /* "0.5", "2": a positive, finite number of CPUs (rejects nan, inf, <= 0). */
 int limits_parse_cpus(const char *text, double *cpus, struct cg_err *err);
@@ -41,7 +41,6 @@ void limits_format_duration(double ns, char *buf, size_t len);
 
 /* Sets the bits of the listed CPUs in mask (cleared first). Rejects anything but
  * digits, ',' and '-', reversed ranges and CPUs from LIMITS_CPULIST_MAX up. */
-int limits_parse_cpulist(const char *text, uint64_t mask[LIMITS_CPULIST_WORDS],
-			 struct cg_err *err);
+int limits_parse_cpulist(const char *text, uint64_t mask[LIMITS_CPULIST_WORDS], struct cg_err *err);
 
 #endif

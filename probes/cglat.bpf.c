@@ -167,7 +167,7 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		if (args.call == CGLAT_RECV_RECVMMSG) {
 			u32 msg_len = 0; /* mmsghdr.msg_len follows the msghdr */
 			bpf_probe_read_user(&msg_len, sizeof(msg_len),
-					    (void *)(args.buf + sizeof(struct user_msghdr_abi)));
+			                    (void *)(args.buf + sizeof(struct user_msghdr_abi)));
 			ret = msg_len;
 		}
 	}
@@ -186,9 +186,9 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		return;
 	}
 	bool whole = head[0] == 'P' && head[1] == 'O' && head[2] == 'S' && head[3] == 'T' &&
-		     head[4] == ' ';
-	bool rest = first_ts && head[0] == 'O' && head[1] == 'S' && head[2] == 'T' &&
-		    head[3] == ' ';
+	             head[4] == ' ';
+	bool rest =
+	        first_ts && head[0] == 'O' && head[1] == 'S' && head[2] == 'T' && head[3] == ' ';
 	if (!whole && !rest)
 		return;
 
@@ -435,8 +435,10 @@ TRACEPOINT_PROBE(syscalls, sys_enter_write)
 		return 0;
 	}
 	u32 tid = id;
-	struct write_args a = {
-		.ts = bpf_ktime_get_ns(), .buf = (u64)args->buf, .count = args->count, .fd = args->fd};
+	struct write_args a = {.ts = bpf_ktime_get_ns(),
+	                       .buf = (u64)args->buf,
+	                       .count = args->count,
+	                       .fd = args->fd};
 	write_inflight.update(&tid, &a);
 	return 0;
 }
@@ -493,7 +495,8 @@ BPF_HASH(vfs_inflight, u32, struct vfs_write_args, 1024);
 BPF_PERCPU_ARRAY(vfs_scratch, struct vfs_write_args, 1);
 
 /* "<parent dir>/<file name>": the parent is the container's cgroup directory. */
-int cglat_vfs_write_entry(struct pt_regs *ctx, struct file *file, const char __user *buf, size_t count)
+int cglat_vfs_write_entry(struct pt_regs *ctx, struct file *file, const char __user *buf,
+                          size_t count)
 {
 	u32 zero = 0;
 	struct vfs_write_args *a = vfs_scratch.lookup(&zero);
@@ -581,7 +584,6 @@ static __always_inline void monitor_add(u32 counter, u64 n)
 	if (c)
 		__sync_fetch_and_add(c, n);
 }
-
 
 TRACEPOINT_PROBE(exceptions, page_fault_user)
 {

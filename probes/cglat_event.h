@@ -41,20 +41,20 @@ struct cglat_event {
 	cglat_s32 fd;
 	cglat_u64 ts_enter; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	cglat_u64 ts_exit;
-	cglat_s64 ret;	     /* the syscall's return value: bytes, or -errno */
-	cglat_u64 exec_ns;   /* when the process last exec'd (0: before the probes) */
-	cglat_u32 call;	     /* enum cglat_recv_call for RECV */
-	cglat_u32 data_len;  /* valid bytes in data */
+	cglat_s64 ret;      /* the syscall's return value: bytes, or -errno */
+	cglat_u64 exec_ns;  /* when the process last exec'd (0: before the probes) */
+	cglat_u32 call;     /* enum cglat_recv_call for RECV */
+	cglat_u32 data_len; /* valid bytes in data */
 	char comm[CGLAT_COMM_LEN];
 	char parent_comm[CGLAT_COMM_LEN]; /* of the process that forked it; "" unknown */
-	char path[CGLAT_PATH_LEN]; /* WRITE: the path the file was opened with */
+	char path[CGLAT_PATH_LEN];        /* WRITE: the path the file was opened with */
 	char data[CGLAT_DATA_LEN]; /* RECV: first bytes received; WRITE: first bytes written */
 };
 
 /* Counters the monitor's probes keep for the monitored processes. */
 enum cglat_monitor_counter {
-	CGLAT_MON_PAGE_FAULTS = 0,  /* exceptions:page_fault_user */
-	CGLAT_MON_LRU_ISOLATED = 1, /* pages taken off LRU lists by reclaim (vmscan) */
+	CGLAT_MON_PAGE_FAULTS = 0,   /* exceptions:page_fault_user */
+	CGLAT_MON_LRU_ISOLATED = 1,  /* pages taken off LRU lists by reclaim (vmscan) */
 	CGLAT_MON_PAGES_WRITTEN = 2, /* pages reclaim wrote out (anon: to swap) */
 	CGLAT_MON_COUNT = 3,
 };

@@ -19,7 +19,6 @@
 
 #include "docker.h"
 
-
 #define IMAGE "cglat-idle:test"
 #define LABEL "cglat.test=1"
 #define MIB (1024LL * 1024)

@@ -102,6 +102,6 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "exit") == 0)
 		return atoi(argv[2]);
 	fprintf(stderr, "usage: workload alloc MB | spin SECONDS | exit CODE | "
-			"grow ANON_MB CACHE_MB SECONDS\n");
+	                "grow ANON_MB CACHE_MB SECONDS\n");
 	return 2;
 }
