@@ -36,7 +36,9 @@ fi
 # headers of another kernel are safe for them (tracepoint layouts come from tracefs).
 kver="$(uname -r)"
 mod="/lib/modules/$kver"
-if [ ! -e "$mod/build/include/linux/kconfig.h" ] && [ ! -e /sys/kernel/kheaders.tar.xz ]; then
+# Debian splits headers in two: the arch package (build) and -common (source).
+if [ ! -e "$mod/build/include/linux/kconfig.h" ] && [ ! -e "$mod/source/include/linux/kconfig.h" ] &&
+	[ ! -e /sys/kernel/kheaders.tar.xz ]; then
 	hdr="$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1)"
 	common="${hdr%-amd64}-common"
 	if [ -z "$hdr" ] || [ ! -d "$common" ]; then

@@ -26,6 +26,17 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double it_time_scale(void)
+{
+	static double scale;
+	if (scale == 0) {
+		const char *text = getenv("CGLAT_IT_TIME_SCALE");
+		double v = text ? strtod(text, NULL) : 1;
+		scale = v >= 1 && v <= 100 ? v : 1;
+	}
+	return scale;
+}
+
 double it_now(void)
 {
 	struct timespec ts;
@@ -177,7 +188,7 @@ static char *take(struct it_proc *p, int i)
 
 int it_wait(struct it_proc *p, double timeout_s, char **out, char **err, int *status)
 {
-	double deadline = mono_now() + timeout_s;
+	double deadline = mono_now() + timeout_s * it_time_scale();
 	int st = 0, rc = 0, stage = 0;
 	bool reaped = false;
 	while (!reaped || p->fd[0] >= 0 || p->fd[1] >= 0) {
@@ -429,6 +440,13 @@ size_t it_bpf_progs_of_pid(pid_t pid, unsigned *ids, size_t max)
 	return progs_in_fdinfo(p, ids, 0, max);
 }
 
+size_t it_bpf_progs_of_cglat(unsigned *ids, size_t max)
+{
+	/* The kernel keeps 15 characters of a program's name: "cglat_vfs_write". */
+	size_t n = it_bpf_progs_named("tracepoint__", ids, max);
+	return n + it_bpf_progs_named("cglat_vfs_write", ids + n, max - n);
+}
+
 bool it_bpf_prog_held(unsigned id)
 {
 	DIR *proc = opendir("/proc");
@@ -474,6 +492,11 @@ size_t it_bpf_progs_named(const char *prefix, unsigned *ids, size_t max)
 
 /* --------------------------------------------------------------- cgroups */
 
+bool it_cgroup_v2(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+}
+
 int it_cgroup_dir(pid_t pid, const char *controller, char *out, size_t len)
 {
 	char path[64], line[1024];
@@ -481,14 +504,21 @@ int it_cgroup_dir(pid_t pid, const char *controller, char *out, size_t len)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
+	bool v2 = it_cgroup_v2();
 	int rc = -1;
 	while (rc < 0 && fgets(line, sizeof(line), f)) {
-		/* "4:cpu,cpuacct:/docker/<id>" */
+		/* "4:cpu,cpuacct:/docker/<id>" on v1, "0::/docker/<id>" on v2 */
 		line[strcspn(line, "\n")] = '\0';
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
 		*c2 = '\0';
+		if (v2) {
+			if (c1[1] == '\0' &&
+			    (size_t)snprintf(out, len, "/sys/fs/cgroup%s", c2 + 1) < len)
+				rc = 0;
+			continue;
+		}
 		char *save = NULL;
 		for (char *t = strtok_r(c1 + 1, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			if (strcmp(t, controller) == 0) {
@@ -500,6 +530,70 @@ int it_cgroup_dir(pid_t pid, const char *controller, char *out, size_t len)
 	}
 	fclose(f);
 	return rc;
+}
+
+const char *it_cgroup_file(const char *v1_name)
+{
+	static const char *const names[][2] = {
+	        {"memory.limit_in_bytes", "memory.max"},
+	        {"memory.memsw.limit_in_bytes", "memory.swap.max"},
+	        {"memory.soft_limit_in_bytes", "memory.low"},
+	        {"memory.usage_in_bytes", "memory.current"},
+	        {"cpu.cfs_quota_us", "cpu.max"},
+	        {"cpu.cfs_period_us", "cpu.max"},
+	        {"cpu.shares", "cpu.weight"},
+	};
+	if (!it_cgroup_v2())
+		return v1_name;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i][0], v1_name) == 0)
+			return names[i][1];
+	return v1_name;
+}
+
+/* A number of a cgroup file, or -1 for "max" and for v1's "no limit" (PAGE_COUNTER_MAX
+ * pages, 9223372036854771712 with 4k pages; -1 for the quota). */
+static int64_t limit_number(const char *path, const char *text)
+{
+	if (strncmp(text, "max", 3) == 0)
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	cr_assert(errno == 0 && end != text, "%s holds %s, not a number", path, text);
+	return v >= (1LL << 62) ? -1 : (int64_t)v;
+}
+
+int64_t it_read_limit(pid_t pid, enum it_limit which)
+{
+	const bool memory = which == IT_MEMORY || which == IT_MEMORY_SWAP;
+	char dir[512], path[700], text[128];
+	cr_assert_eq(it_cgroup_dir(pid, memory ? "memory" : "cpu", dir, sizeof(dir)), 0,
+	             "no %s cgroup for pid %d", memory ? "memory" : "cpu", (int)pid);
+	static const char *const v1_files[] = {"memory.limit_in_bytes",
+	                                       "memory.memsw.limit_in_bytes", "cpu.cfs_quota_us",
+	                                       "cpu.cfs_period_us"};
+	snprintf(path, sizeof(path), "%s/%s", dir, it_cgroup_file(v1_files[which]));
+	cr_assert_eq(it_read_text(path, text, sizeof(text)), 0, "cannot read %s: %s", path,
+	             strerror(errno));
+	if (!it_cgroup_v2())
+		return limit_number(path, text);
+	switch (which) {
+	case IT_MEMORY:
+		return limit_number(path, text);
+	case IT_MEMORY_SWAP: { /* v2 limits swap alone; v1 memory and swap together */
+		int64_t swap = limit_number(path, text), mem = it_read_limit(pid, IT_MEMORY);
+		return swap < 0 || mem < 0 ? -1 : mem + swap;
+	}
+	case IT_CPU_QUOTA: /* cpu.max: "QUOTA PERIOD" or "max PERIOD" */
+		return limit_number(path, text);
+	case IT_CPU_PERIOD: {
+		const char *sp = strchr(text, ' ');
+		cr_assert_not_null(sp, "%s holds %s, not \"quota period\"", path, text);
+		return limit_number(path, sp + 1);
+	}
+	}
+	return -1;
 }
 
 int it_read_text(const char *path, char *out, size_t len)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifndef CGLAT_BIN
@@ -21,6 +22,12 @@ struct it_proc {
 	char *buf[2];
 	size_t len[2], cap[2];
 };
+
+/* How many times slower than a host this machine is: CGLAT_IT_TIME_SCALE (default 1,
+ * 1 to 100), set by the compat VMs that run under qemu TCG. Every wait of the tests
+ * (it_wait, it_cglat, polling loops) and Criterion's timeouts are multiplied by it.
+ * It never loosens a speed check: those compare figures measured in the same run. */
+double it_time_scale(void);
 
 /* Starts argv[0] (looked up in PATH when it has no '/'), stdin from /dev/null,
  * default signal dispositions and an empty signal mask. Returns 0 or -1. */
@@ -72,13 +79,27 @@ void it_ensure_image(void);
  * name starts with prefix. Return how many were stored in ids (up to max). */
 size_t it_bpf_progs_of_pid(pid_t pid, unsigned *ids, size_t max);
 size_t it_bpf_progs_named(const char *prefix, unsigned *ids, size_t max);
+/* cglat's probe programs loaded on the host: tracepoint__* (every strategy) and
+ * cglat_vfs_write_entry/return (the kprobe strategy), as the kernel names them. */
+size_t it_bpf_progs_of_cglat(unsigned *ids, size_t max);
 /* Is a BPF program with this id held by any live process's fd? */
 bool it_bpf_prog_held(unsigned id);
 bool it_ids_contain(const unsigned *ids, size_t n, unsigned id);
 
-/* The cgroup v1 directory of controller (e.g. "memory", "cpu") of process pid,
- * under /sys/fs/cgroup; 0 or -1. */
+/* Is /sys/fs/cgroup the unified (v2) hierarchy, with no v1 controllers? The tests
+ * run on v1 (a hierarchy per controller), hybrid (v1 controllers, empty v2) and v2. */
+bool it_cgroup_v2(void);
+/* The cgroup directory of controller (e.g. "memory", "cpu") of process pid: its
+ * v1 hierarchy /sys/fs/cgroup/CONTROLLER/PATH, or /sys/fs/cgroup/PATH on v2; 0 or -1. */
 int it_cgroup_dir(pid_t pid, const char *controller, char *out, size_t len);
+/* The file of this host's cgroup version for a v1 file name: memory.limit_in_bytes
+ * is memory.max on v2, cpu.cfs_quota_us cpu.max, cpu.shares cpu.weight, ... */
+const char *it_cgroup_file(const char *v1_name);
+/* A limit as the kernel holds it for process pid, in v1 terms whatever the mode, so
+ * one expectation fits every host: bytes for memory and memory+swap, microseconds
+ * for the quota and the period; -1 for no limit. Fails the test when unreadable. */
+enum it_limit { IT_MEMORY, IT_MEMORY_SWAP, IT_CPU_QUOTA, IT_CPU_PERIOD };
+int64_t it_read_limit(pid_t pid, enum it_limit which);
 /* A file's text without its trailing newline; 0 or -1. */
 int it_read_text(const char *path, char *out, size_t len);
 

@@ -126,7 +126,8 @@ static const char *fill(const char *arg)
 	return arg;
 }
 
-/* Every limit file of the test container a case could touch, as one string. */
+/* Every limit file of the test container a case could touch, as one string (v1 names;
+ * on v2 the files that hold the same limits). */
 static char *snapshot(void)
 {
 	static const char *const files[][2] = {{"memory", "memory.limit_in_bytes"},
@@ -142,7 +143,7 @@ static char *snapshot(void)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char dir[512], path[700], text[256];
 		cr_assert_eq(it_cgroup_dir(cpid, files[i][0], dir, sizeof(dir)), 0);
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i][1]);
+		snprintf(path, sizeof(path), "%s/%s", dir, it_cgroup_file(files[i][1]));
 		cr_assert_eq(it_read_text(path, text, sizeof(text)), 0, "cannot read %s", path);
 		char *next = it_strf("%s%s=%s\n", all, files[i][1], text);
 		free(all);
@@ -156,8 +157,7 @@ static char *snapshot(void)
 /* BPF programs of cglat's probes loaded on the host now. */
 static size_t cglat_progs(unsigned *ids)
 {
-	size_t n = it_bpf_progs_named("tracepoint__", ids, MAX_PROGS);
-	return n + it_bpf_progs_named("kprobe__", ids + n, MAX_PROGS - n);
+	return it_bpf_progs_of_cglat(ids, MAX_PROGS);
 }
 
 static void check_case(const struct bad_case *c)

@@ -217,7 +217,15 @@ Test(bench_run, json_report_of_a_full_run)
 	cr_expect_eq(json_array_size(results), expected_rows, "%zu result rows, expected %zu",
 	             json_array_size(results), expected_rows);
 
-	cr_expect_str_eq(json_string_value(jget(root, "host.probe_strategy")), "tracepoint");
+	/* auto: kprobe where the kernel has kprobes (and headers to match), else tracepoint. */
+	const char *strategy = json_string_value(jget(root, "host.probe_strategy"));
+	bool kprobes = access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
+	               access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+	cr_expect(strategy && (strcmp(strategy, "tracepoint") == 0 ||
+	                       (kprobes && strcmp(strategy, "kprobe") == 0)),
+	          "probe_strategy %s on a kernel %s kprobes", strategy ? strategy : "(none)",
+	          kprobes ? "with" : "without");
+	cr_expect(json_string_length(jget(root, "host.probe_reason")) > 0, "no probe_reason");
 	double ratio = json_number_value(jget(root, "headline.ratio"));
 	cr_expect_gt(ratio, 100, "headline.ratio is %g", ratio);
 	cr_expect_eq(json_integer_value(jget(root, "cleanup.containers_removed")), 1);
@@ -350,6 +358,7 @@ struct limits_view {
 	bool running;
 };
 
+/* v1 names; on v2 the files that hold the same limits (it_cgroup_file). */
 static const char *const limit_files[4] = {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
                                            "cpu.cfs_quota_us", "cpu.cfs_period_us"};
 
@@ -379,7 +388,7 @@ static void view_limits(const char *name, struct limits_view *v)
 	          dir[1], id);
 	for (int i = 0; i < 4; i++) {
 		char path[600];
-		snprintf(path, sizeof(path), "%s/%s", dir[i / 2], limit_files[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir[i / 2], it_cgroup_file(limit_files[i]));
 		cr_assert_eq(it_read_text(path, v->file[i], sizeof(v->file[i])), 0,
 		             "cannot read %s: %s", path, strerror(errno));
 	}
@@ -508,7 +517,7 @@ static void interrupt_midway(int sig, const char *sig_name)
 {
 	char *orphans = it_orphan_containers();
 	unsigned before[MAX_PROGS], during[MAX_PROGS], after[MAX_PROGS];
-	size_t nbefore = it_bpf_progs_named("tracepoint__", before, MAX_PROGS);
+	size_t nbefore = it_bpf_progs_of_cglat(before, MAX_PROGS);
 
 	const char *argv[] = {CGLAT_BIN, "-n", "200", NULL};
 	struct it_proc p;
@@ -517,7 +526,7 @@ static void interrupt_midway(int sig, const char *sig_name)
 
 	/* Its container, then its probes: then the loop is under way. */
 	char *owned = NULL;
-	for (int i = 0; i < 600; i++) {
+	for (int i = 0; i < 600 * it_time_scale(); i++) {
 		free(owned);
 		owned = it_owned_containers(pid);
 		if (owned[0] || !child_running(pid))
@@ -526,7 +535,7 @@ static void interrupt_midway(int sig, const char *sig_name)
 		usleep(50000);
 	}
 	size_t nduring = 0, stable = 0;
-	for (int i = 0; i < 600 && stable < 5 && child_running(pid); i++) {
+	for (int i = 0; i < 600 * it_time_scale() && stable < 5 && child_running(pid); i++) {
 		size_t n = it_bpf_progs_of_pid(pid, during, MAX_PROGS);
 		stable = n > 0 && n == nduring ? stable + 1 : 0;
 		nduring = n;
@@ -535,7 +544,7 @@ static void interrupt_midway(int sig, const char *sig_name)
 	}
 	bool running = child_running(pid);
 	unsigned listed[MAX_PROGS];
-	size_t nlisted = it_bpf_progs_named("tracepoint__", listed, MAX_PROGS), unlisted = 0;
+	size_t nlisted = it_bpf_progs_of_cglat(listed, MAX_PROGS), unlisted = 0;
 	for (size_t k = 0; k < nduring; k++)
 		unlisted += !it_ids_contain(listed, nlisted, during[k]);
 	if (running) {
@@ -556,7 +565,7 @@ static void interrupt_midway(int sig, const char *sig_name)
 	          (int)pid);
 	cr_assert_gt(nduring, 0, "cglat held no BPF programs");
 	cr_assert_eq(unlisted, 0,
-	             "%zu of the %zu BPF programs of cglat are not named tracepoint__*", unlisted,
+	             "%zu of the %zu BPF programs of cglat are not named as its probes", unlisted,
 	             nduring);
 	cr_assert_eq(rc, 0, "cglat did not stop within 30 s of %s", sig_name);
 
@@ -568,12 +577,12 @@ static void interrupt_midway(int sig, const char *sig_name)
 	          out);
 	assert_nothing_left(pid, orphans);
 
-	/* Its programs are gone; any other new tracepoint program belongs to a live
+	/* Its programs are gone; any other new program of cglat's belongs to a live
 	 * process (another run), not to nobody. Freeing is deferred: allow 10 s. */
 	size_t nafter = 0, others = 0;
 	char leak[512] = "";
 	for (int i = 0; i < 100; i++) {
-		nafter = it_bpf_progs_named("tracepoint__", after, MAX_PROGS);
+		nafter = it_bpf_progs_of_cglat(after, MAX_PROGS);
 		leak[0] = '\0';
 		others = 0;
 		for (size_t k = 0; k < nafter; k++) {
@@ -590,12 +599,12 @@ static void interrupt_midway(int sig, const char *sig_name)
 			break;
 		usleep(100000);
 	}
-	cr_log_info("%s: tracepoint BPF programs before %zu, held by cglat %zu, after %zu "
+	cr_log_info("%s: cglat's BPF programs before %zu, held by cglat %zu, after %zu "
 	            "(%zu of other live processes)",
 	            sig_name, nbefore, nduring, nafter, others);
 	cr_expect_str_empty(leak, "BPF programs left after %s (ids%s)", sig_name, leak);
 	cr_expect_leq(nafter - others, nbefore,
-	              "tracepoint programs: %zu before, %zu after (%zu of other processes)",
+	              "cglat's programs: %zu before, %zu after (%zu of other processes)",
 	              nbefore, nafter, others);
 
 	free(owned);

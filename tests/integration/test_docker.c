@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "helpers.h"
 
 #define IMAGE "cglat-idle:test"
 #define LABEL "cglat.test=1"
@@ -77,16 +78,13 @@ static void remove_container(void)
 	d = NULL;
 }
 
-static int64_t read_cgroup(const char *ctrl, const char *file)
+/* A limit of the test's container as the kernel holds it (see it_read_limit). */
+static int64_t read_limit(enum it_limit which)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/docker/%s/%s", ctrl, cid, file);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
-	int64_t v = 0;
-	cr_assert_eq(fscanf(f, "%" SCNd64, &v), 1, "%s holds no number", path);
-	fclose(f);
-	return v;
+	struct docker_container c;
+	struct cg_err err = {0};
+	cr_assert_eq(docker_inspect(d, cid, &c, &err), 0, "%s", err.msg);
+	return it_read_limit(c.pid, which);
 }
 
 /* Inodes of this process's connections to dockerd (the peer is bound to the docker
@@ -154,14 +152,14 @@ Test(docker_live, update_api_reaches_the_kernel)
 	                          .memory = 128 * MIB,
 	                          .memory_swap = 512 * MIB};
 	cr_assert_eq(docker_update_api(d, cid, &u, &err), 0, "%s", err.msg);
-	cr_assert_eq(read_cgroup("memory", "memory.limit_in_bytes"), 128 * MIB);
-	cr_assert_eq(read_cgroup("memory", "memory.memsw.limit_in_bytes"), 512 * MIB);
+	cr_assert_eq(read_limit(IT_MEMORY), 128 * MIB);
+	cr_assert_eq(read_limit(IT_MEMORY_SWAP), 512 * MIB);
 
 	u = (struct docker_update){.set = DOCKER_SET_CPU_QUOTA | DOCKER_SET_CPU_PERIOD,
 	                           .cpu_quota = 50000,
 	                           .cpu_period = 100000};
 	cr_assert_eq(docker_update_api(d, cid, &u, &err), 0, "%s", err.msg);
-	cr_assert_eq(read_cgroup("cpu", "cpu.cfs_quota_us"), 50000);
+	cr_assert_eq(read_limit(IT_CPU_QUOTA), 50000);
 
 	struct docker_container c;
 	cr_assert_eq(docker_inspect(d, cid, &c, &err), 0, "%s", err.msg);
@@ -204,7 +202,7 @@ Test(docker_live, update_api_keeps_its_connection)
 	}
 	cr_assert_eq(kept_connection(before, nb), kept, "curl reconnected between updates");
 	docker_close(dd);
-	cr_assert_eq(read_cgroup("cpu", "cpu.cfs_quota_us"), 29000);
+	cr_assert_eq(read_limit(IT_CPU_QUOTA), 29000);
 }
 
 Test(docker_live, update_cli_reaches_the_kernel)
@@ -216,13 +214,13 @@ Test(docker_live, update_cli_reaches_the_kernel)
 	cr_assert_eq(docker_update_api(d, cid, &u, &err), 0, "%s", err.msg);
 	u = (struct docker_update){.set = DOCKER_SET_MEMORY, .memory = 256 * MIB};
 	cr_assert_eq(docker_update_cli("docker", cname, &u, &err), 0, "%s", err.msg);
-	cr_assert_eq(read_cgroup("memory", "memory.limit_in_bytes"), 256 * MIB);
+	cr_assert_eq(read_limit(IT_MEMORY), 256 * MIB);
 	u = (struct docker_update){.set = DOCKER_SET_CPU_QUOTA | DOCKER_SET_CPU_PERIOD,
 	                           .cpu_quota = 25000,
 	                           .cpu_period = 50000};
 	cr_assert_eq(docker_update_cli("docker", cid, &u, &err), 0, "%s", err.msg);
-	cr_assert_eq(read_cgroup("cpu", "cpu.cfs_quota_us"), 25000);
-	cr_assert_eq(read_cgroup("cpu", "cpu.cfs_period_us"), 50000);
+	cr_assert_eq(read_limit(IT_CPU_QUOTA), 25000);
+	cr_assert_eq(read_limit(IT_CPU_PERIOD), 50000);
 }
 
 Test(docker_live, update_with_bad_value_reports_dockerd)
@@ -350,7 +348,8 @@ Test(docker_handshake, reports_versions)
 	cr_assert_str_eq(info.server_version, "20.10.24+dfsg1");
 	cr_assert_str_eq(info.runtime, "runc 1.1.5+ds1");
 	cr_assert_str_eq(info.cgroup_driver, "cgroupfs");
-	cr_assert_str_eq(info.cgroup_version, "1");
+	/* What the host's cgroup mode makes of Docker: v1 on v1 and hybrid hosts. */
+	cr_assert_str_eq(info.cgroup_version, it_cgroup_v2() ? "2" : "1");
 	docker_close(dd);
 }
 

@@ -78,7 +78,7 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	char *v1 = it_strf("/sys/fs/cgroup/memory/cglat/%s", name);
 	char *v2 = it_strf("/sys/fs/cgroup/cglat/%s", name);
 	struct stat dir;
-	for (int i = 0; i < 600 && stat(v1, &dir) != 0 && stat(v2, &dir) != 0; i++)
+	for (int i = 0; i < 600 * it_time_scale() && stat(v1, &dir) != 0 && stat(v2, &dir) != 0; i++)
 		usleep(100 * 1000);
 	free(v1);
 	free(v2);
@@ -88,7 +88,9 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	char *err = NULL;
 	int status;
 	cr_assert_eq(it_cglat(set, NULL, &err, &status, NULL), 0);
-	cr_assert_eq(it_exit_code(status), 0, "cglat set: %s", err);
+	it_drain(&p);
+	cr_assert_eq(it_exit_code(status), 0, "cglat set: %s\ncglat monitor said: %s", err,
+	             p.buf[1] ? p.buf[1] : "");
 	free(err);
 	char *out = NULL;
 	err = NULL;

@@ -21,18 +21,13 @@
 
 static char name[64];
 
-static bool v2_only(void)
-{
-	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-}
-
 /* The directory of the run cgroup in a controller's hierarchy. */
 static char *run_dir(const char *controller)
 {
 	static char dir[4][256];
 	static int next;
 	char *d = dir[next++ % 4];
-	if (v2_only())
+	if (it_cgroup_v2())
 		snprintf(d, 256, "/sys/fs/cgroup/cglat/%s", name);
 	else
 		snprintf(d, 256, "/sys/fs/cgroup/%s/cglat/%s", controller, name);
@@ -138,7 +133,7 @@ Test(run, cpus_0_2_uses_a_fifth_of_a_cpu)
 	char path[400], text[1024];
 	double cpu_s;
 	long long throttled;
-	if (v2_only()) {
+	if (it_cgroup_v2()) {
 		snprintf(path, sizeof(path), "%s/cpu.stat", run_dir("cpu"));
 		cr_assert_eq(it_read_text(path, text, sizeof(text)), 0);
 		cpu_s = (double)keyed(text, "usage_usec ") / 1e6;
@@ -193,7 +188,7 @@ Test(run, signals_are_forwarded)
 	/* Wait until the workload is in its cgroup. */
 	char procs[400], text[256] = "";
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", run_dir("memory"));
-	for (int i = 0; i < 200 && !*text; i++) {
+	for (int i = 0; i < 200 * it_time_scale() && !*text; i++) {
 		usleep(10000);
 		it_read_text(procs, text, sizeof(text));
 	}
@@ -218,8 +213,8 @@ Test(run, set_changes_a_running_one)
 	char cgroup[128], quota[400], text[64] = "";
 	snprintf(cgroup, sizeof(cgroup), "cglat/%s", name);
 	snprintf(quota, sizeof(quota), "%s/%s", run_dir("cpu"),
-	         v2_only() ? "cpu.max" : "cpu.cfs_quota_us");
-	for (int i = 0; i < 200 && access(quota, F_OK) != 0; i++)
+	         it_cgroup_v2() ? "cpu.max" : "cpu.cfs_quota_us");
+	for (int i = 0; i < 200 * it_time_scale() && access(quota, F_OK) != 0; i++)
 		usleep(10000);
 	const char *set[] = {"set", "--cgroup", cgroup, "--cpus", "0.5", NULL};
 	char *out = NULL, *err = NULL;

@@ -49,13 +49,13 @@ static void start_watch(struct it_proc *p, const char *const args[])
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	cr_assert_eq(it_spawn(argv, p), 0);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 300 * it_time_scale(); i++) {
 		it_drain(p);
 		if (p->buf[1] && strstr(p->buf[1], "Ctrl-C to stop"))
 			return;
 		usleep(50000);
 	}
-	cr_assert_fail("cglat watch did not attach its probes in 15 s: %s",
+	cr_assert_fail("cglat watch did not attach its probes in %g s: %s", 15 * it_time_scale(),
 	               p->buf[1] ? p->buf[1] : "");
 }
 
