@@ -11,12 +11,10 @@ int main(int argc, char *argv[])
 	struct criterion_test_set *tests = criterion_initialize();
 	double scale = it_time_scale();
 	if (scale > 1) {
-		FOREACH_SET(struct criterion_suite_set *s, tests->suites)
-		{
+		FOREACH_SET (struct criterion_suite_set *s, tests->suites) {
 			if (s->suite.data)
 				s->suite.data->timeout *= scale;
-			FOREACH_SET(struct criterion_test *t, s->tests)
-			{
+			FOREACH_SET (struct criterion_test *t, s->tests) {
 				if (t->data)
 					t->data->timeout *= scale;
 			}

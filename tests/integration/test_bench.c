@@ -604,8 +604,8 @@ static void interrupt_midway(int sig, const char *sig_name)
 	            sig_name, nbefore, nduring, nafter, others);
 	cr_expect_str_empty(leak, "BPF programs left after %s (ids%s)", sig_name, leak);
 	cr_expect_leq(nafter - others, nbefore,
-	              "cglat's programs: %zu before, %zu after (%zu of other processes)",
-	              nbefore, nafter, others);
+	              "cglat's programs: %zu before, %zu after (%zu of other processes)", nbefore,
+	              nafter, others);
 
 	free(owned);
 	free(out);

@@ -78,7 +78,8 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	char *v1 = it_strf("/sys/fs/cgroup/memory/cglat/%s", name);
 	char *v2 = it_strf("/sys/fs/cgroup/cglat/%s", name);
 	struct stat dir;
-	for (int i = 0; i < 600 * it_time_scale() && stat(v1, &dir) != 0 && stat(v2, &dir) != 0; i++)
+	for (int i = 0; i < 600 * it_time_scale() && stat(v1, &dir) != 0 && stat(v2, &dir) != 0;
+	     i++)
 		usleep(100 * 1000);
 	free(v1);
 	free(v2);

@@ -111,12 +111,12 @@ Test(set, changes_the_kernel_files_and_docker_does_not_see_it)
 	/* Docker's defaults before, the values asked for after, in each version's terms:
 	 * 512 shares are weight 1 + (512 - 2) * 9999 / 262142 = 20 on v2. */
 	const bool v2 = it_cgroup_v2();
-	const char *want[] = {
-	        v2 ? "memory.max: max -> 268435456\n"
-	           : "memory.limit_in_bytes: 9223372036854771712 -> 268435456\n",
-	        v2 ? "cpu.max: max 100000 -> 50000 100000\n" : "cpu.cfs_quota_us: -1 -> 50000\n",
-	        v2 ? "cpu.weight: 100 -> 20\n" : "cpu.shares: 1024 -> 512\n",
-	        "pids.max: max -> 100\n"};
+	const char *want[] = {v2 ? "memory.max: max -> 268435456\n"
+	                         : "memory.limit_in_bytes: 9223372036854771712 -> 268435456\n",
+	                      v2 ? "cpu.max: max 100000 -> 50000 100000\n"
+	                         : "cpu.cfs_quota_us: -1 -> 50000\n",
+	                      v2 ? "cpu.weight: 100 -> 20\n" : "cpu.shares: 1024 -> 512\n",
+	                      "pids.max: max -> 100\n"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert(strstr(out, want[i]), "no line %s in: %s", want[i], out);
 	cr_assert(strstr(out, "wrote 4 files in "), "%s", out);
@@ -210,8 +210,9 @@ Test(set, json_and_dry_run)
 	free(file);
 	cr_assert(strstr(out, it_cgroup_v2() ? "\"new\": \"20000 100000\"" : "\"new\": \"20000\""),
 	          "%s", out);
-	cr_assert(it_cgroup_v2() ? strstr(out, "\"mode\": \"v2\"") != NULL
-	                         : strstr(out, "\"mode\": \"hybrid\"") || strstr(out, "\"mode\": \"v1\""),
+	cr_assert(it_cgroup_v2()
+	                  ? strstr(out, "\"mode\": \"v2\"") != NULL
+	                  : strstr(out, "\"mode\": \"hybrid\"") || strstr(out, "\"mode\": \"v1\""),
 	          "%s", out);
 	char *after = snapshot();
 	cr_assert_str_eq(after, before, "a dry run changed files");
@@ -265,7 +266,8 @@ Test(set, bad_input_changes_nothing)
 	refused(2, "from 2 to 262144", (const char *[]){"set", cid, "--cpu-shares", "1", NULL});
 	if (!it_cgroup_v2())
 		refused(1, "memory.high needs cgroup v2",
-		        (const char *[]){"set", cid, "--memory-high", "1g", "--memory", "512m", NULL});
+		        (const char *[]){"set", cid, "--memory-high", "1g", "--memory", "512m",
+		                         NULL});
 	refused(1, "no such container",
 	        (const char *[]){"set", "cglat-no-such-container", "--memory", "1g", NULL});
 	refused(1, "below the kernel's minimum",
