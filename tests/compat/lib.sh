@@ -176,6 +176,15 @@ compat_verdicts() {
 		if [ -z "$why" ] && ! grep -q '^readback=pass$' "$st"; then
 			why="limits read back wrong: $(grep -m2 FAIL "$cell/readback.txt" 2>/dev/null | tr '\n' ' ')"
 		fi
+		# The integration tests ran once for the cell, under every strategy's verdict.
+		if [ -z "$why" ] && grep -q '^INTEGRATION=1$' "$cell/cell.env"; then
+			if ! grep -q '^integration_rc=' "$st"; then
+				why="the integration tests did not finish (console.log)"
+			elif ! grep -q '^integration_rc=0$' "$st"; then
+				why="integration tests failed: $(grep -o '^\[FAIL\] [^:]*::[^:]*' "$cell/integration.log" |
+					sed 's/^\[FAIL\] //' | sort -u | head -5 | tr '\n' ' ')"
+			fi
+		fi
 		if [ -z "$why" ]; then
 			printf '%s\t%s\t%s\tpass\t%s\n' "$kernel" "$mode" "$s" \
 				"$(jq -r '"\(.host.probe_strategy): \(.host.probe_reason)"' "$j" | cut -c1-120)"

@@ -381,6 +381,15 @@ bool it_container_exists(const char *ref)
 	return rc == 0;
 }
 
+bool it_docker_swap_limit(void)
+{
+	char *out = NULL;
+	cr_assert_eq(it_docker(&out, NULL, "info", "--format", "{{.SwapLimit}}", NULL), 0);
+	bool yes = strncmp(out, "true", 4) == 0;
+	free(out);
+	return yes;
+}
+
 void it_ensure_image(void)
 {
 	if (it_docker(NULL, NULL, "image", "inspect", IT_IMAGE, NULL) == 0)

@@ -72,6 +72,9 @@ char *it_orphan_containers(void);
 char *it_new_lines(const char *before, const char *after);
 /* Does a container with this name or id exist (running or not)? */
 bool it_container_exists(const char *ref);
+/* Does dockerd apply --memory-swap on this host (docker info's SwapLimit)? Docker
+ * 20.10 on v2 finds no support where the host has no swap, and drops the limit. */
+bool it_docker_swap_limit(void);
 /* Makes sure the test image exists: a short cglat run imports it. */
 void it_ensure_image(void);
 

@@ -67,10 +67,14 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	snprintf(name, sizeof(name), "it-monitor-%d", (int)getpid());
 	snprintf(csv, sizeof(csv), "/tmp/cglat-it-monitor-%d.csv", (int)getpid());
 	snprintf(png, sizeof(png), "/tmp/cglat-it-monitor-%d.png", (int)getpid());
+	/* 8 s of growth, 16 intervals, with the limit lowered 3 s in; a slow VM gets
+	 * it_time_scale() times as long for each, so that it shows as many intervals. */
+	char seconds[16];
+	snprintf(seconds, sizeof(seconds), "%g", 8 * it_time_scale());
 	const char *argv[] = {
 	        CGLAT_BIN, "monitor", "--name", name,     "--memory", "200m", "-i",
 	        "0.5",     "--csv",   csv,      "--plot", png,        "--",   CGLAT_WORKLOAD_BIN,
-	        "grow",    "60",      "100",    "8",      NULL};
+	        "grow",    "60",      "100",    seconds,  NULL};
 	struct it_proc p;
 	cr_assert_eq(it_spawn(argv, &p), 0);
 	/* The cgroup exists once the probes are loaded, which takes longer under sanitizers
@@ -83,7 +87,7 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 		usleep(100 * 1000);
 	free(v1);
 	free(v2);
-	sleep(3);
+	usleep((useconds_t)(3e6 * it_time_scale()));
 	char *cg = it_strf("cglat/%s", name);
 	const char *set[] = {"set", "--cgroup", cg, "--memory", "70m", "--force", NULL};
 	char *err = NULL;
