@@ -89,9 +89,11 @@ Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
 	snprintf(cid, sizeof(cid), "%.64s", out);
 	free(out);
 	free(err);
-	char mem[256], quota[256], text[64];
-	snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/docker/%s/memory.limit_in_bytes", cid);
-	snprintf(quota, sizeof(quota), "/sys/fs/cgroup/cpu/docker/%s/cpu.cfs_quota_us", cid);
+	out = NULL;
+	cr_assert_eq(it_docker(&out, NULL, "inspect", "-f", "{{.State.Pid}}", cid, NULL), 0);
+	pid_t cpid = (pid_t)atoi(out);
+	free(out);
+	cr_assert_gt(cpid, 0);
 
 	stop_dockerd();
 	char prefix[13];
@@ -101,12 +103,12 @@ Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
 	cr_assert_eq(cglat(&out, &err, args), 0, "%s", err);
 	cr_log_info("cglat set --no-daemon: %s", out);
 	cr_assert(strstr(out, "-> 209715200\n"), "%s", out);
-	cr_assert(strstr(out, "cpu.cfs_quota_us: -1 -> 30000\n"), "%s", out);
+	const char *cpu_line = it_cgroup_v2() ? "cpu.max: max 100000 -> 30000 100000\n"
+	                                      : "cpu.cfs_quota_us: -1 -> 30000\n";
+	cr_assert(strstr(out, cpu_line), "no %s in: %s", cpu_line, out);
 	cr_assert(strstr(err, "Docker does not know"), "%s", err);
-	cr_assert_eq(it_read_text(mem, text, sizeof(text)), 0);
-	cr_assert_str_eq(text, "209715200");
-	cr_assert_eq(it_read_text(quota, text, sizeof(text)), 0);
-	cr_assert_str_eq(text, "30000");
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 209715200);
+	cr_assert_eq(it_read_limit(cpid, IT_CPU_QUOTA), 30000);
 	free(out);
 	free(err);
 
@@ -122,8 +124,8 @@ Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
 	cr_assert(strstr(err, "names need dockerd"), "%s", err);
 	free(out);
 	free(err);
-	cr_assert_eq(it_read_text(mem, text, sizeof(text)), 0);
-	cr_assert_str_eq(text, "209715200", "a refused change changed the file");
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 209715200,
+	             "a refused change changed the file");
 
 	start_dockerd();
 }
