@@ -85,8 +85,10 @@ static long own_oom_kills(void)
 Test(run, allocating_past_the_limit_is_oom_killed_inside_its_cgroup)
 {
 	long before = own_oom_kills();
-	const char *args[] = {"run", "--memory",         "32m",   "--name", name,
-	                      "--",  CGLAT_WORKLOAD_BIN, "alloc", "256",    NULL};
+	/* memory+swap 32m too: past the limit is an OOM kill also on a host with swap. */
+	const char *args[] = {"run",    "--memory", "32m", "--memory-swap",    "32m",
+	                      "--name", name,       "--",  CGLAT_WORKLOAD_BIN, "alloc",
+	                      "256",    NULL};
 	char *out = NULL, *err = NULL;
 	int rc = cglat(&out, &err, args);
 	cr_log_info("cglat run: %s", err);
