@@ -257,15 +257,8 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 	case OPT_DOCKER_BIN:
 		cfg->docker_bin = arg;
 		return 0;
-	case OPT_TIMEOUT: {
-		char *end = NULL;
-		double t = strtod(arg, &end);
-		if (!arg[0] || *end || !(t > 0 && t <= 3600))
-			return cg_errf(err, "--timeout: expected seconds in (0, 3600], got \"%s\"",
-			               arg);
-		cfg->timeout_s = t;
-		return 0;
-	}
+	case OPT_TIMEOUT:
+		return limits_parse_seconds("--timeout", arg, 3600, &cfg->timeout_s, err);
 	case OPT_PROBE:
 		return tracer_parse_strategy(arg, &cfg->probe, err);
 	case OPT_PROBE_FILE:

@@ -314,17 +314,6 @@ static void monitor_usage(FILE *out)
 	        "32m\n");
 }
 
-static int parse_seconds(const char *opt, const char *text, double *out, struct cg_err *err)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (!text[0] || *end || errno || !(v > 0) || v > 1e7)
-		return cg_errf(err, "%s: expected seconds > 0, got \"%s\"", opt, text);
-	*out = v;
-	return 0;
-}
-
 static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
                          struct cg_err *err)
 {
@@ -404,13 +393,15 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 			cfg->spec.no_daemon = true;
 			break;
 		case 'i':
-			if (parse_seconds("-i/--interval", optarg, &cfg->interval_s, err))
+			if (limits_parse_seconds("-i/--interval", optarg, 1e7, &cfg->interval_s,
+			                         err))
 				return -1;
 			if (cfg->interval_s < 0.1)
 				return cg_errf(err, "-i/--interval: at least 0.1 s");
 			break;
 		case 'd':
-			if (parse_seconds("-d/--duration", optarg, &cfg->duration_s, err))
+			if (limits_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
+			                         err))
 				return -1;
 			break;
 		case O_CSV:

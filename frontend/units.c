@@ -76,6 +76,18 @@ int limits_parse_int(const char *text, int64_t min, int64_t max, const char *wha
 	return 0;
 }
 
+int limits_parse_seconds(const char *opt, const char *text, double max, double *seconds,
+                         struct cg_err *err)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (!text[0] || isspace((unsigned char)text[0]) || *end || errno || !(v > 0 && v <= max))
+		return cg_errf(err, "%s: expected seconds in (0, %.0f], got \"%s\"", opt, max, text);
+	*seconds = v;
+	return 0;
+}
+
 /* Docker keeps CPUs as an int64 of nano-CPUs: the same limits apply here. */
 #define CPUS_MAX_DECIMALS 9
 #define CPUS_MAX 9223372036.0

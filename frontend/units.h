@@ -18,6 +18,11 @@ int limits_parse_size(const char *text, int64_t *bytes, struct cg_err *err);
 int limits_parse_int(const char *text, int64_t min, int64_t max, const char *what, int64_t *out,
                      struct cg_err *err);
 
+/* "0.5", "30": seconds in (0, max] for an option like --duration; `opt` names it in
+ * the error. Rejects empty text, trailing characters, nan, inf and <= 0. */
+int limits_parse_seconds(const char *opt, const char *text, double max, double *seconds,
+                         struct cg_err *err);
+
 /* "0.5", "2": a positive, finite number of CPUs (rejects nan, inf, <= 0). */
 int limits_parse_cpus(const char *text, double *cpus, struct cg_err *err);
 

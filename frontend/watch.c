@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "docker.h"
 #include "signals.h"
+#include "units.h"
 
 void watch_usage(FILE *out)
 {
@@ -65,7 +66,6 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 	optind = 0; /* glibc: a full restart, also of a half-read "-abc" of an earlier parse */
 	opterr = 0;
 	int c;
-	char *end;
 	while ((c = getopt_long(argc, argv, ":c:d:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -94,13 +94,9 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 				               optarg);
 			break;
 		case 'd':
-			errno = 0;
-			cfg->duration_s = strtod(optarg, &end);
-			if (!optarg[0] || *end || errno || !(cfg->duration_s > 0) ||
-			    cfg->duration_s > 1e7)
-				return cg_errf(err,
-				               "-d/--duration: expected seconds > 0, got \"%s\"",
-				               optarg);
+			if (limits_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
+			                         err))
+				return -1;
 			break;
 		case 'p':
 			if (tracer_parse_strategy(optarg, &cfg->probe, err))

@@ -105,6 +105,27 @@ Test(limits, parse_int_range_and_errors)
 	}
 }
 
+Test(limits, parse_seconds_takes_positive_seconds_up_to_max)
+{
+	struct cg_err err = {{0}};
+	double s = 0;
+	cr_assert_eq(limits_parse_seconds("--timeout", "2.5", 3600, &s, &err), 0);
+	cr_assert_float_eq(s, 2.5, 1e-12);
+	cr_assert_eq(limits_parse_seconds("--timeout", "3600", 3600, &s, &err), 0);
+	cr_assert_float_eq(s, 3600, 1e-12);
+	const char *bad[] = {"", "0", "-1", "3600.5", "nan", "inf", "1e999", "2s", " 2", "0x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = 77;
+		cr_assert_eq(limits_parse_seconds("--timeout", bad[i], 3600, &s, &err), -1,
+		             "\"%s\" was taken", bad[i]);
+		cr_assert_float_eq(s, 77, 0, "\"%s\" changed the value", bad[i]);
+		char want[128];
+		snprintf(want, sizeof(want), "--timeout: expected seconds in (0, 3600], got \"%s\"",
+		         bad[i]);
+		cr_assert_str_eq(err.msg, want);
+	}
+}
+
 Test(limits, parse_cpus_accepts_positive_decimals)
 {
 	struct cg_err err = {{0}};
