@@ -83,7 +83,8 @@ int limits_parse_seconds(const char *opt, const char *text, double max, double *
 	errno = 0;
 	double v = strtod(text, &end);
 	if (!text[0] || isspace((unsigned char)text[0]) || *end || errno || !(v > 0 && v <= max))
-		return cg_errf(err, "%s: expected seconds in (0, %.0f], got \"%s\"", opt, max, text);
+		return cg_errf(err, "%s: expected seconds in (0, %.0f], got \"%s\"", opt, max,
+		               text);
 	*seconds = v;
 	return 0;
 }
