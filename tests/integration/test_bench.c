@@ -168,6 +168,13 @@ static void assert_one_message(const char *err)
 
 /* ------------------------------------------------------- a full run */
 
+/* Does tracefs offer kprobe_events (mounted on either of its usual places)? */
+static bool kernel_has_kprobes(void)
+{
+	return access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
+	       access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+}
+
 TestSuite(bench_run, .timeout = 120);
 
 Test(bench_run, json_report_of_a_full_run)
@@ -219,8 +226,7 @@ Test(bench_run, json_report_of_a_full_run)
 
 	/* auto: kprobe where the kernel has kprobes (and headers to match), else tracepoint. */
 	const char *strategy = json_string_value(jget(root, "host.probe_strategy"));
-	bool kprobes = access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
-	               access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+	bool kprobes = kernel_has_kprobes();
 	cr_expect(strategy && (strcmp(strategy, "tracepoint") == 0 ||
 	                       (kprobes && strcmp(strategy, "kprobe") == 0)),
 	          "probe_strategy %s on a kernel %s kprobes", strategy ? strategy : "(none)",
@@ -695,8 +701,7 @@ Test(bench_errors, unknown_container_is_named)
 
 Test(bench_errors, kprobe_without_kprobes)
 {
-	if (access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0)
+	if (kernel_has_kprobes())
 		cr_skip_test("this kernel has kprobes");
 	char *orphans = it_orphan_containers();
 	const char *args[] = {"--probe", "kprobe", "-n", "1", NULL};
