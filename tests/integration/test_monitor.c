@@ -79,14 +79,8 @@ Test(monitor, workload_under_a_lowered_limit, .timeout = 120)
 	cr_assert_eq(it_spawn(argv, &p), 0);
 	/* The cgroup exists once the probes are loaded, which takes longer under sanitizers
 	 * or load: wait for it, then let the workload grow a while. */
-	char *v1 = it_strf("/sys/fs/cgroup/memory/cglat/%s", name);
-	char *v2 = it_strf("/sys/fs/cgroup/cglat/%s", name);
-	struct stat dir;
-	for (int i = 0; i < 600 * it_time_scale() && stat(v1, &dir) != 0 && stat(v2, &dir) != 0;
-	     i++)
+	for (int i = 0; i < 600 * it_time_scale() && !cgroup_left(name); i++)
 		usleep(100 * 1000);
-	free(v1);
-	free(v2);
 	usleep((useconds_t)(3e6 * it_time_scale()));
 	char *cg = it_strf("cglat/%s", name);
 	const char *set[] = {"set", "--cgroup", cg, "--memory", "70m", "--force", NULL};
