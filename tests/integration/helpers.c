@@ -19,11 +19,16 @@
 
 extern char **environ;
 
-static double mono_now(void)
+uint64_t it_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double mono_now(void)
+{
+	return (double)it_mono_ns() / 1e9;
 }
 
 double it_time_scale(void)

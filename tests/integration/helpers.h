@@ -57,6 +57,8 @@ char *it_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t it_count_lines(const char *text);
 /* Wall clock in seconds, as `docker events --since` wants it. */
 double it_now(void);
+/* CLOCK_MONOTONIC in nanoseconds, for timing a call. */
+uint64_t it_mono_ns(void);
 
 /* IDs (one a line) of the containers labelled cglat.owner=PID; malloc'd. */
 char *it_owned_containers(pid_t owner);

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -136,13 +135,6 @@ Test(set, changes_the_kernel_files_and_docker_does_not_see_it)
 	free(err);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The floor cglat set is held to: one write(2) each of the memory limit and the CPU
  * quota of the container, on fds kept open, with the values of iteration i. */
 static uint64_t floor_ns(int i)
@@ -157,11 +149,11 @@ static uint64_t floor_ns(int i)
 	const char *mem_value = i % 2 ? "134217728" : "135266304";
 	int fm = open(mem, O_WRONLY | O_CLOEXEC), fc = open(cpu, O_WRONLY | O_CLOEXEC);
 	cr_assert(fm >= 0 && fc >= 0, "cannot open %s or %s: %s", mem, cpu, strerror(errno));
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = it_mono_ns();
 	ssize_t a = write(fm, mem_value, strlen(mem_value));
-	uint64_t t1 = mono_ns();
+	uint64_t t1 = it_mono_ns();
 	ssize_t b = write(fc, cpu_value, strlen(cpu_value));
-	uint64_t t2 = mono_ns();
+	uint64_t t2 = it_mono_ns();
 	cr_assert(a > 0 && b > 0, "writing %s or %s: %s", mem, cpu, strerror(errno));
 	close(fm);
 	close(fc);
