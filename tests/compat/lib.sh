@@ -178,7 +178,9 @@ compat_verdicts() {
 		fi
 		# The integration tests ran once for the cell, under every strategy's verdict.
 		if [ -z "$why" ] && grep -q '^INTEGRATION=1$' "$cell/cell.env"; then
-			if ! grep -q '^integration_rc=' "$st"; then
+			if ! grep -q '^integration_rc=' "$st" && grep -qE 'soft lockup|Oops' "$cell/console.log"; then
+				why="the guest kernel broke before the integration tests finished: $(grep -m1 -oE 'BUG: soft lockup.*|Oops.*' "$cell/console.log" | cut -c1-100) (console.log)"
+			elif ! grep -q '^integration_rc=' "$st"; then
 				why="the integration tests did not finish (console.log)"
 			elif ! grep -q '^integration_rc=0$' "$st"; then
 				why="integration tests failed: $(grep -o '^\[FAIL\] [^:]*::[^:]*' "$cell/integration.log" |
