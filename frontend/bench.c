@@ -15,13 +15,15 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "event_match.h"
 #include "signals.h"
 #include "stale.h"
 #include "tracer.h"
 
 /* The embedded static program of the local test image. */
-extern const char cglat_idle_binary[];
-extern const char cglat_idle_binary_end[];
+/* The test image, a tar holding the static idle program, made and embedded at build time. */
+extern const char cglat_idle_tar[];
+extern const char cglat_idle_tar_end[];
 
 const char *bench_metric_name(enum metric m)
 {
@@ -56,62 +58,6 @@ int64_t bench_metric(const struct sample *s, enum metric m)
 	default:
 		return -1;
 	}
-}
-
-bool bench_parse_update_request(const char *data, size_t len, char *ref, size_t ref_len)
-{
-	/* "POST /v1.41/containers/REF/update HTTP/1.1" (the version part is optional). */
-	static const char post[] = "POST /";
-	if (len < sizeof(post) - 1 || memcmp(data, post, sizeof(post) - 1) != 0)
-		return false;
-	size_t i = sizeof(post) - 1;
-	if (i < len && data[i] == 'v') {
-		while (i < len && data[i] != '/' && data[i] != ' ')
-			i++;
-		if (i >= len || data[i] != '/')
-			return false;
-		i++;
-	}
-	static const char containers[] = "containers/";
-	if (len - i < sizeof(containers) - 1 ||
-	    memcmp(data + i, containers, sizeof(containers) - 1) != 0)
-		return false;
-	i += sizeof(containers) - 1;
-	size_t start = i;
-	while (i < len && data[i] != '/' && data[i] != ' ' && data[i] != '?')
-		i++;
-	size_t n = i - start;
-	static const char update[] = "/update";
-	if (n == 0 || n >= ref_len || len - i < sizeof(update) - 1 ||
-	    memcmp(data + i, update, sizeof(update) - 1) != 0)
-		return false;
-	size_t after = i + sizeof(update) - 1;
-	if (after < len && data[after] != ' ' && data[after] != '?')
-		return false;
-	memcpy(ref, data + start, n);
-	ref[n] = '\0';
-	return true;
-}
-
-bool bench_path_matches(const char *path, const char *container_id, const char *file)
-{
-	size_t pl = strlen(path), fl = strlen(file);
-	if (pl <= fl || strcmp(path + pl - fl, file) != 0 || path[pl - fl - 1] != '/')
-		return false;
-	/* The directory part must name the container: ".../<id>/" or ".../docker-<id>.scope/". */
-	const char *hit = strstr(path, container_id);
-	return hit && (size_t)(hit - path) < pl - fl;
-}
-
-void bench_written_value(const char *data, size_t len, char *out, size_t out_len)
-{
-	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\0'))
-		len--;
-	if (len >= out_len)
-		len = out_len - 1;
-	for (size_t i = 0; i < len; i++)
-		out[i] = isprint((unsigned char)data[i]) ? data[i] : '?';
-	out[len] = '\0';
 }
 
 /* ------------------------------------------------------------------ state */
@@ -165,7 +111,7 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 	if (ev->kind == CGLAT_EV_RECV) {
 		char ref[256];
 		if (b->want_recv && !b->recv_found && ev->ts_exit >= s->t0_ns &&
-		    bench_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)) &&
+		    event_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)) &&
 		    (strcmp(ref, b->res->container_id) == 0 || strcmp(ref, b->cli_ref) == 0)) {
 			b->recv_found = true;
 			s->recv_ns = ev->ts_exit;
@@ -173,9 +119,9 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 		return;
 	}
 	if (ev->kind != CGLAT_EV_WRITE || b->write_found || ev->ts_enter < s->t0_ns ||
-	    !bench_path_matches(ev->path, b->res->container_id, b->cur_file))
+	    !event_path_matches(ev->path, b->res->container_id, b->cur_file))
 		return;
-	bench_written_value(ev->data, ev->data_len, s->seen, sizeof(s->seen));
+	event_written_value(ev->data, ev->data_len, s->seen, sizeof(s->seen));
 	s->write_ret = ev->ret;
 	s->writer_tgid = ev->tgid;
 	snprintf(s->writer_comm, sizeof(s->writer_comm), "%s", ev->comm);
@@ -532,8 +478,8 @@ static bool restore_container(struct bench *b, struct cg_err *err)
 static int make_container(struct bench *b, struct cg_err *err)
 {
 	const struct bench_config *c = b->cfg;
-	size_t len = (size_t)(cglat_idle_binary_end - cglat_idle_binary);
-	if (docker_ensure_image(b->docker, c->image, cglat_idle_binary, len, err))
+	size_t len = (size_t)(cglat_idle_tar_end - cglat_idle_tar);
+	if (docker_ensure_image(b->docker, c->image, cglat_idle_tar, len, err))
 		return -1;
 	char name[256], label[64];
 	if (c->name)
@@ -748,8 +694,8 @@ static void clean_up(struct bench *b)
 	for (int r = 0; r < CG_RES_COUNT; r++)
 		if (b->fd[r] >= 0)
 			close(b->fd[r]);
-	tracer_close(b->tracer);
-	b->tracer = NULL;
+	/* The probes detach while the container is removed. */
+	tracer_detach_begin(b->tracer);
 	struct cg_err err;
 	if (b->res->container_created && !b->cfg->keep) {
 		vlog(b, "removing container %s", b->res->container_name);
@@ -774,6 +720,14 @@ static void clean_up(struct bench *b)
 	}
 	docker_close(b->docker);
 	b->docker = NULL;
+	if (b->tracer) {
+		tracer_timings(b->tracer, &b->res->timings);
+		tracer_close(b->tracer);
+		b->tracer = NULL;
+		vlog(b, "probes: compiled in %.0f ms, attached in %.0f ms, detached in %.0f ms",
+		     b->res->timings.compile_ns / 1e6, b->res->timings.attach_ns / 1e6,
+		     b->res->timings.detach_ns / 1e6);
+	}
 }
 
 /* The Docker CLI as execvp would find it. */
@@ -820,18 +774,6 @@ static int preflight(const struct bench_config *cfg, struct cg_err *err)
 		               "--docker-bin %s: no such executable; install the Docker CLI "
 		               "or leave out the docker path (--paths api,direct)",
 		               cfg->docker_bin ? cfg->docker_bin : "docker");
-	if (cfg->output) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", cfg->output);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if (access(dir, W_OK) != 0)
-			return cg_errf(err, "-o %s: cannot write in %s: %s", cfg->output, dir,
-			               strerror(errno));
-	}
 	return 0;
 }
 

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench_cli.h"
 #include "cgroup.h"
-#include "cli.h"
 #include "error.h"
 
 /* Sample paths: the three update paths, plus the floor (bare pwrite, unprobed). */
@@ -64,6 +64,7 @@ struct bench_result {
 	struct sample *samples;
 	size_t count, cap;
 	uint64_t lost_events;
+	struct tracer_timings timings; /* the probes' compile, attach and detach */
 	int containers_removed;
 	bool limits_restored; /* --container: the original limits are back */
 	bool interrupted;
@@ -79,13 +80,5 @@ void bench_result_free(struct bench_result *res);
 int64_t bench_metric(const struct sample *s, enum metric m);
 const char *bench_metric_name(enum metric m);
 const char *bench_sample_path_name(enum sample_path p);
-
-/* Pure matching helpers, exposed for tests. */
-/* The container reference in "POST /v1.41/containers/REF/update ...", copied to ref. */
-bool bench_parse_update_request(const char *data, size_t len, char *ref, size_t ref_len);
-/* Does a write event's path name this container's file? */
-bool bench_path_matches(const char *path, const char *container_id, const char *file);
-/* The written bytes without a trailing newline, as a string. */
-void bench_written_value(const char *data, size_t len, char *out, size_t out_len);
 
 #endif

@@ -1,100 +1,57 @@
-/* cglat: subcommand dispatch. `cglat -n 100` is `cglat bench -n 100`. */
-#include <errno.h>
+/* cglat: the command table and dispatch. `cglat -n 100` is `cglat bench -n 100`. */
 #include <stdio.h>
 #include <string.h>
 
-#include "bench.h"
-#include "cli.h"
-#include "cmd.h"
+#include "bench_cli.h"
 #include "doctor.h"
-#include "report.h"
-#include "signals.h"
-#include "watch.h"
 #include "monitor.h"
+#include "run.h"
+#include "set.h"
+#include "watch.h"
 
-static int write_report(const struct bench_config *cfg, const struct bench_result *res)
-{
-	FILE *out = stdout;
-	if (cfg->output && !(out = fopen(cfg->output, "w"))) {
-		fprintf(stderr, "cglat: cannot write %s: %s\n", cfg->output, strerror(errno));
-		return -1;
-	}
-	int rc;
-	switch (cfg->format) {
-	case FORMAT_JSON:
-		rc = report_json(out, cfg, res);
-		break;
-	case FORMAT_CSV:
-		rc = report_csv(out, res);
-		break;
-	default:
-		rc = report_text(out, cfg, res);
-	}
-	if (out != stdout && fclose(out) != 0)
-		rc = -1;
-	if (rc < 0)
-		fprintf(stderr, "cglat: writing the report failed\n");
-	return rc;
-}
+struct command {
+	const char *name;
+	int (*entry)(int argc, char **argv); /* argv[0] is the command's name */
+	const char *help;                    /* one line for the top-level help */
+};
 
-static int cmd_bench(int argc, char **argv, const char *prog)
+static const struct command commands[] = {
+        {"bench", bench_main, "(the default) time limit changes: docker update, API, direct write"},
+        {"set", set_main, "change limits and CPU priority of a container, PID or cgroup now"},
+        {"run", run_main, "start a command in a cgroup of its own, with limits"},
+        {"watch", watch_main, "print every cgroup limit write on the host as it happens"},
+        {"monitor", monitor_main, "a workload's memory, faults, reclaim and CPU live, with plots"},
+        {"doctor", doctor_main, "what this machine offers cglat, and the fix for what is missing"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
 {
-	struct bench_config cfg;
-	enum cli_action action;
-	struct cg_err err;
-	if (cli_parse_bench(argc, argv, &cfg, &action, &err) < 0) {
-		fprintf(stderr, "cglat: %s\n", err.msg);
-		return 2;
-	}
-	if (action == CLI_HELP) {
-		cli_usage(stdout, prog);
-		return 0;
-	}
-	if (action == CLI_VERSION) {
-		printf("cglat %s\n", CGLAT_VERSION);
-		return 0;
-	}
-	signals_install();
-	struct bench_result res;
-	int rc = bench_run(&cfg, &res, &err);
-	if (rc < 0) {
-		fprintf(stderr, "cglat: %s\n", err.msg);
-		if (res.interrupted || res.container_created || res.limits_restored)
-			fprintf(stderr, "cglat: cleaned up: %s\n",
-			        res.container_created
-			                ? (res.containers_removed ? "container removed"
-			                                          : "container NOT removed")
-			                : (res.limits_restored ? "original limits restored"
-			                                       : "nothing to restore"));
-	}
-	/* Partial results of an interrupted run are still worth printing. */
-	if ((rc == 0 || res.interrupted) && res.count > 0 && write_report(&cfg, &res) < 0)
-		rc = -1;
-	bench_result_free(&res);
-	return rc == 0 ? 0 : 1;
+	fprintf(out, "Usage: cglat [bench] [OPTIONS]\n"
+	             "       cglat COMMAND [OPTIONS]    (cglat COMMAND --help for each)\n"
+	             "\n"
+	             "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
+	fputc('\n', out);
+	cli_usage(out);
 }
 
 int main(int argc, char **argv)
 {
-	const char *prog = "cglat";
-	if (argc > 1 && strcmp(argv[1], "monitor") == 0)
-		return monitor_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "watch") == 0)
-		return watch_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "doctor") == 0)
-		return doctor_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "bench") == 0)
-		return cmd_bench(argc - 1, argv + 1, prog);
-	if (argc > 1 && strcmp(argv[1], "set") == 0)
-		return cmd_set(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
 	if (argc > 1 && argv[1][0] != '-') {
-		fprintf(stderr,
-		        "cglat: unknown command \"%s\"; commands: bench (the default), set, "
-		        "run, watch, monitor, doctor; see cglat --help\n",
-		        argv[1]);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (strcmp(argv[1], commands[i].name) == 0)
+				return commands[i].entry(argc - 1, argv + 1);
+		fprintf(stderr, "cglat: unknown command \"%s\"; commands:", argv[1]);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+		fprintf(stderr, " (bench is the default); see cglat --help\n");
 		return 2;
 	}
-	return cmd_bench(argc, argv, prog);
+	return bench_main(argc, argv);
 }

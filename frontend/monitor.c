@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "event_match.h"
 #include "docker.h"
 #include "signals.h"
 #include "stale.h"
@@ -614,7 +614,7 @@ static void on_event(void *ctx, const struct cglat_event *ev)
 	    (dl > ml && slash[-(long)ml - 1] != '/'))
 		return;
 	char value[CGLAT_DATA_LEN + 1];
-	bench_written_value(ev->data, ev->data_len, value, sizeof(value));
+	event_written_value(ev->data, ev->data_len, value, sizeof(value));
 	m->changes++;
 	snprintf(m->change, sizeof(m->change), "%s=%s", slash + 1, value);
 	if (m->nchange_times == m->cap_change_times) {

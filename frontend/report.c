@@ -1,8 +1,14 @@
 #include "report.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "units.h"
 
@@ -369,6 +375,11 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 	        "interrupted", res->interrupted, "wall_ns", (json_int_t)res->wall_ns);
 	if (!root)
 		return -1;
+	json_object_set_new(root, "timings",
+	                    json_pack("{s:I, s:I, s:I}", "compile_ns",
+	                              (json_int_t)res->timings.compile_ns, "attach_ns",
+	                              (json_int_t)res->timings.attach_ns, "detach_ns",
+	                              (json_int_t)res->timings.detach_ns));
 	int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	fputc('\n', out);
 	json_decref(root);
@@ -412,4 +423,106 @@ int report_csv(FILE *out, const struct bench_result *res)
 		        (long long)bench_metric(s, METRIC_ROUND_TRIP));
 	}
 	return ferror(out) ? -1 : 0;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static const char *kernel_fs_name(long type)
+{
+	switch (type) {
+	case PROC_SUPER_MAGIC:
+		return "procfs";
+	case SYSFS_MAGIC:
+		return "sysfs";
+	case CGROUP_SUPER_MAGIC:
+		return "cgroupfs";
+	case CGROUP2_SUPER_MAGIC:
+		return "cgroup2";
+	case DEBUGFS_MAGIC:
+		return "debugfs";
+	case TRACEFS_MAGIC:
+		return "tracefs";
+	case SECURITYFS_MAGIC:
+		return "securityfs";
+	case BPF_FS_MAGIC:
+		return "bpffs";
+	default:
+		return NULL;
+	}
+}
+
+int report_output_open(const char *path, struct report_output *o, struct cg_err *err)
+{
+	*o = (struct report_output){.file = stdout, .path = path};
+	if (!path)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		o->created = true;
+	else if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cg_errf(err,
+		               "-o %s: cannot write the report there: %s; give a file in a "
+		               "writable directory",
+		               path, strerror(errno));
+	struct stat st;
+	struct statfs fs;
+	const char *kfs = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fstatfs(fd, &fs) == 0)
+		kfs = kernel_fs_name((long)fs.f_type);
+	if (kfs) {
+		close(fd);
+		if (o->created)
+			unlink(path);
+		return cg_errf(err,
+		               "-o %s is a kernel file (on %s), which cannot take a report: give "
+		               "a file on an ordinary filesystem",
+		               path, kfs);
+	}
+	if (!(o->file = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		if (o->created)
+			unlink(path);
+		return cg_errf(err, "-o %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+int report_write(struct report_output *o, const struct bench_config *cfg,
+                 const struct bench_result *res, struct cg_err *err)
+{
+	struct stat st;
+	if (o->path && fstat(fileno(o->file), &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(fileno(o->file), 0) != 0)
+		return cg_errf(err, "-o %s: cannot replace its contents: %s", o->path,
+		               strerror(errno));
+	int rc;
+	switch (cfg->format) {
+	case FORMAT_JSON:
+		rc = report_json(o->file, cfg, res);
+		break;
+	case FORMAT_CSV:
+		rc = report_csv(o->file, res);
+		break;
+	default:
+		rc = report_text(o->file, cfg, res);
+	}
+	if (fflush(o->file) != 0 || ferror(o->file))
+		rc = -1;
+	if (rc < 0)
+		return cg_errf(err, "writing the report to %s failed: %s",
+		               o->path ? o->path : "stdout", errno ? strerror(errno) : "I/O error");
+	return 0;
+}
+
+void report_output_close(struct report_output *o, bool written)
+{
+	if (!o->path || !o->file)
+		return;
+	fclose(o->file);
+	o->file = NULL;
+	if (!written && o->created)
+		unlink(o->path);
 }

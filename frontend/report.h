@@ -2,10 +2,11 @@
 #ifndef CGLAT_REPORT_H
 #define CGLAT_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bench.h"
-#include "cli.h"
+#include "bench_cli.h"
 #include "stats.h"
 
 /* One line of the results: a path x resource x metric and its statistics. */
@@ -41,5 +42,22 @@ void report_original(const struct report_row *rows, size_t n, struct report_orig
 int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
 int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
 int report_csv(FILE *out, const struct bench_result *res);
+
+/* Where the report goes: stdout, or -o FILE opened before the run. */
+struct report_output {
+	FILE *file;
+	const char *path; /* NULL: stdout */
+	bool created;     /* the file did not exist: removed again if no report is written */
+};
+
+/* Opens path (NULL: stdout) for the report without truncating it yet. A directory, a
+ * file that cannot be opened for writing, or a kernel file (proc, sysfs, cgroupfs,
+ * tracefs, ...) that would refuse the report is an error naming the fix. */
+int report_output_open(const char *path, struct report_output *o, struct cg_err *err);
+/* Writes the report in cfg->format, replacing what the file held. */
+int report_write(struct report_output *o, const struct bench_config *cfg,
+                 const struct bench_result *res, struct cg_err *err);
+/* Closes the file; one cglat created and wrote nothing into is removed. */
+void report_output_close(struct report_output *o, bool written);
 
 #endif

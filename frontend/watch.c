@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "event_match.h"
 #include "cgroup.h"
 #include "docker.h"
 #include "signals.h"
@@ -139,7 +139,7 @@ void watch_line_from_event(const struct cglat_event *ev, double wall, struct wat
 	}
 	if (!cgroup_container_id_of_path(line->cgroup, line->container_id))
 		line->container_id[0] = '\0';
-	bench_written_value(ev->data, ev->data_len, line->value, sizeof(line->value));
+	event_written_value(ev->data, ev->data_len, line->value, sizeof(line->value));
 	line->ret = ev->ret;
 	line->duration_ns = ev->ts_exit - ev->ts_enter;
 	line->since_receive_ns = -1;
@@ -307,7 +307,7 @@ static void handle(struct watcher *w, const struct cglat_event *ev)
 {
 	if (ev->kind == CGLAT_EV_RECV) {
 		char ref[72];
-		if (!bench_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)))
+		if (!event_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)))
 			return;
 		unsigned slot = w->recv_next++ % RECV_RING;
 		snprintf(w->recv[slot].ref, sizeof(w->recv[slot].ref), "%s", ref);

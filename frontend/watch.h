@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "cglat_event.h"
-#include "cli.h"
+#include "bench_cli.h"
 #include "error.h"
 #include "tracer.h"
 

@@ -6,18 +6,21 @@
 #include <bcc/libbpf.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 struct bccw {
 	std::unique_ptr<ebpf::BPF> bpf;
 	std::string error;
 	std::vector<std::string> perf_tables;
+	std::vector<int> tracepoint_fds; // perf events this wrapper attached, closed together
 	bool loaded = false;
 };
 
@@ -119,7 +122,8 @@ int table_fd(bccw *b, const char *table)
 
 } // namespace
 
-extern "C" {
+namespace
+{
 
 struct bccw *bccw_new(void)
 {
@@ -150,16 +154,31 @@ int bccw_load(struct bccw *b, const char *source, const char *const *cflags, siz
 	});
 }
 
+// Attached here rather than through BPF::attach_tracepoint so that the wrapper holds
+// the perf event fds and can close them all at once (bccw_free).
 int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *fn)
 {
 	return guarded(b, "attaching a tracepoint", [&] {
+		std::string tp(tracepoint);
+		size_t colon = tp.find(':');
+		if (colon == std::string::npos || colon == 0 || colon + 1 == tp.size())
+			return fail(b, "tracepoint " + tp + " is not category:event");
+		int prog_fd = -1;
 		StderrCapture capture; // program load happens here, with its noise
-		auto st = b->bpf->attach_tracepoint(tracepoint, fn);
+		auto st = b->bpf->load_func(fn, BPF_PROG_TYPE_TRACEPOINT, prog_fd);
 		std::string diagnostics = capture.text();
-		if (check(b, st, std::string("attaching tracepoint ") + tracepoint) < 0 &&
-		    !diagnostics.empty())
-			b->error += "\n" + diagnostics;
-		return st.ok() ? 0 : -1;
+		if (check(b, st, std::string("attaching tracepoint ") + tracepoint) < 0) {
+			if (!diagnostics.empty())
+				b->error += "\n" + diagnostics;
+			return -1;
+		}
+		std::string category = tp.substr(0, colon), event = tp.substr(colon + 1);
+		int fd = bpf_attach_tracepoint(prog_fd, category.c_str(), event.c_str());
+		if (fd < 0)
+			return fail(b, std::string("attaching tracepoint ") + tracepoint + ": " +
+			                       std::strerror(errno));
+		b->tracepoint_fds.push_back(fd);
+		return 0;
 	});
 }
 
@@ -268,14 +287,49 @@ const char *bccw_last_error(const struct bccw *b)
 	return b ? b->error.c_str() : "out of memory";
 }
 
+// Closing a perf event that carries a BPF program unregisters the tracepoint and waits
+// for an RCU grace period (70-80 ms here); one close after another that is over a
+// second for cglat's probes. Closed from a thread each, the waits overlap.
+void close_all_at_once(const std::vector<int> &fds)
+{
+	std::vector<std::thread> closers;
+	closers.reserve(fds.size());
+	for (int fd : fds) {
+		try {
+			closers.emplace_back([fd] { bpf_close_perf_event_fd(fd); });
+		} catch (...) {
+			bpf_close_perf_event_fd(fd); // no thread to be had: in turn, then
+		}
+	}
+	for (auto &t : closers)
+		t.join();
+}
+
 void bccw_free(struct bccw *b)
 {
 	if (!b)
 		return;
 	try {
-		delete b; // ~BPF detaches every probe and closes perf buffers
+		close_all_at_once(b->tracepoint_fds);
+		delete b; // ~BPF detaches kprobes, closes perf buffers, programs and maps
 	} catch (...) {
 	}
 }
+
+} // namespace
+
+extern "C" {
+
+// The module's one export: the tracer finds it with dlsym(BCCW_API_SYMBOL).
+__attribute__((visibility("default"))) extern const struct bccw_api cglat_bccw_api;
+const struct bccw_api cglat_bccw_api = {
+        BCCW_API_VERSION,   bccw_new,
+        bccw_load,          bccw_attach_tracepoint,
+        bccw_attach_kprobe, bccw_open_perf_buffer,
+        bccw_poll,          bccw_consume,
+        bccw_table_update,  bccw_table_delete,
+        bccw_table_lookup,  bccw_last_error,
+        bccw_free,
+};
 
 } // extern "C"

@@ -1,7 +1,8 @@
 /* Command lines: the input split on NUL bytes is argv for bench, watch, set and run, and
  * name/value pairs for the limit options. */
-#include "cli.h"
-#include "cmd.h"
+#include "bench_cli.h"
+#include "run.h"
+#include "set.h"
 #include "fuzz_common.h"
 #include "watch.h"
 
@@ -22,12 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	argc = fuzz_argv(data, size, "set", argv, 64, &buf);
 	struct set_args sa;
-	(void)cmd_set_parse(argc, argv, &sa, &err);
+	(void)set_parse(argc, argv, &sa, &err);
 	free(buf);
 
 	argc = fuzz_argv(data, size, "run", argv, 64, &buf);
 	struct run_args ra;
-	(void)cmd_run_parse(argc, argv, &ra, &err);
+	(void)run_parse(argc, argv, &ra, &err);
 	free(buf);
 
 	/* name, value, name, value... */

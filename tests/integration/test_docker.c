@@ -31,7 +31,7 @@ static char cname[64];
 static void *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s: %s (build the cglat-idle target)", path,
+	cr_assert_not_null(f, "cannot open %s: %s (build the idle_tar target)", path,
 	                   strerror(errno));
 	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
 	long n = ftell(f);
@@ -64,7 +64,7 @@ static void start_container(void)
 {
 	struct cg_err err = {0};
 	open_docker();
-	ensure_image(IMAGE, CGLAT_IDLE_BIN, NULL);
+	ensure_image(IMAGE, CGLAT_IDLE_TAR, NULL);
 	snprintf(cname, sizeof(cname), "cglat-test-%d", (int)getpid());
 	cr_assert_eq(docker_run_idle(d, IMAGE, cname, LABEL, cid, &err), 0, "%s", err.msg);
 }
@@ -308,7 +308,7 @@ Test(docker_image, import_sets_cmd_and_is_idempotent)
 {
 	char image[64], path[128], body[65536];
 	snprintf(image, sizeof(image), "cglat-idle:import-%d", (int)getpid());
-	ensure_image(image, CGLAT_IDLE_BIN, NULL);
+	ensure_image(image, CGLAT_IDLE_TAR, NULL);
 	ensure_image(image, NULL, NULL); /* present now: no binary needed */
 	snprintf(path, sizeof(path), "/images/%s/json", image);
 	cr_assert_eq(raw("GET", path, body, sizeof(body)), 200);

@@ -3,7 +3,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "opts.h"
+#include "run.h"
+#include "set.h"
 #include "units.h"
 
 static struct cg_err err;
@@ -12,30 +14,30 @@ static struct run_args ra;
 
 static const char *set_err(int argc, char **argv)
 {
-	cr_assert_eq(cmd_set_parse(argc, argv, &sa, &err), -1, "accepted: %s ...", argv[1]);
+	cr_assert_eq(set_parse(argc, argv, &sa, &err), -1, "accepted: %s ...", argv[1]);
 	return err.msg;
 }
 
 static const char *run_err(int argc, char **argv)
 {
-	cr_assert_eq(cmd_run_parse(argc, argv, &ra, &err), -1, "accepted: %s ...", argv[1]);
+	cr_assert_eq(run_parse(argc, argv, &ra, &err), -1, "accepted: %s ...", argv[1]);
 	return err.msg;
 }
 
 #define ARGV(...) ((char *[]){"set", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"set", __VA_ARGS__}) / sizeof(char *)))
 #define SET_OK(...)                                                                                \
-	cr_assert_eq(cmd_set_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &sa, &err), 0, "%s",      \
-	             err.msg)
+	cr_assert_eq(set_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &sa, &err), 0, "%s", err.msg)
 #define SET_ERR(...) set_err(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
 /* ra.cmd points into argv: keep argv beyond the compound literal's block (ASan found it). */
-static int run_parse(int argc, char **argv)
+static int run_parse_kept(int argc, char **argv)
 {
 	static char *kept[64];
 	memcpy(kept, argv, (size_t)(argc + 1) * sizeof(*argv));
-	return cmd_run_parse(argc, kept, &ra, &err);
+	return run_parse(argc, kept, &ra, &err);
 }
-#define RUN_OK(...) cr_assert_eq(run_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__)), 0, "%s", err.msg)
+#define RUN_OK(...)                                                                                \
+	cr_assert_eq(run_parse_kept(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__)), 0, "%s", err.msg)
 #define RUN_ERR(...) run_err(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
 
 Test(set_args, every_limit_option)

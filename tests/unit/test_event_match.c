@@ -2,13 +2,13 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "bench.h"
+#include "event_match.h"
 
 #define ID "2c1c0748b166b8ece31b429da6c1c636960a3a3807b4d1fb9e6b0a1e5492f230"
 
 static bool parse(const char *data, char *ref)
 {
-	return bench_parse_update_request(data, strlen(data), ref, 256);
+	return event_parse_update_request(data, strlen(data), ref, 256);
 }
 
 Test(match, update_request_gives_the_reference_the_client_sent)
@@ -39,58 +39,36 @@ Test(match, other_requests_are_not_updates)
 Test(match, path_must_name_this_container_and_this_file)
 {
 	const char *runc_v1 = "memory/docker/" ID "/memory.limit_in_bytes";
-	cr_assert(bench_path_matches(runc_v1, ID, "memory.limit_in_bytes"));
-	cr_assert(bench_path_matches("/sys/fs/cgroup/memory/docker/" ID "/memory.limit_in_bytes",
+	cr_assert(event_path_matches(runc_v1, ID, "memory.limit_in_bytes"));
+	cr_assert(event_path_matches("/sys/fs/cgroup/memory/docker/" ID "/memory.limit_in_bytes",
 	                             ID, "memory.limit_in_bytes"));
-	cr_assert(bench_path_matches("/sys/fs/cgroup/system.slice/docker-" ID ".scope/cpu.max", ID,
+	cr_assert(event_path_matches("/sys/fs/cgroup/system.slice/docker-" ID ".scope/cpu.max", ID,
 	                             "cpu.max"));
 	/* kprobe strategy: "<parent>/<name>" */
-	cr_assert(bench_path_matches(ID "/memory.max", ID, "memory.max"));
+	cr_assert(event_path_matches(ID "/memory.max", ID, "memory.max"));
 	/* Same container, another file: runc writes memsw and the quota too. */
-	cr_assert_not(bench_path_matches("memory/docker/" ID "/memory.memsw.limit_in_bytes", ID,
+	cr_assert_not(event_path_matches("memory/docker/" ID "/memory.memsw.limit_in_bytes", ID,
 	                                 "memory.limit_in_bytes"));
-	cr_assert_not(bench_path_matches("memory/docker/" ID "/memory.soft_limit_in_bytes", ID,
+	cr_assert_not(event_path_matches("memory/docker/" ID "/memory.soft_limit_in_bytes", ID,
 	                                 "memory.limit_in_bytes"));
 	/* Same file, another container. */
-	cr_assert_not(bench_path_matches("memory/docker/ffff/memory.limit_in_bytes", ID,
+	cr_assert_not(event_path_matches("memory/docker/ffff/memory.limit_in_bytes", ID,
 	                                 "memory.limit_in_bytes"));
 	/* The id only in the file name part does not count. */
-	cr_assert_not(bench_path_matches("memory.limit_in_bytes", ID, "memory.limit_in_bytes"));
+	cr_assert_not(event_path_matches("memory.limit_in_bytes", ID, "memory.limit_in_bytes"));
 }
 
 Test(match, written_value_is_trimmed_and_printable)
 {
 	char out[48];
-	bench_written_value("134217728\n", 10, out, sizeof(out));
+	event_written_value("134217728\n", 10, out, sizeof(out));
 	cr_assert_str_eq(out, "134217728");
-	bench_written_value("11000 100000", 12, out, sizeof(out));
+	event_written_value("11000 100000", 12, out, sizeof(out));
 	cr_assert_str_eq(out, "11000 100000");
-	bench_written_value("a\x01"
+	event_written_value("a\x01"
 	                    "b",
 	                    3, out, sizeof(out));
 	cr_assert_str_eq(out, "a?b");
-	bench_written_value("123456789", 9, out, 4);
+	event_written_value("123456789", 9, out, 4);
 	cr_assert_str_eq(out, "123");
-}
-
-Test(match, metrics_come_from_the_right_timestamps)
-{
-	struct sample s = {.path = SAMPLE_DOCKER,
-	                   .t0_ns = 1000,
-	                   .recv_ns = 5000,
-	                   .write_enter_ns = 9000,
-	                   .write_exit_ns = 9500,
-	                   .t_return_ns = 12000,
-	                   .valid = true};
-	cr_assert_eq(bench_metric(&s, METRIC_DAEMON_TO_WRITE), 4500);
-	cr_assert_eq(bench_metric(&s, METRIC_REQUEST_TO_WRITE), 8500);
-	cr_assert_eq(bench_metric(&s, METRIC_ROUND_TRIP), 11000);
-	s.path = SAMPLE_DIRECT;
-	cr_assert_eq(bench_metric(&s, METRIC_DAEMON_TO_WRITE), -1);
-	s.path = SAMPLE_FLOOR;
-	cr_assert_eq(bench_metric(&s, METRIC_REQUEST_TO_WRITE), -1);
-	cr_assert_eq(bench_metric(&s, METRIC_ROUND_TRIP), 11000);
-	s.path = SAMPLE_API;
-	s.recv_ns = 0; /* receive not seen */
-	cr_assert_eq(bench_metric(&s, METRIC_DAEMON_TO_WRITE), -1);
 }

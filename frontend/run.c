@@ -13,14 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "opts.h"
+#include "run.h"
 #include "signals.h"
 #include "stale.h"
 #include "units.h"
 
 #define PROG "cglat run"
 
-void cmd_run_usage(FILE *out)
+void run_usage(FILE *out)
 {
 	fputs("Usage: cglat run [OPTIONS] [--] CMD [ARGS...]\n"
 	      "\n"
@@ -32,7 +33,7 @@ void cmd_run_usage(FILE *out)
 	      "and throttling, and removes the cgroup. Change it while it runs with\n"
 	      "`cglat set --cgroup cglat/NAME ...`.\n"
 	      "\n"
-	      "Limits:\n" CMD_LIMIT_HELP "\n"
+	      "Limits:\n" OPTS_LIMIT_HELP "\n"
 	      "Options:\n"
 	      "      --name NAME             the cgroup's name (default cglat-run-PID)\n"
 	      "      --parent PATH           make cglat/NAME under this cgroup (a delegated one "
@@ -55,7 +56,7 @@ void cmd_run_usage(FILE *out)
 }
 
 static const struct option run_options[] = {
-        CMD_LIMIT_OPTIONS,
+        OPTS_LIMIT_OPTIONS,
         {"name", required_argument, NULL, 'N'},
         {"parent", required_argument, NULL, 'P'},
         {"keep", no_argument, NULL, 'k'},
@@ -69,7 +70,7 @@ static int parse_opt(struct run_args *a, int c, int idx, struct cg_err *err)
 	switch (c) {
 	case 'm':
 		return cglat_limits_parse(&a->limits, "memory", optarg, err);
-	case CMD_OPT_LIMIT:
+	case OPTS_LIMIT:
 		return cglat_limits_parse(&a->limits, run_options[idx].name, optarg, err);
 	case 'N':
 		a->name = optarg;
@@ -91,7 +92,7 @@ static int parse_opt(struct run_args *a, int c, int idx, struct cg_err *err)
 	}
 }
 
-int cmd_run_parse(int argc, char **argv, struct run_args *a, struct cg_err *err)
+int run_parse(int argc, char **argv, struct run_args *a, struct cg_err *err)
 {
 	memset(a, 0, sizeof(*a));
 	optind = 0;
@@ -345,16 +346,16 @@ out:
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int run_main(int argc, char **argv)
 {
 	struct run_args a;
 	struct cg_err err = {{0}};
-	if (cmd_run_parse(argc, argv, &a, &err) < 0) {
+	if (run_parse(argc, argv, &a, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return 2;
 	}
 	if (a.help) {
-		cmd_run_usage(stdout);
+		run_usage(stdout);
 		return 0;
 	}
 	if (geteuid() != 0) {

@@ -44,7 +44,9 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
                     struct cg_err *err);
 
 void cli_defaults(struct bench_config *cfg);
-void cli_usage(FILE *out, const char *prog);
+void cli_usage(FILE *out);
+/* The bench subcommand (also what `cglat` with no command runs); returns the exit status. */
+int bench_main(int argc, char **argv);
 
 const char *cli_path_name(enum bench_path p); /* "docker", "api", "direct" */
 

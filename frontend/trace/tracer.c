@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bcc_module.h"
 #include "bcc_wrapper.h"
 #include "cgroup.h"
 
@@ -20,7 +22,11 @@ extern const char cglat_event_header[];
 #define TRACER_WAKEUP_EVENTS 32
 
 struct tracer {
+	const struct bccw_api *bcc_api; /* the dlopen'd wrapper */
 	struct bccw *bcc;
+	struct tracer_timings timings;
+	pthread_t detacher;
+	bool detaching; /* detacher runs */
 	enum tracer_strategy strategy;
 	char reason[256];
 	tracer_event_fn on_event;
@@ -270,8 +276,8 @@ static void on_lost(void *ctx, uint64_t lost)
 static int attach_all(struct tracer *t, const struct attach *list, size_t n, struct cg_err *err)
 {
 	for (size_t i = 0; i < n; i++)
-		if (bccw_attach_tracepoint(t->bcc, list[i].tracepoint, list[i].fn) < 0)
-			return cg_errf(err, "%s", bccw_last_error(t->bcc));
+		if (t->bcc_api->attach_tracepoint(t->bcc, list[i].tracepoint, list[i].fn) < 0)
+			return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
@@ -321,9 +327,9 @@ static int attach_probes(struct tracer *t, bool recv, bool monitor, struct cg_er
 		return -1;
 	if (t->strategy == TRACER_TRACEPOINT)
 		return attach_all(t, write_tracepoints, COUNT(write_tracepoints), err);
-	if (bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_entry", 0) < 0 ||
-	    bccw_attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_return", 1) < 0)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (t->bcc_api->attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_entry", 0) < 0 ||
+	    t->bcc_api->attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_return", 1) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
@@ -345,27 +351,33 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 		if (has_write_folio())
 			flags[n++] = "-DCGLAT_MON_WRITE_FOLIO=1";
 	}
-	int rc = bccw_load(t->bcc, text, flags, n);
+	int rc = t->bcc_api->load(t->bcc, text, flags, n);
 	free(text);
 	if (rc < 0)
 		return cg_errf(err,
 		               "%s\nhint: when the compiler cannot find kernel headers, install "
 		               "them (scripts/setup.sh links Debian's) or point BCC_KERNEL_SOURCE "
 		               "at them",
-		               bccw_last_error(t->bcc));
+		               t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
 static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_err *err)
 {
-	t->bcc = bccw_new();
+	t->bcc = t->bcc_api->create();
 	if (!t->bcc)
 		return cg_errf(err, "out of memory");
-	if (load(t, cfg, err) || attach_probes(t, cfg->dockerd_tgid > 0, cfg->monitor, err))
+	uint64_t t0 = tracer_now_ns();
+	if (load(t, cfg, err))
 		return -1;
-	if (bccw_open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
-	                          TRACER_WAKEUP_EVENTS) < 0)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	uint64_t t1 = tracer_now_ns();
+	t->timings.compile_ns = t1 - t0;
+	if (attach_probes(t, cfg->dockerd_tgid > 0, cfg->monitor, err))
+		return -1;
+	if (t->bcc_api->open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
+	                                 TRACER_WAKEUP_EVENTS) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	t->timings.attach_ns = tracer_now_ns() - t1;
 	return 0;
 }
 
@@ -373,9 +385,13 @@ int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_
 {
 	struct tracer_host host;
 	tracer_probe_host(&host);
+	const struct bccw_api *api = bcc_module_load(err);
+	if (!api)
+		return -1;
 	struct tracer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return cg_errf(err, "out of memory");
+	t->bcc_api = api;
 	t->on_event = cfg->on_event;
 	t->ctx = cfg->ctx;
 	if (tracer_choose(cfg->strategy, &host, &t->strategy, t->reason, sizeof(t->reason), err))
@@ -385,7 +401,7 @@ int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_
 		if (cfg->strategy != TRACER_AUTO || t->strategy != TRACER_KPROBE)
 			goto fail;
 		snprintf(t->reason, sizeof(t->reason), "auto: kprobe failed (%.180s)", err->msg);
-		bccw_free(t->bcc);
+		t->bcc_api->destroy(t->bcc);
 		t->bcc = NULL;
 		t->strategy = TRACER_TRACEPOINT;
 		if (start(t, cfg, err) < 0)
@@ -400,14 +416,14 @@ fail:
 
 int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 {
-	if (bccw_consume(t->bcc) < 0)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (t->bcc_api->consume(t->bcc) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	if (timeout_ms <= 0)
 		return 0;
-	if (bccw_poll(t->bcc, timeout_ms) < 0 && errno != EINTR)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
-	if (bccw_consume(t->bcc) < 0)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (t->bcc_api->poll(t->bcc, timeout_ms) < 0 && errno != EINTR)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	if (t->bcc_api->consume(t->bcc) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
@@ -415,17 +431,17 @@ int tracer_monitor_add(struct tracer *t, pid_t tgid, struct cg_err *err)
 {
 	uint32_t key = (uint32_t)tgid;
 	uint8_t one = 1;
-	if (bccw_table_update(t->bcc, "monitor_tgids", &key, &one) < 0)
-		return cg_errf(err, "%s", bccw_last_error(t->bcc));
+	if (t->bcc_api->table_update(t->bcc, "monitor_tgids", &key, &one) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
 int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], struct cg_err *err)
 {
 	for (uint32_t i = 0; i < CGLAT_MON_COUNT; i++)
-		if (bccw_table_lookup(t->bcc, "monitor_counts", &i, &counts[i]) < 0)
+		if (t->bcc_api->table_lookup(t->bcc, "monitor_counts", &i, &counts[i]) < 0)
 			return cg_errf(err, "reading the monitor's counters: %s",
-			               bccw_last_error(t->bcc));
+			               t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 
@@ -444,10 +460,46 @@ uint64_t tracer_lost_events(const struct tracer *t)
 	return t->lost;
 }
 
+static void detach(struct tracer *t)
+{
+	uint64_t t0 = tracer_now_ns();
+	t->bcc_api->destroy(t->bcc);
+	t->bcc = NULL;
+	t->timings.detach_ns = tracer_now_ns() - t0;
+}
+
+static void *detach_thread(void *arg)
+{
+	detach(arg);
+	return NULL;
+}
+
+void tracer_detach_begin(struct tracer *t)
+{
+	if (!t || !t->bcc || t->detaching)
+		return;
+	/* Nothing reads the perf buffers from here on; only the detacher touches t->bcc. */
+	t->detaching = pthread_create(&t->detacher, NULL, detach_thread, t) == 0;
+	if (!t->detaching)
+		detach(t);
+}
+
+void tracer_timings(struct tracer *t, struct tracer_timings *out)
+{
+	if (t && t->detaching) {
+		pthread_join(t->detacher, NULL);
+		t->detaching = false;
+	}
+	if (t && t->bcc)
+		detach(t);
+	*out = t ? t->timings : (struct tracer_timings){0};
+}
+
 void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
-	bccw_free(t->bcc);
+	struct tracer_timings unused;
+	tracer_timings(t, &unused);
 	free(t);
 }

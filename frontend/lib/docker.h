@@ -88,9 +88,9 @@ int docker_update_api(struct docker *d, const char *id, const struct docker_upda
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
                       struct cg_err *err);
 
-/* Makes sure image (repo:tag) exists: when missing, imports a one-file tar holding
- * `binary` as /idle (mode 0755) through POST /images/create?fromSrc=-. */
-int docker_ensure_image(struct docker *d, const char *image, const void *binary, size_t len,
+/* Makes sure image (repo:tag) exists: when missing, imports `tar` (cglat's holds one
+ * file, /idle, made at build time) through POST /images/create?fromSrc=-. */
+int docker_ensure_image(struct docker *d, const char *image, const void *tar, size_t tar_len,
                         struct cg_err *err);
 
 /* Creates and starts a container from image running /idle, with --cgroupns=host,

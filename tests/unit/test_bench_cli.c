@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cgroup.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 static int parse(struct bench_config *cfg, enum cli_action *action, struct cg_err *err, int argc,
                  char **argv)
@@ -90,7 +90,7 @@ Test(cli, usage_has_examples_and_every_option)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	cli_usage(f, "cglat");
+	cli_usage(f);
 	fclose(f);
 	cr_assert(strstr(text, "Examples:"));
 	cr_assert(strstr(text, "sudo cglat -n 100"));

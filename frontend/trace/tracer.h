@@ -62,7 +62,20 @@ int tracer_parse_strategy(const char *text, enum tracer_strategy *out, struct cg
 const char *tracer_reason(const struct tracer *t); /* why this strategy */
 uint64_t tracer_lost_events(const struct tracer *t);
 
-/* Detaches every probe and frees the session. NULL is fine. */
+/* How long the probes took to compile, attach and detach, in ns (0: not yet). */
+struct tracer_timings {
+	uint64_t compile_ns; /* BCC's run-time compile and load of the probe source */
+	uint64_t attach_ns;  /* attaching every probe and opening the perf buffers */
+	uint64_t detach_ns;  /* detaching them and closing the buffers */
+};
+
+/* Starts detaching every probe in the background, so that the caller's own clean-up
+ * (removing a container) runs meanwhile. No event is delivered after this call. */
+void tracer_detach_begin(struct tracer *t);
+/* Waits for the probes to be detached (detaching them now if nothing did) and gives
+ * the timings. */
+void tracer_timings(struct tracer *t, struct tracer_timings *out);
+/* Detaches every probe (unless done) and frees the session. NULL is fine. */
 void tracer_close(struct tracer *t);
 
 /* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */

@@ -6,8 +6,6 @@
 #endif
 #include "docker.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
@@ -749,41 +747,6 @@ int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], s
 
 /* ---- images ---- */
 
-/* A ustar archive holding one file, "idle", mode 0755; malloc'd into *out. */
-static int idle_tar(const void *binary, size_t len, void **out, size_t *out_len, struct cg_err *err)
-{
-	size_t cap = len + 16384; /* header, padding to 512, end blocks, 10240 blocking */
-	void *buf = malloc(cap);
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
-	int rc = -1;
-	if (!buf || !a || !e) {
-		cg_errf(err, "out of memory building the image tar");
-		goto out;
-	}
-	archive_entry_set_pathname(e, "idle");
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0755);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_mtime(e, time(NULL), 0);
-	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
-	    archive_write_open_memory(a, buf, cap, out_len) != ARCHIVE_OK ||
-	    archive_write_header(a, e) != ARCHIVE_OK ||
-	    archive_write_data(a, binary, len) != (la_ssize_t)len ||
-	    archive_write_close(a) != ARCHIVE_OK) {
-		cg_errf(err, "cannot build the image tar: %s", archive_error_string(a));
-		goto out;
-	}
-	*out = buf;
-	buf = NULL;
-	rc = 0;
-out:
-	archive_entry_free(e);
-	archive_write_free(a);
-	free(buf);
-	return rc;
-}
-
 /* The import answer is 200 with JSON lines even when it failed: look for "error". */
 static int import_stream_error(const char *body, struct cg_err *err)
 {
@@ -846,7 +809,7 @@ out:
 	return rc;
 }
 
-int docker_ensure_image(struct docker *d, const char *image, const void *binary, size_t len,
+int docker_ensure_image(struct docker *d, const char *image, const void *tar, size_t tar_len,
                         struct cg_err *err)
 {
 	char repo[256], tag[128];
@@ -855,15 +818,9 @@ int docker_ensure_image(struct docker *d, const char *image, const void *binary,
 		return -1;
 	if (exists)
 		return 0;
-	if (!binary || len == 0)
-		return cg_errf(err, "no idle binary to build image %s from", image);
-	void *tar = NULL;
-	size_t tar_len = 0;
-	if (idle_tar(binary, len, &tar, &tar_len, err) < 0)
-		return -1;
-	int rc = import_image(d, repo, tag, tar, tar_len, err);
-	free(tar);
-	if (rc < 0)
+	if (!tar || tar_len == 0)
+		return cg_errf(err, "no image tar to make image %s from", image);
+	if (import_image(d, repo, tag, tar, tar_len, err) < 0)
 		return cg_err_wrap(err, "importing image %s", image);
 	if (image_exists(d, image, &exists, err) < 0)
 		return -1;

@@ -7,14 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "opts.h"
+#include "set.h"
 #include "docker.h"
 #include "signals.h"
 #include "units.h"
 
 #define PROG "cglat set"
 
-void cmd_set_usage(FILE *out)
+void set_usage(FILE *out)
 {
 	fputs("Usage: cglat set [OPTIONS] CONTAINER | --pid PID | --cgroup PATH\n"
 	      "\n"
@@ -33,7 +34,7 @@ void cmd_set_usage(FILE *out)
 	      "  -g, --cgroup PATH           a cgroup: cglat/NAME, /docker/ID, or a directory\n"
 	      "                              under a cgroup mount\n"
 	      "\n"
-	      "Limits (any combination; applied in the order the kernel accepts):\n" CMD_LIMIT_HELP
+	      "Limits (any combination; applied in the order the kernel accepts):\n" OPTS_LIMIT_HELP
 	      "\n"
 	      "Behaviour:\n"
 	      "      --force                 allow --memory below the current usage (the kernel\n"
@@ -61,7 +62,7 @@ void cmd_set_usage(FILE *out)
 }
 
 static const struct option set_options[] = {
-        CMD_LIMIT_OPTIONS,
+        OPTS_LIMIT_OPTIONS,
         {"pid", required_argument, NULL, 'p'},
         {"cgroup", required_argument, NULL, 'g'},
         {"no-daemon", no_argument, NULL, 'D'},
@@ -96,7 +97,7 @@ static int parse_opt(struct set_args *a, int c, int idx, bool *target_opt, struc
 	switch (c) {
 	case 'm':
 		return cglat_limits_parse(&a->limits, "memory", optarg, err);
-	case CMD_OPT_LIMIT:
+	case OPTS_LIMIT:
 		return cglat_limits_parse(&a->limits, set_options[idx].name, optarg, err);
 	case 'p':
 	case 'g':
@@ -163,7 +164,7 @@ static int parse_positional(struct set_args *a, int argc, char **argv, bool targ
 	return cglat_limits_check(&a->limits, err);
 }
 
-int cmd_set_parse(int argc, char **argv, struct set_args *a, struct cg_err *err)
+int set_parse(int argc, char **argv, struct set_args *a, struct cg_err *err)
 {
 	memset(a, 0, sizeof(*a));
 	bool target_opt = false;
@@ -288,16 +289,16 @@ static int run_set(struct set_args *a)
 	return rc;
 }
 
-int cmd_set(int argc, char **argv)
+int set_main(int argc, char **argv)
 {
 	struct set_args a;
 	struct cg_err err = {{0}};
-	if (cmd_set_parse(argc, argv, &a, &err) < 0) {
+	if (set_parse(argc, argv, &a, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return 2;
 	}
 	if (a.help) {
-		cmd_set_usage(stdout);
+		set_usage(stdout);
 		return 0;
 	}
 	signals_install();

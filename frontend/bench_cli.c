@@ -1,11 +1,16 @@
-#include "cli.h"
+#include "bench_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cgroup.h"
 #include "docker.h"
+#include "report.h"
+#include "signals.h"
 #include "units.h"
 
 #define MEBI (1024 * 1024)
@@ -37,20 +42,9 @@ void cli_defaults(struct bench_config *cfg)
 	};
 }
 
-void cli_usage(FILE *out, const char *prog)
+void cli_usage(FILE *out)
 {
 	fprintf(out,
-	        "Usage: %s [bench] [OPTIONS]\n"
-	        "       cglat COMMAND [OPTIONS]    (cglat COMMAND --help for each)\n"
-	        "\n"
-	        "Commands:\n"
-	        "  bench     (the default) time limit changes: docker update, API, direct write\n"
-	        "  set       change limits and CPU priority of a container, PID or cgroup now\n"
-	        "  run       start a command in a cgroup of its own, with limits\n"
-	        "  watch     print every cgroup limit write on the host as it happens\n"
-	        "  monitor   a workload's memory, faults, reclaim and CPU live, with plots\n"
-	        "  doctor    what this machine offers cglat, and the fix for what is missing\n"
-	        "\n"
 	        "cglat bench:\n"
 	        "Time container limit changes end to end with eBPF: `docker update`, the Engine\n"
 	        "API and a direct cgroup write, from dockerd's receive of the request to the\n"
@@ -89,14 +83,15 @@ void cli_usage(FILE *out, const char *prog)
 	        "      --version           show the version\n"
 	        "\n"
 	        "Examples:\n"
-	        "  sudo %s -n 100                        # all paths, both resources\n"
-	        "  sudo %s -n 1000 --paths api,direct    # skip the CLI\n"
-	        "  sudo %s -c web --resources memory     # an existing container, restored after\n"
-	        "  sudo %s -n 50 --format json -o r.json # for scripts\n"
-	        "  sudo %s --probe tracepoint --hist     # no kprobes; add histograms\n"
+	        "  sudo cglat -n 100                        # all paths, both resources\n"
+	        "  sudo cglat -n 1000 --paths api,direct    # skip the CLI\n"
+	        "  sudo cglat -c web --resources memory     # an existing container, restored "
+	        "after\n"
+	        "  sudo cglat -n 50 --format json -o r.json # for scripts\n"
+	        "  sudo cglat --probe tracepoint --hist     # no kprobes; add histograms\n"
 	        "\n"
 	        "Exit status: 0 when the run completed, 1 when it failed, 2 on bad usage.\n",
-	        prog, CGLAT_VERSION, prog, prog, prog, prog, prog);
+	        CGLAT_VERSION);
 }
 
 /* Sets bits for each comma-separated name found in names[0..count). */
@@ -330,4 +325,54 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 	if (*action != CLI_RUN)
 		return 0;
 	return check_ranges(cfg, err);
+}
+
+int bench_main(int argc, char **argv)
+{
+	struct bench_config cfg;
+	enum cli_action action;
+	struct cg_err err;
+	if (cli_parse_bench(argc, argv, &cfg, &action, &err) < 0) {
+		fprintf(stderr, "cglat: %s\n", err.msg);
+		return 2;
+	}
+	if (action == CLI_HELP) {
+		printf("Usage: cglat [bench] [OPTIONS]\n\n");
+		cli_usage(stdout);
+		return 0;
+	}
+	if (action == CLI_VERSION) {
+		printf("cglat %s\n", CGLAT_VERSION);
+		return 0;
+	}
+	struct report_output out;
+	/* -o is opened before the run: a file that cannot take the report is an error
+	 * before anything is made or measured, not after. */
+	if (report_output_open(cfg.output, &out, &err) < 0) {
+		fprintf(stderr, "cglat: %s\n", err.msg);
+		return 2;
+	}
+	signals_install();
+	struct bench_result res;
+	int rc = bench_run(&cfg, &res, &err);
+	if (rc < 0) {
+		fprintf(stderr, "cglat: %s\n", err.msg);
+		if (res.interrupted || res.container_created || res.limits_restored)
+			fprintf(stderr, "cglat: cleaned up: %s\n",
+			        res.container_created
+			                ? (res.containers_removed ? "container removed"
+			                                          : "container NOT removed")
+			                : (res.limits_restored ? "original limits restored"
+			                                       : "nothing to restore"));
+	}
+	/* Partial results of an interrupted run are still worth printing. */
+	bool report = (rc == 0 || res.interrupted) && res.count > 0;
+	if (report && report_write(&out, &cfg, &res, &err) < 0) {
+		fprintf(stderr, "cglat: %s\n", err.msg);
+		rc = -1;
+		report = false;
+	}
+	report_output_close(&out, report);
+	bench_result_free(&res);
+	return rc == 0 ? 0 : 1;
 }
