@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "event_match.h"
+#include "cgroup.h"
 #include "docker.h"
 #include "signals.h"
 #include "stale.h"

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "cglat_event.h"
-#include "control.h"
+#include "cglat.h"
 #include "error.h"
 #include "tracer.h"
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,11 +462,22 @@ int report_output_open(const char *path, struct report_output *o, struct cg_err 
 		o->created = true;
 	else if (errno == EEXIST)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EROFS)) {
+		int e = errno;
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		return cg_errf(err, "-o %s: cannot write in %s: %s; give a file in a writable "
+		               "directory",
+		               path, dir, strerror(e));
+	}
 	if (fd < 0)
-		return cg_errf(err,
-		               "-o %s: cannot write the report there: %s; give a file in a "
-		               "writable directory",
-		               path, strerror(errno));
+		return cg_errf(err, "-o %s: cannot write the report there: %s", path,
+		               strerror(errno));
 	struct stat st;
 	struct statfs fs;
 	const char *kfs = NULL;

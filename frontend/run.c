@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "opts.h"
 #include "run.h"
 #include "signals.h"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "control.h"
+#include "cglat.h"
 
 struct run_args {
 	struct cglat_limits limits;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "opts.h"
 #include "set.h"
 #include "docker.h"

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "control.h"
+#include "cglat.h"
 
 struct set_args {
 	struct cglat_target_spec spec;

@@ -12,7 +12,6 @@
 
 #include "error.h"
 
-enum cg_mode { CG_MODE_V1, CG_MODE_V2, CG_MODE_HYBRID };
 
 /* The resources cglat changes. */
 enum cg_resource { CG_RES_MEMORY, CG_RES_CPU, CG_RES_COUNT };
@@ -125,25 +124,6 @@ int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err
 
 /* ---- every file cglat set/run touch, per version (cgroup_knob.c) ---- */
 
-enum cg_knob {
-	CG_KNOB_MEMORY_MAX,   /* memory.limit_in_bytes / memory.max */
-	CG_KNOB_MEMORY_SWAP,  /* memory.memsw.limit_in_bytes (memory+swap) / memory.swap.max */
-	CG_KNOB_MEMORY_HIGH,  /* v2 only: memory.high */
-	CG_KNOB_MEMORY_USAGE, /* memory.usage_in_bytes / memory.current */
-	CG_KNOB_MEMORY_PEAK,  /* memory.max_usage_in_bytes / memory.peak (5.19+) */
-	CG_KNOB_MEMORY_OOM,   /* memory.oom_control / memory.events: "oom_kill N" lines */
-	CG_KNOB_CPU_QUOTA,    /* cpu.cfs_quota_us / cpu.max ("quota period") */
-	CG_KNOB_CPU_PERIOD,   /* cpu.cfs_period_us / cpu.max */
-	CG_KNOB_CPU_WEIGHT,   /* cpu.shares [2, 262144] / cpu.weight [1, 10000] */
-	CG_KNOB_CPU_STAT,     /* cpu.stat: nr_throttled, throttled_time (ns) | throttled_usec */
-	CG_KNOB_CPU_USAGE,    /* cpuacct.usage (ns) / cpu.stat usage_usec */
-	CG_KNOB_CPUSET_CPUS,  /* cpuset.cpus */
-	CG_KNOB_CPUSET_MEMS,  /* cpuset.mems */
-	CG_KNOB_PIDS_MAX,     /* pids.max */
-	CG_KNOB_PROCS,        /* cgroup.procs */
-	CG_KNOB_TASKS,        /* every thread: tasks / cgroup.threads */
-	CG_KNOB_COUNT
-};
 
 /* The file name of a knob for cgroup version 1 or 2; NULL when that version has none. */
 const char *cgroup_knob_file(enum cg_knob knob, int version);

@@ -1,7 +1,8 @@
 /* The fast path: every file opened first, then one write(2) each, timed; a failed write
  * puts back what was already written. Then the tasks are reniced and, when asked, the
  * files read back. */
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>

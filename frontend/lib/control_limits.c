@@ -1,6 +1,7 @@
 /* Limit options as typed -> struct cglat_limits, with the kernel's ranges checked
  * before anything is read or written. */
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* A limit change -> the list of writes it takes, in the order the kernel accepts them,
  * with the values they replace. Everything is checked here, before anything is written. */
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* The cgroups of cglat run: PARENT/cglat/NAME made in each hierarchy it needs, joined by
  * the child before exec, measured after it exits, removed at the end. */
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,8 @@
 /* Targets of cglat set: a container (through dockerd, or by its id in /proc/PID/cgroup
  * when dockerd is down), a process, or a cgroup path. Each resolves to one directory
  * per controller. */
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "docker.h"
+
+_Static_assert(CGLAT_PATH_MAX == PATH_MAX, "cglat.h's CGLAT_PATH_MAX is the kernel's PATH_MAX");
 
 static const char *const ctl_names[CGLAT_CTL_COUNT] = {"memory", "cpu", "cpuacct", "cpuset",
                                                        "pids"};

@@ -5,9 +5,7 @@
 
 #include <stddef.h>
 
-struct cg_err {
-	char msg[1024];
-};
+#include "cglat.h" /* struct cg_err */
 
 /* Formats the message into err (when err is not NULL) and returns -1, so
  * callers can write `return cg_errf(err, "...", ...);`. */

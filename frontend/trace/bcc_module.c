@@ -9,6 +9,9 @@
 #ifndef CGLAT_MODULE_DIR
 #define CGLAT_MODULE_DIR "/usr/local/lib/cglat"
 #endif
+#ifndef CGLAT_MODULE_RELDIR
+#define CGLAT_MODULE_RELDIR "../lib/cglat"
+#endif
 
 /* The directory of the running executable, from /proc/self/exe (symlinks resolved). */
 static int exe_dir(char *out, size_t len)
@@ -47,10 +50,13 @@ const struct bccw_api *bcc_module_load(struct cg_err *err)
 	static const struct bccw_api *loaded;
 	if (loaded)
 		return loaded;
-	char dirs[2][PATH_MAX];
+	/* Next to the executable (a build tree), the install beside it, the prefix's. */
+	char dirs[3][PATH_MAX];
 	size_t ndirs = 0;
-	if (exe_dir(dirs[0], sizeof(dirs[0])) == 0)
-		ndirs++;
+	if (exe_dir(dirs[0], sizeof(dirs[0])) == 0) {
+		snprintf(dirs[1], sizeof(dirs[1]), "%.3000s/%s", dirs[0], CGLAT_MODULE_RELDIR);
+		ndirs = 2;
+	}
 	snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", CGLAT_MODULE_DIR);
 	char path[PATH_MAX + 32], why[512] = "";
 	for (size_t i = 0; i < ndirs; i++) {

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "cglat.h"
+#include "cgroup.h"
 
 static char root[256];
 static char mountinfo[300];

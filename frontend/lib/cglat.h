@@ -1,19 +1,62 @@
-/* cglat's library face for changing limits fast: resolve a target (a container, a
+/* libcglat, the public header: everything a program needs to change the limits of a
+ * container, a process or a cgroup the way cglat set does, in microseconds.
+ *
+ * cglat's library face for changing limits fast: resolve a target (a container, a
  * process or a cgroup), plan the writes a limit change needs (validated, ordered as the
  * kernel accepts them, old values read), apply them with a few write(2) calls on files
  * opened once, and put back what was written when a later write fails. cglat set and
  * cglat run are thin layers over this; a controller written in C can link it too. */
-#ifndef CGLAT_CONTROL_H
-#define CGLAT_CONTROL_H
+#ifndef CGLAT_H
+#define CGLAT_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cgroup.h"
-#include "error.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Paths in the structs below: the kernel's PATH_MAX, spelt out so that the header
+ * needs no feature macro (the library checks the two agree). */
+#define CGLAT_PATH_MAX 4096
+
+/* What libcglat.so exports: this header's calls only (the rest of the library is
+ * cglat's own and hidden). */
+#define CGLAT_API __attribute__((visibility("default")))
+
+/* ---- errors, modes, files ------------------------------------------------------------- */
+
+/* Errors as values: a call that can fail returns -1 and fills a cg_err with one
+ * sentence that names the problem and, where there is one, the fix. */
+struct cg_err {
+	char msg[1024];
+};
+
+/* How the host mounts cgroups: v1 only, v2 only, or v1 controllers beside a v2 mount. */
+enum cg_mode { CG_MODE_V1, CG_MODE_V2, CG_MODE_HYBRID };
+
+/* Every file cglat set and run touch; its name differs per cgroup version. */
+enum cg_knob {
+	CG_KNOB_MEMORY_MAX,   /* memory.limit_in_bytes / memory.max */
+	CG_KNOB_MEMORY_SWAP,  /* memory.memsw.limit_in_bytes (memory+swap) / memory.swap.max */
+	CG_KNOB_MEMORY_HIGH,  /* v2 only: memory.high */
+	CG_KNOB_MEMORY_USAGE, /* memory.usage_in_bytes / memory.current */
+	CG_KNOB_MEMORY_PEAK,  /* memory.max_usage_in_bytes / memory.peak (5.19+) */
+	CG_KNOB_MEMORY_OOM,   /* memory.oom_control / memory.events: "oom_kill N" lines */
+	CG_KNOB_CPU_QUOTA,    /* cpu.cfs_quota_us / cpu.max ("quota period") */
+	CG_KNOB_CPU_PERIOD,   /* cpu.cfs_period_us / cpu.max */
+	CG_KNOB_CPU_WEIGHT,   /* cpu.shares [2, 262144] / cpu.weight [1, 10000] */
+	CG_KNOB_CPU_STAT,     /* cpu.stat: nr_throttled, throttled_time (ns) | throttled_usec */
+	CG_KNOB_CPU_USAGE,    /* cpuacct.usage (ns) / cpu.stat usage_usec */
+	CG_KNOB_CPUSET_CPUS,  /* cpuset.cpus */
+	CG_KNOB_CPUSET_MEMS,  /* cpuset.mems */
+	CG_KNOB_PIDS_MAX,     /* pids.max */
+	CG_KNOB_PROCS,        /* cgroup.procs */
+	CG_KNOB_TASKS,        /* every thread: tasks / cgroup.threads */
+	CG_KNOB_COUNT
+};
 
 /* ---- targets ------------------------------------------------------------------------ */
 
@@ -51,30 +94,30 @@ struct cglat_target {
 	pid_t pid;             /* a process of the target; 0 for a cgroup target */
 	bool has[CGLAT_CTL_COUNT];
 	int version[CGLAT_CTL_COUNT]; /* 1 or 2 */
-	char dir[CGLAT_CTL_COUNT][PATH_MAX];
+	char dir[CGLAT_CTL_COUNT][CGLAT_PATH_MAX];
 	size_t mount_len[CGLAT_CTL_COUNT];  /* dir's leading cgroup mountpoint: writes stay below */
 	char why_not[CGLAT_CTL_COUNT][320]; /* why has[] is false */
 };
 
-const char *cglat_ctl_name(enum cglat_ctl ctl); /* "memory", "cpu", ... */
+CGLAT_API const char *cglat_ctl_name(enum cglat_ctl ctl); /* "memory", "cpu", ... */
 
 /* Resolves spec into *out (malloc'd; free with cglat_target_close). Unknown containers,
  * stopped ones, gone processes and missing cgroups are errors that say what to do. */
-int cglat_target_open(const struct cglat_target_spec *spec, struct cglat_target **out,
-                      struct cg_err *err);
-void cglat_target_close(struct cglat_target *t);
+CGLAT_API int cglat_target_open(const struct cglat_target_spec *spec, struct cglat_target **out,
+                                struct cg_err *err);
+CGLAT_API void cglat_target_close(struct cglat_target *t);
 
 /* Checks a cgroup path as typed, before any use: not empty, no "." or ".." component,
- * shorter than PATH_MAX. `opt` names the option in the error ("--cgroup"). */
-int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *err);
+ * shorter than CGLAT_PATH_MAX. `opt` names the option in the error ("--cgroup"). */
+CGLAT_API int cglat_check_cgroup_path(const char *path, const char *opt, struct cg_err *err);
 
 /* The path of a knob's file in the target and its cgroup version (version may be
  * NULL); -1 with the reason when the target or its cgroup version lacks it (a missing
  * file included). */
-int cglat_target_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t len,
-                      int *version, struct cg_err *err);
+CGLAT_API int cglat_target_path(const struct cglat_target *t, enum cg_knob knob, char *path,
+                                size_t len, int *version, struct cg_err *err);
 /* The length of the cgroup mountpoint that starts the knob's path (0 when unknown). */
-size_t cglat_target_mount_len(const struct cglat_target *t, enum cg_knob knob);
+CGLAT_API size_t cglat_target_mount_len(const struct cglat_target *t, enum cg_knob knob);
 
 /* ---- limits ------------------------------------------------------------------------- */
 
@@ -113,12 +156,12 @@ struct cglat_limits {
 
 /* One option by its long name without dashes ("memory", "cpus", "cpu-shares", "nice",
  * ...) and its value as typed. Values out of the kernel's range are refused here. */
-int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *value,
-                       struct cg_err *err);
+CGLAT_API int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *value,
+                                 struct cg_err *err);
 
 /* Options that cannot go together: --cpus with --cpu-quota, --cpu-weight with
  * --cpu-shares. */
-int cglat_limits_check(const struct cglat_limits *l, struct cg_err *err);
+CGLAT_API int cglat_limits_check(const struct cglat_limits *l, struct cg_err *err);
 
 /* ---- plans -------------------------------------------------------------------------- */
 
@@ -127,8 +170,8 @@ int cglat_limits_check(const struct cglat_limits *l, struct cg_err *err);
 struct cglat_write {
 	enum cg_knob knob;
 	int version;
-	const char *file;      /* "memory.limit_in_bytes" */
-	char path[PATH_MAX];   /* directory + file */
+	const char *file;          /* "memory.limit_in_bytes" */
+	char path[CGLAT_PATH_MAX]; /* directory + file */
 	size_t beneath;        /* path's leading cgroup mountpoint, which the open stays below */
 	char old_text[64];     /* what the file held when planned */
 	char new_text[64];     /* what is written */
@@ -140,16 +183,16 @@ struct cglat_plan {
 	size_t count; /* in the order they are written */
 	bool renice;
 	int nice;
-	char tasks_path[PATH_MAX]; /* v1: the cpu hierarchy's tasks; v2: cgroup.threads */
-	size_t tasks;              /* threads listed there when planned */
-	int64_t memory_usage;      /* bytes when --memory was checked against it, else -1 */
+	char tasks_path[CGLAT_PATH_MAX]; /* v1: the cpu hierarchy's tasks; v2: cgroup.threads */
+	size_t tasks;                    /* threads listed there when planned */
+	int64_t memory_usage;            /* bytes when --memory was checked against it, else -1 */
 };
 
 /* Validates l against the target and reads the current values. Errors (files the mode
  * lacks, a memory limit below usage without force, memory above memory+swap, a quota
  * below the kernel's minimum) change nothing. Dry runs print the plan. */
-int cglat_limits_plan(const struct cglat_target *t, const struct cglat_limits *l,
-                      struct cglat_plan *plan, struct cg_err *err);
+CGLAT_API int cglat_limits_plan(const struct cglat_target *t, const struct cglat_limits *l,
+                                struct cglat_plan *plan, struct cg_err *err);
 
 /* ---- applying ----------------------------------------------------------------------- */
 
@@ -169,21 +212,22 @@ struct cglat_apply_result {
  * plan order timing each write(2), and on a failed write puts back the files already
  * written, newest first; the error says which were put back. Then renices the tasks.
  * With CGLAT_APPLY_VERIFY each file is read back and compared. */
-int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
-                       struct cglat_apply_result *res, struct cg_err *err);
+CGLAT_API int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
+                                 struct cglat_apply_result *res, struct cg_err *err);
 
 /* Does the text read back from a file hold the value that was written? Memory limits
  * compare after the kernel's rounding down to pages, CPU lists as sets. */
-bool cglat_value_matches(const struct cglat_write *w, const char *read_back);
+CGLAT_API bool cglat_value_matches(const struct cglat_write *w, const char *read_back);
 
 /* ---- cgroups of cglat run ------------------------------------------------------------ */
 
 struct cglat_cgroup {
 	enum cg_mode mode;
-	char path[PATH_MAX]; /* inside each hierarchy: "/cglat/NAME" or "/PARENT/cglat/NAME" */
+	char path[CGLAT_PATH_MAX]; /* inside each hierarchy: "/cglat/NAME" or "/PARENT/cglat/NAME"
+	                            */
 	bool has[CGLAT_CTL_COUNT];
 	int version[CGLAT_CTL_COUNT];
-	char dir[CGLAT_CTL_COUNT][PATH_MAX];
+	char dir[CGLAT_CTL_COUNT][CGLAT_PATH_MAX];
 	bool made[CGLAT_CTL_COUNT];        /* dir made by us (the first ctl of a shared dir) */
 	bool made_parent[CGLAT_CTL_COUNT]; /* the "cglat" directory made by us */
 };
@@ -193,19 +237,19 @@ struct cglat_cgroup {
  * need_mask). v1 cpuset directories get cpuset.cpus/mems copied from their parent; v2
  * parents get the controllers enabled in cgroup.subtree_control. mountinfo NULL means
  * /proc/self/mountinfo. An existing NAME is an error. */
-int cglat_cgroup_create(const char *mountinfo, const char *parent, const char *name,
-                        unsigned ctl_mask, unsigned need_mask, struct cglat_cgroup *cg,
-                        struct cg_err *err);
+CGLAT_API int cglat_cgroup_create(const char *mountinfo, const char *parent, const char *name,
+                                  unsigned ctl_mask, unsigned need_mask, struct cglat_cgroup *cg,
+                                  struct cg_err *err);
 
 /* Moves process pid into every directory of the cgroup (cgroup.procs). */
 /* A cgroup name for create: 1 to 128 letters, digits, '_', '.' or '-'; not "." or "..". */
-int cglat_check_cgroup_name(const char *name, struct cg_err *err);
+CGLAT_API int cglat_check_cgroup_name(const char *name, struct cg_err *err);
 
-int cglat_cgroup_join(const struct cglat_cgroup *cg, pid_t pid, struct cg_err *err);
+CGLAT_API int cglat_cgroup_join(const struct cglat_cgroup *cg, pid_t pid, struct cg_err *err);
 
 /* Removes the directories made by create, retrying while exiting tasks leave for up to
  * timeout_s seconds. */
-int cglat_cgroup_remove(struct cglat_cgroup *cg, double timeout_s, struct cg_err *err);
+CGLAT_API int cglat_cgroup_remove(struct cglat_cgroup *cg, double timeout_s, struct cg_err *err);
 
 /* What the cgroup used; -1 in a field the kernel does not report. */
 struct cglat_cgroup_stats {
@@ -217,6 +261,10 @@ struct cglat_cgroup_stats {
 	int64_t throttled_ns;
 };
 
-void cglat_cgroup_stats(const struct cglat_cgroup *cg, struct cglat_cgroup_stats *st);
+CGLAT_API void cglat_cgroup_stats(const struct cglat_cgroup *cg, struct cglat_cgroup_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
