@@ -19,6 +19,7 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libarchive-dev    # Engine API over the unix socket, JSON
 	docker.io busybox-static               # dockerd + runc; the test image's static binary
 	gnuplot-nox                            # plots
+	hyperfine                              # tests/perf: whole-process timings of commands
 	linux-headers-amd64                    # headers for BCC when the running kernel has none
 )
 missing=()
