@@ -22,4 +22,6 @@ echo "== unit tests"
 echo "== integration tests (root, dockerd, BPF)"
 # One at a time: they share dockerd and count BPF programs and containers.
 ./build/integration_tests --jobs 1 || status=1
+echo "== libcglat installed: examples/set_limits.c built against it, run on a container"
+tests/install/example.sh || status=1
 exit "$status"

@@ -36,32 +36,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The container, from cglat's local test image (imported from the build's tar if missing).
-image="cglat-idle:$("$cglat" --version | awk '{print $2}')"
-docker image inspect "$image" >/dev/null 2>&1 ||
-	docker import --change 'CMD ["/idle"]' "$build/image/idle.tar" "$image" >/dev/null
-# A memory+swap limit above every value below, so that `docker update --memory` alone works.
-docker run -d --network none --memory 256m --memory-swap 1g --name "$name" --label cglat.test=perf \
-	"$image" >/dev/null
-id="$(docker inspect -f '{{.Id}}' "$name")"
-pid="$(docker inspect -f '{{.State.Pid}}' "$name")"
-# Its memory limit file, whatever the cgroup mode (v1 and hybrid: the memory hierarchy).
-memline="$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' "/proc/$pid/cgroup" || true)"
-if [ -n "$memline" ]; then
-	rel="${memline#*:*:}"
-	file="/sys/fs/cgroup/memory$rel/memory.limit_in_bytes"
-else
-	rel="$(grep '^0::' "/proc/$pid/cgroup" | cut -d: -f3)"
-	file="/sys/fs/cgroup$rel/memory.max"
-fi
-[ -w "$file" ] || { echo "commands.sh: cannot find the container's memory limit file ($file)" >&2; exit 1; }
-cgpath="${rel#/}"
+# The container; a memory+swap limit above every value below, so that `docker update
+# --memory` alone works.
+. "$here/tests/lib.sh"
+test_container "$name" --memory 256m --memory-swap 1g
+id="$ct_id" file="$ct_memfile" cgpath="$ct_cgpath"
 
 # The example program, built against an installed libcglat as a user would.
-cmake --install "$build" --prefix "$prefix" >/dev/null
-cc -O2 -std=c11 "$here/examples/set_limits.c" \
-	$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cglat) \
-	-Wl,-rpath,"$prefix/lib" -o "$work/set_limits"
+build_example "$prefix" "$work/set_limits"
 
 bench() { # label, commands...: medians (ms) into $work/<label>.json
 	local label="$1"

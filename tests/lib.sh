@@ -1,0 +1,46 @@
+# Sourced by the test and perf scripts: a container from cglat's local test image and
+# where its limits live; libcglat installed and its example built against the install.
+# Needs $cglat (the binary), $build (its build directory) and $here (the source tree).
+
+# test_container NAME [docker run options...]: starts it; sets ct_id, ct_pid, ct_cgpath
+# (its cgroup path below the mounts), ct_memfile and ct_cpufile (its memory limit and CPU
+# quota files, whatever the cgroup mode).
+test_container() {
+	local name="$1"
+	shift
+	local image
+	image="cglat-idle:$("$cglat" --version | awk '{print $2}')"
+	docker image inspect "$image" >/dev/null 2>&1 ||
+		docker import --change 'CMD ["/idle"]' "$build/image/idle.tar" "$image" >/dev/null
+	docker run -d --network none --name "$name" --label cglat.test=script "$@" "$image" >/dev/null
+	ct_id="$(docker inspect -f '{{.Id}}' "$name")"
+	ct_pid="$(docker inspect -f '{{.State.Pid}}' "$name")"
+	local line rel
+	line="$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' "/proc/$ct_pid/cgroup" || true)"
+	if [ -n "$line" ]; then # v1 or hybrid: a hierarchy per controller
+		rel="${line#*:*:}"
+		ct_memfile="/sys/fs/cgroup/memory$rel/memory.limit_in_bytes"
+		line="$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$ct_pid/cgroup")"
+		ct_cpufile="/sys/fs/cgroup/$(cut -d: -f2 <<<"$line")${line#*:*:}/cpu.cfs_quota_us"
+	else
+		rel="$(grep '^0::' "/proc/$ct_pid/cgroup" | cut -d: -f3)"
+		ct_memfile="/sys/fs/cgroup$rel/memory.max"
+		ct_cpufile="/sys/fs/cgroup$rel/cpu.max"
+	fi
+	ct_cgpath="${rel#/}"
+	[ -w "$ct_memfile" ] && [ -w "$ct_cpufile" ] || {
+		echo "cannot find the limit files of container $name ($ct_memfile, $ct_cpufile)" >&2
+		return 1
+	}
+}
+
+# build_example PREFIX OUT: installs the build into PREFIX (cmake --install) and builds
+# examples/set_limits.c against it with pkg-config, as a user of the library would.
+build_example() {
+	local prefix="$1" out="$2"
+	cmake --install "$build" --prefix "$prefix" >/dev/null
+	# shellcheck disable=SC2046 # pkg-config's words are meant to split
+	cc -O2 -std=c11 -Wall -Wextra -Werror "$here/examples/set_limits.c" \
+		$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cglat) \
+		-Wl,-rpath,"$prefix/lib" -o "$out"
+}
