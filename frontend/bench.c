@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cglat.h"
 #include "docker.h"
 #include "event_match.h"
 #include "signals.h"
@@ -62,13 +63,20 @@ int64_t bench_metric(const struct sample *s, enum metric m)
 
 /* ------------------------------------------------------------------ state */
 
+/* The controller whose directory holds a resource's limit. */
+static enum cglat_ctl res_ctl(int r)
+{
+	return r == CG_RES_MEMORY ? CGLAT_CTL_MEMORY : CGLAT_CTL_CPU;
+}
+
 struct bench {
 	const struct bench_config *cfg;
 	struct bench_result *res;
 	struct docker *docker;
 	struct docker_info dinfo;
-	struct docker_container orig; /* --container: Docker's limits before the run */
-	struct cg_target target;
+	struct docker_container orig;            /* --container: Docker's limits before the run */
+	struct cglat_target *target;             /* the container's cgroups */
+	char limit_path[CG_RES_COUNT][PATH_MAX]; /* the file each resource's limit is in */
 	struct tracer *tracer;
 	int fd[CG_RES_COUNT]; /* kept open for the direct and floor paths */
 	const char *cli_ref;  /* what `docker update` is given */
@@ -261,8 +269,8 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	s->path = path;
 	s->resource = r;
 	s->value = next_value(b, r);
-	if (cgroup_format_limit(r, b->target.version[r], s->value, b->cfg->cpu_period, s->expected,
-	                        sizeof(s->expected), err))
+	if (cgroup_format_limit(r, b->target->version[res_ctl(r)], s->value, b->cfg->cpu_period,
+	                        s->expected, sizeof(s->expected), err))
 		return -1;
 	b->cur = s;
 	b->cur_file = b->res->host.limit_file[r];
@@ -382,15 +390,16 @@ static int read_original(struct bench *b, const char *dir, const char *file, str
  * swap before memory (v1 refuses memory above memsw), period before quota. */
 static int save_originals(struct bench *b, struct cg_err *err)
 {
-	const struct cg_target *t = &b->target;
-	int mv = t->version[CG_RES_MEMORY], cv = t->version[CG_RES_CPU];
+	const struct cglat_target *t = b->target;
+	const char *mdir = t->dir[CGLAT_CTL_MEMORY], *cdir = t->dir[CGLAT_CTL_CPU];
+	int mv = t->version[CGLAT_CTL_MEMORY], cv = t->version[CGLAT_CTL_CPU];
 	b->norig = 0;
-	if (read_original(b, t->dir[CG_RES_MEMORY], cgroup_swap_file(mv), err) ||
-	    read_original(b, t->dir[CG_RES_MEMORY], cgroup_limit_file(CG_RES_MEMORY, mv), err))
+	if (read_original(b, mdir, cgroup_swap_file(mv), err) ||
+	    read_original(b, mdir, cgroup_limit_file(CG_RES_MEMORY, mv), err))
 		return -1;
-	if (cv == 1 && read_original(b, t->dir[CG_RES_CPU], "cpu.cfs_period_us", err))
+	if (cv == 1 && read_original(b, cdir, "cpu.cfs_period_us", err))
 		return -1;
-	return read_original(b, t->dir[CG_RES_CPU], cgroup_limit_file(CG_RES_CPU, cv), err);
+	return read_original(b, cdir, cgroup_limit_file(CG_RES_CPU, cv), err);
 }
 
 /* Writes a file of the target's cgroup without leaving its cgroup mount. */
@@ -398,9 +407,9 @@ static int write_text(const struct bench *b, const char *path, const char *text)
 {
 	size_t root = 0;
 	for (int r = 0; r < CG_RES_COUNT; r++) {
-		size_t n = strlen(b->target.dir[r]);
-		if (n && strncmp(path, b->target.dir[r], n) == 0 && path[n] == '/')
-			root = b->target.mount_len[r];
+		size_t n = strlen(b->target->dir[res_ctl(r)]);
+		if (n && strncmp(path, b->target->dir[res_ctl(r)], n) == 0 && path[n] == '/')
+			root = b->target->mount_len[res_ctl(r)];
 	}
 	int fd = cgroup_open_beneath(path, root, O_WRONLY);
 	if (fd < 0)
@@ -548,24 +557,31 @@ static int pick_container(struct bench *b, struct cg_err *err)
 
 static int resolve_cgroup(struct bench *b, struct cg_err *err)
 {
-	if (cgroup_resolve_pid(b->orig.pid, &b->target, err))
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = b->orig.pid};
+	if (cglat_target_open(&spec, &b->target, err))
 		return cg_err_wrap(err, "container %s", b->res->container_name);
+	static const enum cg_knob limit_knob[CG_RES_COUNT] = {CG_KNOB_MEMORY_MAX,
+	                                                      CG_KNOB_CPU_QUOTA};
+	for (int r = 0; r < CG_RES_COUNT; r++)
+		if (cglat_target_path(b->target, limit_knob[r], b->limit_path[r],
+		                      sizeof(b->limit_path[r]), NULL, err))
+			return cg_err_wrap(err, "container %s", b->res->container_name);
 	struct bench_host *h = &b->res->host;
-	h->cgroup_mode = b->target.mode;
+	h->cgroup_mode = b->target->mode;
 	for (int r = 0; r < CG_RES_COUNT; r++) {
-		h->cgroup_version[r] = b->target.version[r];
+		h->cgroup_version[r] = b->target->version[res_ctl(r)];
 		snprintf(h->limit_file[r], sizeof(h->limit_file[r]), "%s",
-		         cgroup_limit_file((enum cg_resource)r, b->target.version[r]));
-		if (!strstr(b->target.dir[r], b->res->container_id))
+		         cgroup_limit_file((enum cg_resource)r, b->target->version[res_ctl(r)]));
+		if (!strstr(b->target->dir[res_ctl(r)], b->res->container_id))
 			return cg_errf(err,
 			               "the %s cgroup of container %s (%s) does not name its id, "
 			               "so its writes cannot be told apart; cglat supports "
 			               "Docker's cgroupfs and systemd drivers",
 			               cgroup_resource_name((enum cg_resource)r),
-			               b->res->container_name, b->target.dir[r]);
+			               b->res->container_name, b->target->dir[res_ctl(r)]);
 	}
-	vlog(b, "cgroup %s: %s, %s", cgroup_mode_name(h->cgroup_mode),
-	     b->target.limit_path[CG_RES_MEMORY], b->target.limit_path[CG_RES_CPU]);
+	vlog(b, "cgroup %s: %s, %s", cgroup_mode_name(h->cgroup_mode), b->limit_path[CG_RES_MEMORY],
+	     b->limit_path[CG_RES_CPU]);
 	return 0;
 }
 
@@ -599,11 +615,11 @@ static int open_direct_fds(struct bench *b, struct cg_err *err)
 	for (int r = 0; r < CG_RES_COUNT; r++) {
 		if (!(b->cfg->resources & (1u << r)))
 			continue;
-		b->fd[r] = cgroup_open_beneath(b->target.limit_path[r], b->target.mount_len[r],
+		b->fd[r] = cgroup_open_beneath(b->limit_path[r], b->target->mount_len[res_ctl(r)],
 		                               O_WRONLY);
 		if (b->fd[r] < 0)
-			return cg_errf(err, "cannot open %s for writing: %s",
-			               b->target.limit_path[r], strerror(errno));
+			return cg_errf(err, "cannot open %s for writing: %s", b->limit_path[r],
+			               strerror(errno));
 	}
 	return 0;
 }
@@ -620,8 +636,8 @@ static int set_base_limits(struct bench *b, struct cg_err *err)
 	        .cpu_quota = c->cpu_base,
 	};
 	char swap[PATH_MAX];
-	snprintf(swap, sizeof(swap), "%s/%s", b->target.dir[CG_RES_MEMORY],
-	         cgroup_swap_file(b->target.version[CG_RES_MEMORY]));
+	snprintf(swap, sizeof(swap), "%s/%s", b->target->dir[res_ctl(CG_RES_MEMORY)],
+	         cgroup_swap_file(b->target->version[res_ctl(CG_RES_MEMORY)]));
 	if (access(swap, F_OK) == 0) {
 		u.set |= DOCKER_SET_MEMORY_SWAP;
 		u.memory_swap = 2 * (c->mem_base + c->mem_delta);
@@ -720,6 +736,8 @@ static void clean_up(struct bench *b)
 	}
 	docker_close(b->docker);
 	b->docker = NULL;
+	cglat_target_close(b->target);
+	b->target = NULL;
 	if (b->tracer) {
 		tracer_timings(b->tracer, &b->res->timings);
 		tracer_close(b->tracer);

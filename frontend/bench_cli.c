@@ -350,7 +350,7 @@ int bench_main(int argc, char **argv)
 	 * before anything is made or measured, not after. */
 	if (report_output_open(cfg.output, &out, &err) < 0) {
 		fprintf(stderr, "cglat: %s\n", err.msg);
-		return 2;
+		return 1; /* the option is well formed; the system refuses it */
 	}
 	signals_install();
 	struct bench_result res;

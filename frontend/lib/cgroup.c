@@ -608,21 +608,6 @@ char *cgroup_read_all(const char *path, int *saved_errno)
 	return buf;
 }
 
-static int read_memberships(pid_t pid, struct cg_memberships *ms, struct cg_err *err)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	int e = 0;
-	char *text = cgroup_read_all(path, &e);
-	if (!text && (e == ENOENT || e == ESRCH))
-		return cg_errf(err, "no process with PID %d (it may have exited)", (int)pid);
-	if (!text)
-		return cg_errf(err, "cannot read %s: %s", path, strerror(e));
-	int rc = cgroup_parse_proc(text, ms, err);
-	free(text);
-	return rc < 0 ? cg_err_wrap(err, "%s", path) : 0;
-}
-
 static int read_mounts(struct cg_mounts *mounts, struct cg_err *err)
 {
 	int e = 0;
@@ -632,58 +617,6 @@ static int read_mounts(struct cg_mounts *mounts, struct cg_err *err)
 	int rc = cgroup_parse_mountinfo(text, mounts, err);
 	free(text);
 	return rc < 0 ? cg_err_wrap(err, "/proc/self/mountinfo") : 0;
-}
-
-/* A missing limit file means the controller is not enabled for the cgroup (v2) or the
- * process sits in the root cgroup, which has no limits: say so before tracing starts. */
-static int check_limit_file(const struct cg_target *t, enum cg_resource res, struct cg_err *err)
-{
-	if (access(t->limit_path[res], F_OK) == 0)
-		return 0;
-	if (t->version[res] == 2)
-		return cg_errf(
-		        err,
-		        "%s does not exist: the %s controller is not enabled for %s (add "
-		        "it to the parent's cgroup.subtree_control) or it is the root cgroup",
-		        t->limit_path[res], cgroup_controller_of(res), t->dir[res]);
-	return cg_errf(err, "%s does not exist: is the process in the root %s cgroup?",
-	               t->limit_path[res], cgroup_controller_of(res));
-}
-
-static int resolve_resource(const struct cg_mounts *mounts, const struct cg_memberships *ms,
-                            enum cg_resource res, struct cg_target *t, struct cg_err *err)
-{
-	if (cgroup_dir_of(mounts, ms, cgroup_controller_of(res), t->dir[res], sizeof(t->dir[res]),
-	                  &t->version[res], err) < 0)
-		return -1;
-	t->mount_len[res] = cgroup_mount_len(mounts, t->dir[res]);
-	const char *file = cgroup_limit_file(res, t->version[res]);
-	if ((size_t)snprintf(t->limit_path[res], sizeof(t->limit_path[res]), "%s/%s", t->dir[res],
-	                     file) >= sizeof(t->limit_path[res]))
-		return cg_errf(err, "the %s limit path is too long", cgroup_resource_name(res));
-	return check_limit_file(t, res, err);
-}
-
-int cgroup_resolve_pid(pid_t pid, struct cg_target *target, struct cg_err *err)
-{
-	if (pid <= 0)
-		return cg_errf(err, "invalid PID %d: expected a positive process id", (int)pid);
-	/* Hundreds of KiB together: too much for the stack of a thread. */
-	struct cg_mounts *mounts = malloc(sizeof(*mounts));
-	struct cg_memberships *ms = malloc(sizeof(*ms));
-	int rc = -1;
-	memset(target, 0, sizeof(*target));
-	if (!mounts || !ms)
-		cg_errf(err, "out of memory resolving the cgroups of PID %d", (int)pid);
-	else if (read_memberships(pid, ms, err) == 0 && read_mounts(mounts, err) == 0 &&
-	         cgroup_mode_of(mounts, &target->mode, err) == 0)
-		rc = 0;
-	for (int r = 0; rc == 0 && r < CG_RES_COUNT; r++)
-		if (resolve_resource(mounts, ms, (enum cg_resource)r, target, err) < 0)
-			rc = cg_err_wrap(err, "PID %d", (int)pid);
-	free(mounts);
-	free(ms);
-	return rc;
 }
 
 int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err)

@@ -94,14 +94,6 @@ int cgroup_parse_limit(enum cg_resource res, int version, const char *text, int6
  * or a bare "<id>" last component; the innermost when nested; false when none. */
 bool cgroup_container_id_of_path(const char *path, char id[65]);
 
-/* Everything cglat needs about one process's limits, read from the live system. */
-struct cg_target {
-	enum cg_mode mode;
-	char dir[CG_RES_COUNT][PATH_MAX];        /* cgroup directory per resource */
-	int version[CG_RES_COUNT];               /* 1 or 2, per resource */
-	char limit_path[CG_RES_COUNT][PATH_MAX]; /* dir + "/" + cgroup_limit_file() */
-	size_t mount_len[CG_RES_COUNT];          /* dir's leading cgroup mountpoint */
-};
 
 /* The length of the longest cgroup mountpoint that path is below (0: none). */
 size_t cgroup_mount_len(const struct cg_mounts *mounts, const char *path);
@@ -112,8 +104,6 @@ size_t cgroup_mount_len(const struct cg_mounts *mounts, const char *path);
  * or -1 with errno (EXDEV: not below the mount, ELOOP: a symlink). */
 int cgroup_open_beneath(const char *path, size_t root_len, int flags);
 
-/* Reads /proc/self/mountinfo and /proc/PID/cgroup and fills target. */
-int cgroup_resolve_pid(pid_t pid, struct cg_target *target, struct cg_err *err);
 
 /* A whole file of any size (proc and cgroup files report st_size 0), NUL-terminated,
  * malloc'd; NULL with *saved_errno set when it cannot be read. */

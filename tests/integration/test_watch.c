@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cglat.h"
 #include "helpers.h"
 
 static char name[64];
@@ -78,12 +79,23 @@ static json_t *find_line(const char *out, const char *file, const char *value, c
 	return hit;
 }
 
+/* The container's memory limit file and its cgroup version. */
+static void memory_limit_path(char *path, size_t len, int *version)
+{
+	struct cglat_target *t = NULL;
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = cpid};
+	struct cg_err err;
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), 0, "%s", err.msg);
+	cr_assert_eq(cglat_target_path(t, CG_KNOB_MEMORY_MAX, path, len, version, &err), 0, "%s",
+	             err.msg);
+	cglat_target_close(t);
+}
+
 static void direct_write(const char *value)
 {
-	struct cg_target t;
-	struct cg_err err;
-	cr_assert_eq(cgroup_resolve_pid(cpid, &t, &err), 0, "%s", err.msg);
-	int fd = open(t.limit_path[CG_RES_MEMORY], O_WRONLY | O_CLOEXEC);
+	char path[4096];
+	memory_limit_path(path, sizeof(path), NULL);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, value, strlen(value)), (ssize_t)strlen(value));
 	close(fd);
@@ -91,10 +103,10 @@ static void direct_write(const char *value)
 
 static const char *memory_file(void)
 {
-	struct cg_target t;
-	struct cg_err err;
-	cr_assert_eq(cgroup_resolve_pid(cpid, &t, &err), 0, "%s", err.msg);
-	return cgroup_limit_file(CG_RES_MEMORY, t.version[CG_RES_MEMORY]);
+	char path[4096];
+	int version = 0;
+	memory_limit_path(path, sizeof(path), &version);
+	return cgroup_limit_file(CG_RES_MEMORY, version);
 }
 
 Test(watch, sees_docker_update_and_direct_write, .init = start_container, .fini = remove_container,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cglat.h"
 #include "cgroup.h"
 
 #define HYBRID_ID "5946c36d473681a53413de9abefaf0242aeb14e34f51edf2fc5a1d56908f11a8"
@@ -553,10 +554,12 @@ Test(cgroup, container_id_absent)
 
 Test(cgroup, resolve_pid_that_does_not_exist)
 {
-	struct cg_target t;
-	cr_assert_eq(cgroup_resolve_pid(2147483647, &t, &err), -1);
+	struct cglat_target *t = NULL;
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = 2147483647};
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
 	cr_assert_str_eq(err.msg, "no process with PID 2147483647 (it may have exited)");
-	cr_assert_eq(cgroup_resolve_pid(0, &t, &err), -1);
+	spec.pid = 0;
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
 	cr_assert_str_eq(err.msg, "invalid PID 0: expected a positive process id");
 }
 
@@ -569,27 +572,32 @@ Test(cgroup, resolve_self_agrees_with_the_parsers)
 	cr_assert_eq(cgroup_parse_proc(text, &ms, &err), 0, "%s", err.msg);
 	free(text);
 
-	static struct cg_target t;
-	int rc = cgroup_resolve_pid(getpid(), &t, &err);
+	struct cglat_target *t = NULL;
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = getpid()};
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), 0, "%s", err.msg);
+	static const enum cg_knob limit[CG_RES_COUNT] = {CG_KNOB_MEMORY_MAX, CG_KNOB_CPU_QUOTA};
+	static const enum cglat_ctl ctl[CG_RES_COUNT] = {CGLAT_CTL_MEMORY, CGLAT_CTL_CPU};
 	for (int r = 0; r < CG_RES_COUNT; r++) {
-		char dir[PATH_MAX], path[PATH_MAX + 64];
+		char dir[PATH_MAX], path[PATH_MAX + 64], got[PATH_MAX];
 		int version = 0;
 		cr_assert_eq(cgroup_dir_of(&mounts, &ms, cgroup_controller_of((enum cg_resource)r),
 		                           dir, sizeof(dir), &version, &err),
 		             0, "%s", err.msg);
 		snprintf(path, sizeof(path), "%s/%s", dir,
 		         cgroup_limit_file((enum cg_resource)r, version));
+		cr_assert_str_eq(t->dir[ctl[r]], dir);
+		cr_assert_eq(t->version[ctl[r]], version);
+		int rc = cglat_target_path(t, limit[r], got, sizeof(got), NULL, &err);
 		if (access(path, F_OK) != 0) {
-			/* e.g. the root cgroup: resolve must say which file is missing */
+			/* e.g. the root cgroup: the error must say which file is missing */
 			cr_assert_eq(rc, -1);
 			cr_assert(strstr(err.msg, path) != NULL, "%s", err.msg);
-			return;
+			continue;
 		}
 		cr_assert_eq(rc, 0, "%s", err.msg);
-		cr_assert_str_eq(t.dir[r], dir);
-		cr_assert_eq(t.version[r], version);
-		cr_assert_str_eq(t.limit_path[r], path);
+		cr_assert_str_eq(got, path);
 	}
+	cglat_target_close(t);
 }
 
 Test(cgroup, read_file_strips_the_newline)
