@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "event_match.h"
 #include "cgroup.h"
 #include "docker.h"
+#include "opts.h"
 #include "signals.h"
 #include "stale.h"
 #include "units.h"
@@ -244,21 +246,6 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
 
 /* ------------------------------------------------------------------ live */
 
-struct monitor_config {
-	struct cglat_target_spec spec;
-	bool has_target;
-	double interval_s;
-	double duration_s;
-	const char *csv;
-	const char *plot;
-	struct cglat_limits limits;
-	const char *name;
-	const char *parent;
-	bool keep;
-	enum tracer_strategy probe;
-	char **cmd; /* after "--": run this in a cgroup of its own */
-};
-
 struct monitor {
 	const struct monitor_config *cfg;
 	struct cglat_target *target;
@@ -280,46 +267,50 @@ struct monitor {
 
 static void monitor_usage(FILE *out)
 {
-	fprintf(out,
-	        "Usage: cglat monitor [OPTIONS] TARGET\n"
-	        "       cglat monitor [OPTIONS] [LIMITS] -- CMD [ARGS...]\n"
-	        "\n"
-	        "Every interval, a workload's memory in use and limit, RSS share, page faults,\n"
-	        "LRU isolations, swap-ins and -outs, CPU used and limit and CFS throttling, and\n"
-	        "any limit change written in the interval. Event counts come from BPF programs\n"
-	        "filtered in the kernel to the workload's processes. With -- CMD, CMD is started\n"
-	        "in a cgroup of its own (as `cglat run` does) and monitored until it exits.\n"
-	        "\n"
-	        "Target (one of):\n"
-	        "  CONTAINER                a Docker container name or id\n"
-	        "      --pid PID            the cgroups of a process\n"
-	        "      --cgroup PATH        a cgroup, e.g. cglat/job1 or /sys/fs/cgroup/memory/x\n"
-	        "      --no-daemon          find a container by id without asking dockerd\n"
-	        "Options:\n"
-	        "  -i, --interval SECONDS   sampling interval (default 1)\n"
-	        "  -d, --duration SECONDS   stop after this long (default: Ctrl-C or CMD's exit)\n"
-	        "      --csv FILE           write every interval to FILE\n"
-	        "      --plot FILE          draw every metric over time into FILE (.png or .svg)\n"
-	        "      --probe STRATEGY     auto, tracepoint or kprobe (default auto)\n"
-	        "Limits for -- CMD (as cglat run): --memory SIZE, --memory-swap SIZE,\n"
-	        "  --memory-high SIZE, --cpus N, --cpu-quota US, --cpu-period US, --cpu-weight N,\n"
-	        "  --cpu-shares N, --cpuset-cpus LIST, --pids-max N; --name NAME, --parent PATH,\n"
-	        "  --keep (leave the cgroup)\n"
-	        "  -h, --help               show this help\n"
-	        "\n"
-	        "Examples:\n"
-	        "  sudo cglat monitor web --plot web.png        # a container, until Ctrl-C\n"
-	        "  sudo cglat monitor --pid 4242 -i 0.5 -d 30 --csv p.csv\n"
-	        "  sudo cglat monitor --memory 64m --plot m.png -- ./allocate 200\n"
-	        "  # meanwhile, from another terminal: sudo cglat set --cgroup cglat/NAME --memory "
-	        "32m\n");
+	fputs("Usage: cglat monitor [OPTIONS] TARGET\n"
+	      "       cglat monitor [OPTIONS] [LIMITS] -- CMD [ARGS...]\n"
+	      "\n"
+	      "Every interval, a workload's memory in use and limit, RSS share, page faults,\n"
+	      "LRU isolations, swap-ins and -outs, CPU used and limit and CFS throttling, and\n"
+	      "any limit change written in the interval. Event counts come from BPF programs\n"
+	      "filtered in the kernel to the workload's processes. With -- CMD, CMD is started\n"
+	      "in a cgroup of its own (as `cglat run` does) and monitored until it exits.\n"
+	      "\n"
+	      "Target (one of):\n"
+	      "  CONTAINER                   a Docker container name or id\n"
+	      "      --pid PID               the cgroups of a process\n"
+	      "      --cgroup PATH           a cgroup, e.g. cglat/job1 or /sys/fs/cgroup/memory/x\n"
+	      "      --no-daemon             find a container by id without asking dockerd\n"
+	      "\n"
+	      "Options:\n"
+	      "  -i, --interval SECONDS      sampling interval (default 1)\n"
+	      "  -d, --duration SECONDS      stop after this long (default: Ctrl-C or CMD's exit)\n"
+	      "      --csv FILE              write every interval to FILE\n"
+	      "      --plot FILE             draw every metric over time into FILE (.png or .svg)\n"
+	      "      --probe STRATEGY        auto, tracepoint or kprobe (default auto)\n"
+	      "  -h, --help                  show this help\n"
+	      "\n"
+	      "With -- CMD (as cglat run):\n" OPTS_LIMIT_HELP
+	      "      --name NAME             the cgroup's name (default cglat-monitor-PID)\n"
+	      "      --parent PATH           make cglat/NAME under this cgroup (a delegated one "
+	      "on\n"
+	      "                              v2) instead of the root\n"
+	      "      --keep                  leave the cgroup when CMD ends\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo cglat monitor web --plot web.png             # a container, until Ctrl-C\n"
+	      "  sudo cglat monitor --pid 4242 -i 0.5 -d 30 --csv p.csv\n"
+	      "  sudo cglat monitor --memory 64m --plot m.png -- ./allocate 200\n"
+	      "  sudo cglat monitor --cpus 1 --nice 10 -- make -j4  # a build, low priority\n"
+	      "  # meanwhile, from another terminal: sudo cglat set --cgroup cglat/NAME --memory "
+	      "32m\n",
+	      out);
 }
 
-static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
-                         struct cg_err *err)
+int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help, struct cg_err *err)
 {
 	enum {
-		O_PID = 256,
+		O_PID = OPTS_LIMIT + 1,
 		O_CGROUP,
 		O_NO_DAEMON,
 		O_CSV,
@@ -328,9 +319,9 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 		O_NAME,
 		O_PARENT,
 		O_KEEP,
-		O_LIMIT
 	};
 	static const struct option options[] = {
+	        OPTS_LIMIT_OPTIONS,
 	        {"pid", required_argument, NULL, O_PID},
 	        {"cgroup", required_argument, NULL, O_CGROUP},
 	        {"no-daemon", no_argument, NULL, O_NO_DAEMON},
@@ -342,16 +333,6 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 	        {"name", required_argument, NULL, O_NAME},
 	        {"parent", required_argument, NULL, O_PARENT},
 	        {"keep", no_argument, NULL, O_KEEP},
-	        {"memory", required_argument, NULL, O_LIMIT},
-	        {"memory-swap", required_argument, NULL, O_LIMIT},
-	        {"memory-high", required_argument, NULL, O_LIMIT},
-	        {"cpus", required_argument, NULL, O_LIMIT},
-	        {"cpu-quota", required_argument, NULL, O_LIMIT},
-	        {"cpu-period", required_argument, NULL, O_LIMIT},
-	        {"cpu-weight", required_argument, NULL, O_LIMIT},
-	        {"cpu-shares", required_argument, NULL, O_LIMIT},
-	        {"cpuset-cpus", required_argument, NULL, O_LIMIT},
-	        {"pids-max", required_argument, NULL, O_LIMIT},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -371,7 +352,7 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 	int optc = dashdash >= 0 ? dashdash : argc;
 	int c, index = 0;
 	char *end;
-	while ((c = getopt_long(optc, argv, ":i:d:h", options, &index)) != -1) {
+	while ((c = getopt_long(optc, argv, ":i:d:m:h", options, &index)) != -1) {
 		switch (c) {
 		case O_PID:
 			errno = 0;
@@ -433,7 +414,11 @@ static int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool
 		case O_KEEP:
 			cfg->keep = true;
 			break;
-		case O_LIMIT:
+		case 'm':
+			if (cglat_limits_parse(&cfg->limits, "memory", optarg, err))
+				return -1;
+			break;
+		case OPTS_LIMIT:
 			if (cglat_limits_parse(&cfg->limits, options[index].name, optarg, err))
 				return -1;
 			break;
@@ -688,7 +673,8 @@ struct workload {
 
 /* Forks CMD held back on a pipe: it joins the cgroup and the probes' set
  * before it runs a single instruction of its own. */
-static int spawn_held(char **cmd, struct workload *w, struct cg_err *err)
+static int spawn_held(char **cmd, const struct cglat_limits *l, struct workload *w,
+                      struct cg_err *err)
 {
 	int go[2];
 	if (pipe2(go, O_CLOEXEC) < 0)
@@ -707,6 +693,11 @@ static int spawn_held(char **cmd, struct workload *w, struct cg_err *err)
 			_exit(126);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		if ((l->set & CGLAT_SET_NICE) && setpriority(PRIO_PROCESS, 0, l->nice) < 0) {
+			fprintf(stderr, "cglat monitor: setpriority(%d): %s\n", l->nice,
+			        strerror(errno));
+			_exit(1);
+		}
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "cglat monitor: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);
@@ -769,14 +760,16 @@ static int start_workload(const struct monitor_config *cfg, struct monitor *m, s
 	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CGROUP, .ref = w->cg.path};
 	if (cglat_target_open(&spec, &m->target, err) < 0)
 		return -1;
-	if (cfg->limits.set) {
+	struct cglat_limits l = cfg->limits;
+	l.set &= ~(unsigned)CGLAT_SET_NICE; /* the child renices itself before exec */
+	if (l.set) {
 		struct cglat_plan plan;
 		struct cglat_apply_result res;
-		if (cglat_limits_plan(m->target, &cfg->limits, &plan, err) < 0 ||
+		if (cglat_limits_plan(m->target, &l, &plan, err) < 0 ||
 		    cglat_limits_apply(&plan, 0, &res, err) < 0)
 			return -1;
 	}
-	if (spawn_held(cfg->cmd, w, err) < 0)
+	if (spawn_held(cfg->cmd, &cfg->limits, w, err) < 0)
 		return -1;
 	if (cglat_cgroup_join(&w->cg, w->pid, err) < 0 ||
 	    tracer_monitor_add(m->tracer, w->pid, err) < 0) {

@@ -67,6 +67,27 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
                         double t_end, unsigned with_data, const double *change_times,
                         size_t nchanges, struct cg_err *err);
 
+/* What the command line asks for. */
+struct monitor_config {
+	struct cglat_target_spec spec;
+	bool has_target;
+	double interval_s;
+	double duration_s;
+	const char *csv;
+	const char *plot;
+	struct cglat_limits limits; /* for -- CMD */
+	const char *name;
+	const char *parent;
+	bool keep;
+	enum tracer_strategy probe;
+	char **cmd; /* after "--": run this in a cgroup of its own */
+};
+
+/* argv -> cfg (argv[0] is the command's name); -1 on bad usage with a message that
+ * names the option. cfg->cmd points into argv. */
+int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
+                  struct cg_err *err);
+
 int monitor_main(int argc, char **argv);
 
 #endif

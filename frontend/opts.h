@@ -5,7 +5,8 @@
 
 #include <getopt.h>
 
-/* The long options shared by set and run for limits; `code` marks them in getopt. */
+/* The long options shared by set, run and monitor for limits; OPTS_LIMIT marks them in
+ * getopt (--memory is 'm'). */
 #define OPTS_LIMIT 0x100
 #define OPTS_LIMIT_OPTIONS                                                                         \
 	{"memory", required_argument, NULL, 'm'},                                                  \
@@ -30,7 +31,7 @@
 	"      --memory-high SIZE|max  throttle and reclaim above this (cgroup v2)\n"              \
 	"      --cpus N                CPUs' worth of time per period: 0.5, 2\n"                   \
 	"      --cpu-quota US|max      CFS quota in microseconds (1000 or more)\n"                 \
-	"      --cpu-period US        CFS period in microseconds, 1000..1000000\n"                 \
+	"      --cpu-period US         CFS period in microseconds, 1000..1000000\n"                \
 	"      --cpu-weight N          1..10000 (v2 scale; v1 gets cpu.shares by crun's "          \
 	"formula)\n"                                                                               \
 	"      --cpu-shares N          2..262144 (v1 scale; v2 gets cpu.weight by crun's "         \
