@@ -16,7 +16,7 @@ packages=(
 	build-essential cmake pkg-config clang-format
 	libbpfcc-dev bpfcc-tools bpftool      # libbcc (runtime compile through LLVM/Clang), libbpf
 	libcriterion-dev                       # unit and integration tests
-	libcurl4-openssl-dev libjansson-dev libarchive-dev    # Engine API over the unix socket, JSON
+	libhttp-parser-dev libjansson-dev      # Engine API over the unix socket: HTTP answers, JSON
 	docker.io busybox-static               # dockerd + runc; the test image's static binary
 	gnuplot-nox                            # plots
 	hyperfine                              # tests/perf: whole-process timings of commands

@@ -1,6 +1,6 @@
-/* Targets of cglat set: a container (through dockerd, or by its id in /proc/PID/cgroup
- * when dockerd is down), a process, or a cgroup path. Each resolves to one directory
- * per controller. */
+/* Targets of cglat set: a container (through dockerd, or without it by its name in
+ * dockerd's state directory and its id in /proc/PID/cgroup), a process, or a cgroup path. Each
+ * resolves to one directory per controller. */
 #include "cglat.h"
 #include "cgroup.h"
 
@@ -251,11 +251,7 @@ static int scan_for_container(const char *proc_root, const char *ref, struct cg_
                               char id[65], pid_t *pid, struct cg_err *err)
 {
 	if (!is_hex(ref) || strlen(ref) > 64)
-		return cg_errf(err,
-		               "\"%s\" is not a container id: without the daemon (--no-daemon) a "
-		               "container is found by its id or a unique prefix of it, names need "
-		               "dockerd",
-		               ref);
+		return cg_errf(err, "\"%s\" is not a container id or id prefix", ref);
 	DIR *d = opendir(proc_root);
 	if (!d)
 		return cg_errf(err, "cannot list %s: %s", proc_root, strerror(errno));
@@ -281,18 +277,59 @@ static int scan_for_container(const char *proc_root, const char *ref, struct cg_
 	return 0;
 }
 
+/* --no-daemon: a name is looked up in dockerd's state directory (Docker's own order: a
+ * full id, then a name, then an id prefix), then its id in every /proc/PID/cgroup. */
+static int container_without_daemon(const char *proc_root, const char *ref,
+                                    struct cg_memberships *ms, char id[65], char *name,
+                                    size_t name_len, pid_t *pid, struct cg_err *err)
+{
+	bool hex = is_hex(ref) && strlen(ref) <= 64;
+	if (hex && strlen(ref) == 64)
+		return scan_for_container(proc_root, ref, ms, id, pid, err);
+	char named[65] = "";
+	size_t scanned = 0;
+	struct cg_err state_err = {{0}};
+	int found = docker_state_find_name(DOCKER_DEFAULT_ROOT, ref, named, &scanned, &state_err);
+	if (found == 1) {
+		if (scan_for_container(proc_root, named, ms, id, pid, err) < 0)
+			return cg_err_wrap(err,
+			                   "container \"%s\" is %.12s in " DOCKER_DEFAULT_ROOT
+			                   "/containers, but it is not running",
+			                   ref, named);
+		snprintf(name, name_len, "%s", ref);
+		return 0;
+	}
+	if (hex)
+		return scan_for_container(proc_root, ref, ms, id, pid, err);
+	if (found < 0)
+		return cg_errf(err,
+		               "\"%s\" is not a container id, and without dockerd names are read "
+		               "from its state directory: %s; names need dockerd then (or give the "
+		               "id)",
+		               ref, state_err.msg);
+	return cg_errf(err,
+	               "\"%s\" is not a container id, and no container is named \"%s\" "
+	               "in " DOCKER_DEFAULT_ROOT
+	               "/containers (%zu container configs read): check the "
+	               "name with docker ps -a when dockerd is up; a dockerd with another "
+	               "--data-root keeps its names elsewhere, and such names need dockerd (an "
+	               "id or id prefix works from /proc alone)",
+	               ref, ref, scanned);
+}
+
+/* One Engine API request: GET /containers/REF/json on a fresh connection, no version or
+ * info handshake. */
 static int container_pid_from_daemon(const struct cglat_target_spec *spec, char id[65], char *name,
                                      size_t name_len, pid_t *pid, struct cg_err *err)
 {
 	if (docker_validate_ref(spec->ref, err) < 0)
 		return -1;
 	struct docker *d = NULL;
-	struct docker_info info;
-	if (docker_open(spec->docker_sock ? spec->docker_sock : DOCKER_DEFAULT_SOCK, &d, &info,
-	                err) < 0)
+	if (docker_connect(spec->docker_sock ? spec->docker_sock : DOCKER_DEFAULT_SOCK, &d, err) <
+	    0)
 		return cg_err_wrap(err,
 		                   "cannot ask dockerd about container \"%s\" (--no-daemon finds a "
-		                   "running container by its id without dockerd)",
+		                   "running container by its name or id without dockerd)",
 		                   spec->ref);
 	struct docker_container *c = calloc(1, sizeof(*c));
 	int rc = c ? docker_inspect(d, spec->ref, c, err) : cg_errf(err, "out of memory");
@@ -321,7 +358,8 @@ static int open_container(struct cglat_target *t, const struct cglat_target_spec
 	char id[65] = "", name[256] = "";
 	pid_t pid = 0;
 	int rc = spec->no_daemon
-	                 ? scan_for_container(proc_root, spec->ref, ms, id, &pid, err)
+	                 ? container_without_daemon(proc_root, spec->ref, ms, id, name,
+	                                            sizeof(name), &pid, err)
 	                 : container_pid_from_daemon(spec, id, name, sizeof(name), &pid, err);
 	if (rc < 0)
 		return -1;

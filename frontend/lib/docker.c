@@ -1,13 +1,13 @@
 /* Docker Engine API client over dockerd's unix socket, and the CLI path.
- * One curl easy handle per struct docker: curl keeps the connection open between
- * requests, so a timed update does not pay for a new connection. */
+ * The transport is docker_http.c (requests written here, answers read with
+ * http_parser); one connection per struct docker stays open between requests, so a
+ * timed update does not pay for a new connection. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, strsignal */
 #endif
 #include "docker.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,28 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "docker_http.h"
+
 extern char **environ;
 
-#define START_HINT                                                                                 \
-	"start dockerd (sudo dockerd --bridge=none ...) or point --docker-sock at its socket"
+#define START_HINT DOCKER_START_HINT
 #define MIN_API_MAJOR 1
 #define MIN_API_MINOR 41     /* HostConfig.CgroupnsMode needs API 1.41 */
 #define MAX_BODY (64u << 20) /* answers larger than this are not dockerd's */
-#define CONNECT_TIMEOUT_S 5L
-#define REQUEST_TIMEOUT_S 300L /* an image import on a slow disk takes a while */
+#define CONNECT_TIMEOUT_S 5
+#define REQUEST_TIMEOUT_S 300 /* an image import on a slow disk takes a while */
 #define IDLE_CMD_CHANGE "CMD [\"/idle\"]"
 
 struct docker {
-	CURL *curl;
-	struct curl_slist *json_hdr;
-	struct curl_slist *tar_hdr;
-	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char api[16];
-	char *body; /* the last answer, NUL-terminated */
-	size_t len;
-	size_t cap;
-	char url[1024];
-	char curl_err[CURL_ERROR_SIZE];
+	struct dh_conn http;
+	char api[16]; /* "1.41" after docker_open's handshake; "" on a docker_connect handle */
+	char path[2048];
 };
 
 /* ---- small helpers ---- */
@@ -359,92 +353,33 @@ int docker_validate_image(const char *image, struct cg_err *err)
 
 /* ---- HTTP ---- */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct docker *d = user;
-	size_t n = size * nmemb;
-	if (d->len + n + 1 > d->cap) {
-		size_t cap = d->cap ? d->cap : 4096;
-		while (cap < d->len + n + 1)
-			cap *= 2;
-		if (cap > MAX_BODY)
-			return 0; /* curl fails the request with CURLE_WRITE_ERROR */
-		char *p = realloc(d->body, cap);
-		if (!p)
-			return 0;
-		d->body = p;
-		d->cap = cap;
-	}
-	memcpy(d->body + d->len, data, n);
-	d->len += n;
-	d->body[d->len] = '\0';
-	return n;
-}
+enum method { GET = DH_GET, POST = DH_POST, DELETE = DH_DELETE };
 
-/* curl says "Couldn't connect" for every failure; connect once more to learn why. */
-static int connect_errno(const char *sock)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	copy_str(sa.sun_path, sizeof(sa.sun_path), sock);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errno;
-	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
-	close(fd);
-	return e;
-}
-
-static int curl_failure(struct docker *d, CURLcode rc, struct cg_err *err)
-{
-	if (rc == CURLE_COULDNT_CONNECT) {
-		int e = connect_errno(d->sock);
-		if (e == ECONNREFUSED || e == ENOENT)
-			return cg_errf(err, "dockerd is not running at %s (connection refused): %s",
-			               d->sock, START_HINT);
-		if (e == EACCES || e == EPERM)
-			return cg_errf(err, "no permission to connect to %s: run cglat as root",
-			               d->sock);
-	}
-	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return cg_errf(err, "dockerd at %s did not answer in time: is it hung? (%s)",
-		               d->sock, d->curl_err[0] ? d->curl_err : curl_easy_strerror(rc));
-	return cg_errf(err, "request to dockerd at %s failed: %s", d->sock,
-	               d->curl_err[0] ? d->curl_err : curl_easy_strerror(rc));
-}
-
-enum method { GET, POST, DELETE };
-
-/* One request on the kept connection; the answer is left in d->body. */
+/* One request on the kept connection; the answer is left in d->http.resp. Paths go
+ * under /v<api> once the API version is known (docker_open), unversioned before and on
+ * a docker_connect handle. */
 static int request(struct docker *d, enum method m, const char *path, const void *body, size_t len,
-                   struct curl_slist *hdr, long *status, struct cg_err *err)
+                   const char *content_type, long *status, struct cg_err *err)
 {
-	CURL *c = d->curl;
-	/* "/version" is asked before the API version is known, so it goes unversioned. */
-	if (d->api[0])
-		snprintf(d->url, sizeof(d->url), "http://localhost/v%s%s", d->api, path);
-	else
-		snprintf(d->url, sizeof(d->url), "http://localhost%s", path);
-	d->len = 0;
-	if (d->body)
-		d->body[0] = '\0';
-	d->curl_err[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, d->url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-	if (m == POST) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	} else {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-		if (m == DELETE)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	CURLcode rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		return curl_failure(d, rc, err);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	int n = d->api[0] ? snprintf(d->path, sizeof(d->path), "/v%s%s", d->api, path)
+	                  : snprintf(d->path, sizeof(d->path), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(d->path))
+		return cg_errf(err, "request path %.64s... is too long", path);
+	struct dh_request rq = {.method = (enum dh_method)m,
+	                        .path = d->path,
+	                        .content_type = content_type,
+	                        .body = body,
+	                        .len = len};
+	if (dh_request(&d->http, &rq, err) < 0)
+		return -1;
+	*status = d->http.resp.status;
 	return 0;
+}
+
+/* The body of the last answer, NUL-terminated. */
+static const char *answer(const struct docker *d)
+{
+	return d->http.resp.body ? d->http.resp.body : "";
 }
 
 static int get(struct docker *d, const char *path, long *status, struct cg_err *err)
@@ -455,7 +390,8 @@ static int get(struct docker *d, const char *path, long *status, struct cg_err *
 static int post_json(struct docker *d, const char *path, const char *json, long *status,
                      struct cg_err *err)
 {
-	return request(d, POST, path, json, json ? strlen(json) : 0, d->json_hdr, status, err);
+	return request(d, POST, path, json, json ? strlen(json) : 0, "application/json", status,
+	               err);
 }
 
 static bool ok(long status)
@@ -484,30 +420,6 @@ static int check_socket(const char *path, struct cg_err *err)
 	return 0;
 }
 
-static int setup_curl(struct docker *d, struct cg_err *err)
-{
-	d->curl = curl_easy_init();
-	d->json_hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	d->tar_hdr = curl_slist_append(NULL, "Content-Type: application/x-tar");
-	/* No "Expect: 100-continue" round trip before a large body. */
-	if (d->json_hdr)
-		d->json_hdr = curl_slist_append(d->json_hdr, "Expect:");
-	if (d->tar_hdr)
-		d->tar_hdr = curl_slist_append(d->tar_hdr, "Expect:");
-	if (!d->curl || !d->json_hdr || !d->tar_hdr)
-		return cg_errf(err, "cannot set up libcurl: out of memory");
-	CURL *c = d->curl;
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, d->curl_err);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-	return 0;
-}
-
 static int check_api(const char *api, struct cg_err *err)
 {
 	unsigned major = 0, minor = 0;
@@ -529,37 +441,43 @@ static int handshake(struct docker *d, struct docker_info *info, struct cg_err *
 	if (get(d, "/version", &status, err) < 0)
 		return -1;
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
-	if (docker_parse_version(d->body, info, err) < 0 || check_api(info->api_version, err) < 0)
+		return docker_error_from_body(answer(d), status, err);
+	if (docker_parse_version(answer(d), info, err) < 0 || check_api(info->api_version, err) < 0)
 		return -1;
 	copy_str(d->api, sizeof(d->api), info->api_version);
 	if (get(d, "/info", &status, err) < 0)
 		return -1;
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
-	return docker_parse_info(d->body, info, err);
+		return docker_error_from_body(answer(d), status, err);
+	return docker_parse_info(answer(d), info, err);
+}
+
+/* The socket path's checks and the handle; nothing is sent yet. */
+static int docker_new(const char *sock_path, struct docker **out, struct cg_err *err)
+{
+	const char *path = sock_path && *sock_path ? sock_path : DOCKER_DEFAULT_SOCK;
+	if (strlen(path) >= sizeof(((struct dh_conn *)0)->sock))
+		return cg_errf(err, "Docker socket path %s is too long for a unix socket", path);
+	if (check_socket(path, err) < 0)
+		return -1;
+	struct docker *d = calloc(1, sizeof(*d));
+	if (!d)
+		return cg_errf(err, "out of memory");
+	dh_init(&d->http, path, CONNECT_TIMEOUT_S * 1000, REQUEST_TIMEOUT_S * 1000, MAX_BODY);
+	*out = d;
+	return 0;
 }
 
 int docker_open(const char *sock_path, struct docker **out, struct docker_info *info,
                 struct cg_err *err)
 {
 	struct docker_info scratch;
-	const char *path = sock_path && *sock_path ? sock_path : DOCKER_DEFAULT_SOCK;
+	struct docker *d = NULL;
 	*out = NULL;
-	if (strlen(path) >= sizeof(((struct docker *)0)->sock))
-		return cg_errf(err, "Docker socket path %s is too long for a unix socket", path);
-	if (check_socket(path, err) < 0)
+	if (docker_new(sock_path, &d, err) < 0)
 		return -1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return cg_errf(err, "cannot initialise libcurl");
-	struct docker *d = calloc(1, sizeof(*d));
-	if (!d) {
-		curl_global_cleanup();
-		return cg_errf(err, "out of memory");
-	}
-	copy_str(d->sock, sizeof(d->sock), path);
 	memset(&scratch, 0, sizeof(scratch));
-	if (setup_curl(d, err) < 0 || handshake(d, &scratch, err) < 0) {
+	if (handshake(d, &scratch, err) < 0) {
 		docker_close(d);
 		return -1;
 	}
@@ -569,17 +487,27 @@ int docker_open(const char *sock_path, struct docker **out, struct docker_info *
 	return 0;
 }
 
+int docker_connect(const char *sock_path, struct docker **out, struct cg_err *err)
+{
+	struct docker *d = NULL;
+	*out = NULL;
+	if (docker_new(sock_path, &d, err) < 0)
+		return -1;
+	/* Connected now, so that a dockerd that is down is an error of this call. */
+	if (dh_connect(&d->http, err) < 0) {
+		docker_close(d);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
 void docker_close(struct docker *d)
 {
 	if (!d)
 		return;
-	if (d->curl)
-		curl_easy_cleanup(d->curl);
-	curl_slist_free_all(d->json_hdr);
-	curl_slist_free_all(d->tar_hdr);
-	free(d->body);
+	dh_free(&d->http);
 	free(d);
-	curl_global_cleanup(); /* reference-counted against docker_open's init */
 }
 
 /* ---- containers ---- */
@@ -597,8 +525,8 @@ int docker_inspect(struct docker *d, const char *ref, struct docker_container *o
 	if (status == 404)
 		return cg_errf(err, "no such container: %s (`docker ps -a` lists them)", ref);
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
-	return docker_parse_inspect(d->body, out, err);
+		return docker_error_from_body(answer(d), status, err);
+	return docker_parse_inspect(answer(d), out, err);
 }
 
 int docker_update_api(struct docker *d, const char *id, const struct docker_update *u,
@@ -619,7 +547,7 @@ int docker_update_api(struct docker *d, const char *id, const struct docker_upda
 	if (status == 404)
 		return cg_errf(err, "no such container: %s (`docker ps -a` lists them)", id);
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
+		return docker_error_from_body(answer(d), status, err);
 	return 0;
 }
 
@@ -634,7 +562,7 @@ int docker_remove(struct docker *d, const char *id, struct cg_err *err)
 		return -1;
 	if (status == 404 || ok(status))
 		return 0;
-	return docker_error_from_body(d->body, status, err);
+	return docker_error_from_body(answer(d), status, err);
 }
 
 static int create_body(const char *image, const char *label, char **out, struct cg_err *err)
@@ -665,8 +593,8 @@ static int create_container(struct docker *d, const char *image, const char *nam
 	if (rc < 0)
 		return -1;
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
-	json_t *root = json_loads(d->body, 0, NULL);
+		return docker_error_from_body(answer(d), status, err);
+	json_t *root = json_loads(answer(d), 0, NULL);
 	const char *id = obj_str(root, "Id");
 	rc = id && strlen(id) == 64 && is_hex(id) ? 0 : -1;
 	if (rc == 0)
@@ -691,7 +619,7 @@ int docker_run_idle(struct docker *d, const char *image, const char *name, const
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
 	int rc = post_json(d, path, NULL, &status, err);
 	if (rc == 0 && !ok(status) && status != 304) /* 304: already started */
-		rc = docker_error_from_body(d->body, status, err);
+		rc = docker_error_from_body(answer(d), status, err);
 	if (rc < 0) {
 		struct cg_err ignored;
 		cg_err_wrap(err, "starting container %.12s", id);
@@ -713,21 +641,21 @@ int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], s
 	json_t *filters = json_pack("{s:[s]}", "label", label);
 	char *fjson = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
 	json_decref(filters);
-	char *esc = fjson ? curl_easy_escape(d->curl, fjson, 0) : NULL;
-	free(fjson);
-	if (!esc)
+	if (!fjson)
 		return cg_errf(err, "out of memory building the container filter");
-	char path[1024];
+	/* The filter is JSON: every byte but letters, digits and -._~ is percent-encoded. */
+	char esc[768], path[1024];
 	long status = 0;
-	int n = snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", esc);
-	curl_free(esc);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	int elen = dh_escape(fjson, esc, sizeof(esc));
+	free(fjson);
+	if (elen < 0)
 		return cg_errf(err, "label %.64s is too long", label);
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", esc);
 	if (get(d, path, &status, err) < 0)
 		return -1;
 	if (!ok(status))
-		return docker_error_from_body(d->body, status, err);
-	json_t *arr = json_loads(d->body, 0, NULL);
+		return docker_error_from_body(answer(d), status, err);
+	json_t *arr = json_loads(answer(d), 0, NULL);
 	if (!json_is_array(arr)) {
 		json_decref(arr);
 		return cg_errf(err, "dockerd's container list is not a JSON array");
@@ -775,7 +703,7 @@ static int image_exists(struct docker *d, const char *image, bool *exists, struc
 	if (get(d, path, &status, err) < 0)
 		return -1;
 	if (status != 404 && !ok(status))
-		return docker_error_from_body(d->body, status, err);
+		return docker_error_from_body(answer(d), status, err);
 	*exists = ok(status);
 	return 0;
 }
@@ -783,30 +711,22 @@ static int image_exists(struct docker *d, const char *image, bool *exists, struc
 static int import_image(struct docker *d, const char *repo, const char *tag, const void *tar,
                         size_t tar_len, struct cg_err *err)
 {
-	char *erepo = curl_easy_escape(d->curl, repo, 0);
-	char *etag = curl_easy_escape(d->curl, tag, 0);
-	char *echange = curl_easy_escape(d->curl, IDLE_CMD_CHANGE, 0);
-	char path[1024];
+	/* repo and tag are of split_image's charset already; they are percent-encoded all
+	 * the same (repo's '/' becomes %2F), like the `changes` value, which holds a space,
+	 * quotes and brackets. */
+	char erepo[3 * 256], etag[3 * 128], echange[3 * sizeof(IDLE_CMD_CHANGE)], path[2048];
 	long status = 0;
-	int rc = -1;
-	if (!erepo || !etag || !echange) {
-		cg_errf(err, "out of memory building the import request");
-		goto out;
-	}
+	if (dh_escape(repo, erepo, sizeof(erepo)) < 0 || dh_escape(tag, etag, sizeof(etag)) < 0 ||
+	    dh_escape(IDLE_CMD_CHANGE, echange, sizeof(echange)) < 0)
+		return cg_errf(err, "image name %.64s:%.32s is too long", repo, tag);
 	/* `changes` is the only way an import can give the image its Cmd. */
 	snprintf(path, sizeof(path), "/images/create?fromSrc=-&repo=%s&tag=%s&changes=%s", erepo,
 	         etag, echange);
-	if (request(d, POST, path, tar, tar_len, d->tar_hdr, &status, err) < 0)
-		goto out;
+	if (request(d, POST, path, tar, tar_len, "application/x-tar", &status, err) < 0)
+		return -1;
 	if (!ok(status))
-		docker_error_from_body(d->body, status, err);
-	else
-		rc = import_stream_error(d->body, err);
-out:
-	curl_free(erepo);
-	curl_free(etag);
-	curl_free(echange);
-	return rc;
+		return docker_error_from_body(answer(d), status, err);
+	return import_stream_error(answer(d), err);
 }
 
 int docker_ensure_image(struct docker *d, const char *image, const void *tar, size_t tar_len,
@@ -914,6 +834,89 @@ int docker_update_cli(const char *docker_bin, const char *ref, const struct dock
 		return cg_errf(err, "docker update failed (exit %d): %s", WEXITSTATUS(status),
 		               line[0] ? line : "no message on stderr");
 	return 0;
+}
+
+/* ---- the state directory, without dockerd ---- */
+
+#define STATE_FILE_MAX (16u << 20) /* a config.v2.json larger than this is skipped */
+
+/* The whole of a small file, NUL-terminated; NULL when it cannot be read. */
+static char *read_small_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	char *buf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < STATE_FILE_MAX &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
+		size_t n = 0;
+		while (n < (size_t)st.st_size) {
+			ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		buf[n] = '\0';
+	}
+	close(fd);
+	return buf;
+}
+
+/* Is the config's "Name" exactly "/name"? Only a file that holds "/name" in quotes
+ * somewhere is parsed: the others cannot match. */
+static bool config_names(const char *text, const char *quoted, const char *name)
+{
+	if (!strstr(text, quoted))
+		return false;
+	json_t *root = json_loads(text, 0, NULL);
+	const char *got = obj_str(root, "Name");
+	bool match = got && got[0] == '/' && strcmp(got + 1, name) == 0;
+	json_decref(root);
+	return match;
+}
+
+int docker_state_find_name(const char *root, const char *name, char id[65], size_t *scanned,
+                           struct cg_err *err)
+{
+	char dir[4096], path[4200], quoted[300];
+	*scanned = 0;
+	if (docker_validate_ref(name, err) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/containers", root && *root ? root : DOCKER_DEFAULT_ROOT);
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return cg_errf(err, "cannot read %s, where dockerd keeps its containers' names: %s",
+		               dir, strerror(errno));
+	/* Names are [a-zA-Z0-9][a-zA-Z0-9_.-]*: nothing JSON would escape. */
+	snprintf(quoted, sizeof(quoted), "\"/%s\"", name);
+	size_t found = 0;
+	char other[65] = "";
+	for (struct dirent *e; (e = readdir(dp));) {
+		if (strlen(e->d_name) != 64 || !is_hex(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/config.v2.json", dir, e->d_name);
+		char *text = read_small_file(path);
+		if (!text)
+			continue; /* removed meanwhile, or half made */
+		(*scanned)++;
+		if (config_names(text, quoted, name)) {
+			if (found++)
+				copy_str(other, sizeof(other), e->d_name);
+			else
+				copy_str(id, 65, e->d_name);
+		}
+		free(text);
+	}
+	closedir(dp);
+	if (found > 1)
+		return cg_errf(err,
+		               "two containers in %s are named \"%s\": %.12s and %.12s; give "
+		               "the id",
+		               dir, name, id, other);
+	return found ? 1 : 0;
 }
 
 pid_t docker_daemon_pid(void)

@@ -1,5 +1,6 @@
-/* The Docker side: the Engine API over dockerd's unix socket (libcurl, one
- * connection reused; jansson for JSON) and the `docker` CLI run with execve.
+/* The Docker side: the Engine API over dockerd's unix socket (docker_http.c: HTTP/1.1
+ * written here and read with http_parser, one connection reused; jansson for JSON),
+ * dockerd's state directory read without dockerd, and the `docker` CLI run with execve.
  * The JSON parsers and builders are separate functions so they are tested with
  * recorded responses. */
 #ifndef CGLAT_DOCKER_H
@@ -13,6 +14,7 @@
 #include "error.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
+#define DOCKER_DEFAULT_ROOT "/var/lib/docker" /* dockerd's --data-root */
 
 struct docker;
 
@@ -65,6 +67,10 @@ struct docker_update {
  * and /info. Errors say how to start dockerd or point --docker-sock elsewhere. */
 int docker_open(const char *sock_path, struct docker **out, struct docker_info *info,
                 struct cg_err *err);
+/* The lean open for one-shot commands (cglat set): the same socket checks, a connection,
+ * and nothing sent. Requests go unversioned (dockerd answers them in its own API
+ * version), so looking up a container costs its one request. */
+int docker_connect(const char *sock_path, struct docker **out, struct cg_err *err);
 void docker_close(struct docker *d);
 
 /* A container reference as the user typed it is a name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)
@@ -105,6 +111,14 @@ int docker_remove(struct docker *d, const char *id, struct cg_err *err);
 /* Ids of containers (running or not) that carry `label` (key or key=value). */
 int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], size_t max,
                          size_t *count, struct cg_err *err);
+
+/* Without dockerd: the id of the container named `name` (as typed, no leading '/'), from
+ * dockerd's state directory: root/containers/<id>/config.v2.json holds "Name": "/name".
+ * root NULL is DOCKER_DEFAULT_ROOT. Returns 1 with id filled, 0 when no container has
+ * that name (*scanned: how many configs were read), -1 when the directory cannot be
+ * read or two containers claim the name, the error naming the directory. */
+int docker_state_find_name(const char *root, const char *name, char id[65], size_t *scanned,
+                           struct cg_err *err);
 
 /* dockerd's process: the pid file's when it names a dockerd, else the first process
  * named dockerd in /proc; 0 when there is none. */

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #endif
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "docker_http.h"
 #include "helpers.h"
 
 #define IMAGE "cglat-idle:test"
@@ -88,7 +88,7 @@ static int64_t read_limit(enum it_limit which)
 }
 
 /* Inodes of this process's connections to dockerd (the peer is bound to the docker
- * socket; curl's own wake-up socketpair is not). */
+ * socket). */
 static size_t dockerd_connections(unsigned long *out, size_t max)
 {
 	DIR *dir = opendir("/proc/self/fd");
@@ -202,9 +202,30 @@ Test(docker_live, update_api_keeps_its_connection)
 		                          .cpu_quota = 20000 + 1000 * i};
 		cr_assert_eq(docker_update_api(dd, cid, &u, &err), 0, "%s", err.msg);
 	}
-	cr_assert_eq(kept_connection(before, nb), kept, "curl reconnected between updates");
+	cr_assert_eq(kept_connection(before, nb), kept, "the handle reconnected between updates");
 	docker_close(dd);
 	cr_assert_eq(read_limit(IT_CPU_QUOTA), 29000);
+}
+
+/* docker_connect's handle: no handshake, unversioned requests, the same answers. */
+Test(docker_live, connect_handle_inspects_without_a_handshake)
+{
+	unsigned long before[16];
+	struct docker *dd = NULL;
+	struct docker_container c;
+	struct cg_err err = {0};
+	size_t nb = dockerd_connections(before, 16);
+	cr_assert_eq(docker_connect(NULL, &dd, &err), 0, "%s", err.msg);
+	unsigned long kept = kept_connection(before, nb);
+	cr_assert_eq(docker_inspect(dd, cname, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(c.id, cid);
+	cr_assert(c.running);
+	cr_assert_gt(c.pid, 0);
+	cr_assert_str_eq(c.cgroupns_mode, "host");
+	cr_assert_eq(docker_inspect(dd, "cglat-no-such-container", &c, &err), -1);
+	cr_assert(strstr(err.msg, "no such container: cglat-no-such-container"), "%s", err.msg);
+	cr_assert_eq(kept_connection(before, nb), kept, "the handle reconnected");
+	docker_close(dd);
 }
 
 Test(docker_live, update_cli_reaches_the_kernel)
@@ -284,23 +305,21 @@ static void close_only(void)
 
 TestSuite(docker_image, .init = open_only, .fini = close_only, .timeout = 120);
 
-/* GET or DELETE on dockerd for checks docker.h has no call for; returns the status. */
+/* GET or DELETE on dockerd for checks docker.h has no call for, on a connection of
+ * its own; returns the status. */
 static long raw(const char *method, const char *path, char *out, size_t cap)
 {
-	FILE *mem = fmemopen(out, cap, "w");
-	cr_assert_not_null(mem);
-	CURL *c = curl_easy_init();
-	char url[512];
-	snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, DOCKER_DEFAULT_SOCK);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	fclose(mem);
+	struct dh_conn c;
+	struct cg_err err = {0};
+	char full[512];
+	snprintf(full, sizeof(full), "/v1.41%s", path);
+	dh_init(&c, DOCKER_DEFAULT_SOCK, 5000, 60000, 1u << 20);
+	struct dh_request rq = {.method = strcmp(method, "DELETE") == 0 ? DH_DELETE : DH_GET,
+	                        .path = full};
+	cr_assert_eq(dh_request(&c, &rq, &err), 0, "%s %s: %s", method, full, err.msg);
+	snprintf(out, cap, "%s", c.resp.body);
+	long status = c.resp.status;
+	dh_free(&c);
 	return status;
 }
 

@@ -4,12 +4,18 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -274,4 +280,245 @@ Test(set, bad_input_changes_nothing)
 	cr_assert_str_eq(after, before, "files changed");
 	free(before);
 	free(after);
+}
+
+/* ---- what cglat set asks of dockerd ---------------------------------------------------- */
+
+#define DOCKER_SOCK "/var/run/docker.sock"
+
+/* A unix-socket relay between cglat and the real dockerd, run in a thread of the test:
+ * bytes pass unchanged both ways, and the requests cglat writes are counted by reading
+ * them with http_parser. */
+struct relay {
+	int lfd, stop[2];
+	char path[108];
+	unsigned connections, requests;
+	char lines[4][300]; /* "GET /containers/x/json" */
+	char url[256];
+	size_t url_len;
+	pthread_t thread;
+};
+
+static int relay_on_url(http_parser *p, const char *at, size_t n)
+{
+	struct relay *r = p->data;
+	if (r->url_len + n < sizeof(r->url)) {
+		memcpy(r->url + r->url_len, at, n);
+		r->url_len += n;
+		r->url[r->url_len] = '\0';
+	}
+	return 0;
+}
+
+static int relay_on_request(http_parser *p)
+{
+	struct relay *r = p->data;
+	if (r->requests < 4)
+		snprintf(r->lines[r->requests], sizeof(r->lines[0]), "%s %s",
+		         http_method_str((enum http_method)p->method), r->url);
+	r->requests++;
+	r->url_len = 0;
+	r->url[0] = '\0';
+	return 0;
+}
+
+static bool send_all(int fd, const char *buf, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			return false;
+		off += (size_t)w;
+	}
+	return true;
+}
+
+static void relay_pump(struct relay *r, int client)
+{
+	static const http_parser_settings st = {.on_url = relay_on_url,
+	                                        .on_message_complete = relay_on_request};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", DOCKER_SOCK);
+	int up = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (up < 0 || connect(up, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (up >= 0)
+			close(up);
+		close(client);
+		return;
+	}
+	http_parser parser;
+	http_parser_init(&parser, HTTP_REQUEST);
+	parser.data = r;
+	char buf[65536];
+	struct pollfd pfd[3] = {{.fd = client, .events = POLLIN},
+	                        {.fd = up, .events = POLLIN},
+	                        {.fd = r->stop[0], .events = POLLIN}};
+	for (;;) {
+		int pr = poll(pfd, 3, -1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0 || pfd[2].revents)
+			break;
+		if (pfd[0].revents) {
+			ssize_t n = read(client, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			http_parser_execute(&parser, &st, buf, (size_t)n);
+			if (!send_all(up, buf, (size_t)n))
+				break;
+		}
+		if (pfd[1].revents) {
+			ssize_t n = read(up, buf, sizeof(buf));
+			if (n <= 0 || !send_all(client, buf, (size_t)n))
+				break;
+		}
+	}
+	close(up);
+	close(client);
+}
+
+static void *relay_main(void *arg)
+{
+	struct relay *r = arg;
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = r->lfd, .events = POLLIN},
+		                        {.fd = r->stop[0], .events = POLLIN}};
+		int pr = poll(pfd, 2, -1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0 || pfd[1].revents)
+			break;
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		int c = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		r->connections++;
+		relay_pump(r, c);
+	}
+	return NULL;
+}
+
+static void relay_start(struct relay *r)
+{
+	static int made;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "/tmp/cglat-test-relay-%d-%d.sock", (int)getpid(),
+	         made++);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->path);
+	unlink(r->path);
+	r->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(r->lfd >= 0 && bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	                  listen(r->lfd, 8) == 0,
+	          "relay socket %s: %s", r->path, strerror(errno));
+	cr_assert_eq(pipe2(r->stop, O_CLOEXEC), 0);
+	cr_assert_eq(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+/* Stops the relay; a connection still waiting in the backlog is counted too. */
+static void relay_stop(struct relay *r)
+{
+	cr_assert_eq(write(r->stop[1], "x", 1), 1);
+	pthread_join(r->thread, NULL);
+	fcntl(r->lfd, F_SETFL, O_NONBLOCK);
+	for (int c; (c = accept(r->lfd, NULL, NULL)) >= 0; close(c))
+		r->connections++;
+	close(r->lfd);
+	close(r->stop[0]);
+	close(r->stop[1]);
+	unlink(r->path);
+	cr_log_info("relay: %u connection(s), %u request(s): %s | %s", r->connections, r->requests,
+	            r->lines[0], r->lines[1]);
+}
+
+/* The handshake (GET /version, GET /info) is not made for a lookup: resolving a
+ * container by name is the one request that answers it. */
+Test(set, by_name_is_one_engine_api_request)
+{
+	struct relay r;
+	relay_start(&r);
+	const char *args[] = {"set", cname, "--memory", "200m", "--docker-sock", r.path, NULL};
+	char *out = NULL, *err = NULL;
+	int rc = cglat(&out, &err, args);
+	relay_stop(&r);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 200 << 20);
+	cr_assert_eq(r.connections, 1, "%u connections to dockerd", r.connections);
+	cr_assert_eq(r.requests, 1, "%u requests: %s | %s | %s", r.requests, r.lines[0], r.lines[1],
+	             r.lines[2]);
+	char *want = it_strf("GET /containers/%s/json", cname);
+	cr_assert_str_eq(r.lines[0], want);
+	free(want);
+	free(out);
+	free(err);
+}
+
+/* cglat set with args in a mount namespace of its own where the relay's socket is
+ * bind-mounted over dockerd's: any connection to docker.sock reaches the relay. */
+static int set_behind_relay(const struct relay *r, const char *const args[], char **out, char **err)
+{
+	char real[PATH_MAX];
+	cr_assert_not_null(realpath(DOCKER_SOCK, real), "%s: %s", DOCKER_SOCK, strerror(errno));
+	const char *argv[32] = {"unshare",
+	                        "-m",
+	                        "sh",
+	                        "-c",
+	                        "mount --bind \"$0\" \"$1\" && shift && exec \"$@\"",
+	                        r->path,
+	                        real,
+	                        CGLAT_BIN};
+	size_t n = 8;
+	for (size_t i = 0; args[i]; i++) {
+		cr_assert_lt(n, 31);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	int status = 0;
+	cr_assert_eq(it_run(argv, 90, out, err, &status, NULL), 0, "unshare ... cglat timed out");
+	return it_exit_code(status);
+}
+
+Test(set, no_daemon_finds_a_name_without_dockerd)
+{
+	struct relay r;
+	relay_start(&r);
+	const char *args[] = {"set", cname, "--no-daemon", "--memory", "190m", NULL};
+	char *out = NULL, *err = NULL;
+	int rc = set_behind_relay(&r, args, &out, &err);
+	relay_stop(&r);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_log_info("cglat set NAME --no-daemon: %s", out);
+	cr_assert(strstr(out, "-> 199229440\n"), "%s", out);
+	char *label = it_strf("container %s (%.12s)", cname, cid);
+	cr_assert(strstr(err, label), "no %s in: %s", label, err);
+	free(label);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 190 << 20);
+	cr_assert_eq(r.connections, 0, "cglat set --no-daemon connected to docker.sock");
+	free(out);
+	free(err);
+
+	/* The same namespace without --no-daemon: its one request goes through the relay,
+	 * so the count above would have seen a connection. */
+	relay_start(&r);
+	const char *daemon[] = {"set", cname, "--memory", "180m", NULL};
+	rc = set_behind_relay(&r, daemon, &out, &err);
+	relay_stop(&r);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 180 << 20);
+	cr_assert_eq(r.connections, 1);
+	cr_assert_eq(r.requests, 1, "%s | %s", r.lines[0], r.lines[1]);
+	free(out);
+	free(err);
+
+	/* A name Docker's state directory does not hold: the directory is named. */
+	const char *unknown[] = {
+	        "set", "cglat-no-such-container", "--no-daemon", "--memory", "100m", NULL};
+	cr_assert_eq(cglat(&out, &err, unknown), 1, "%s", err);
+	cr_assert(strstr(err, "no container is named \"cglat-no-such-container\" in "
+	                      "/var/lib/docker/containers"),
+	          "%s", err);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 180 << 20);
+	free(out);
+	free(err);
 }

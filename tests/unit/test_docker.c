@@ -448,3 +448,97 @@ Test(docker_cli, bad_ref_never_reaches_the_cli)
 	cr_assert_eq(docker_update_cli(fake_bin, "--help", &u, &err), -1);
 	cr_assert(strstr(err.msg, "invalid container reference \"--help\""), "%s", err.msg);
 }
+
+/* ---- names from dockerd's state directory (tests/fixtures/docker/state) ---- */
+
+#define STATE_DIR FIXTURES_DIR "/docker/state"
+#define STATE_WEB "aaaa1111bbbb2222cccc3333dddd4444eeee5555ffff6666000077778888aaaa"
+#define STATE_WEB2 "dddd4444bbbb2222cccc3333dddd4444eeee5555ffff6666000077778888dddd"
+
+Test(docker_state, finds_a_name_exactly)
+{
+	char id[65] = "";
+	size_t scanned = 0;
+	struct cg_err err = {0};
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "web", id, &scanned, &err), 1, "%s",
+	             err.msg);
+	/* Not "web-2", not the container whose label holds "/web", not the truncated config
+	 * that names /web but is not JSON. */
+	cr_assert_str_eq(id, STATE_WEB);
+	/* Four configs: the directory without one and the one not named by an id are skipped. */
+	cr_assert_eq(scanned, 4);
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "web-2", id, &scanned, &err), 1, "%s",
+	             err.msg);
+	cr_assert_str_eq(id, STATE_WEB2);
+}
+
+Test(docker_state, unknown_name_is_not_found)
+{
+	char id[65] = "";
+	size_t scanned = 0;
+	struct cg_err err = {0};
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "we", id, &scanned, &err), 0);
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "WEB", id, &scanned, &err), 0,
+	             "names are case-sensitive");
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "note", id, &scanned, &err), 0);
+	cr_assert_eq(scanned, 4);
+	cr_assert_str_eq(id, "");
+}
+
+Test(docker_state, missing_directory_is_named)
+{
+	char id[65];
+	size_t scanned = 9;
+	struct cg_err err = {0};
+	cr_assert_eq(docker_state_find_name("/nonexistent/cglat-docker", "web", id, &scanned, &err),
+	             -1);
+	cr_assert_eq(scanned, 0);
+	cr_assert_str_eq(err.msg, "cannot read /nonexistent/cglat-docker/containers, where "
+	                          "dockerd keeps its containers' names: No such file or directory");
+}
+
+Test(docker_state, bad_name_never_reaches_the_filesystem)
+{
+	char id[65];
+	size_t scanned = 0;
+	struct cg_err err = {0};
+	cr_assert_eq(docker_state_find_name(STATE_DIR, "../web", id, &scanned, &err), -1);
+	cr_assert(strstr(err.msg, "invalid container reference \"../web\""), "%s", err.msg);
+}
+
+/* Docker refuses a second container of the same name; a state dir that has one anyway
+ * (copied by hand, left half-removed) is an error, not a guess. */
+Test(docker_state, two_containers_of_one_name_are_refused)
+{
+	char root[] = "/tmp/cglat-test-state-XXXXXX", path[256];
+	cr_assert_not_null(mkdtemp(root));
+	const char *ids[] = {STATE_WEB, STATE_WEB2};
+	snprintf(path, sizeof(path), "%s/containers", root);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/containers/%s", root, ids[i]);
+		cr_assert_eq(mkdir(path, 0700), 0);
+		snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", root, ids[i]);
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "{\"ID\":\"%s\",\"Name\":\"/twin\"}", ids[i]);
+		fclose(f);
+	}
+	char id[65];
+	size_t scanned = 0;
+	struct cg_err err = {0};
+	int rc = docker_state_find_name(root, "twin", id, &scanned, &err);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", root, ids[i]);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/containers/%s", root, ids[i]);
+		rmdir(path);
+	}
+	snprintf(path, sizeof(path), "%s/containers", root);
+	rmdir(path);
+	rmdir(root);
+	cr_assert_eq(rc, -1);
+	cr_assert(strstr(err.msg, "two containers in /tmp/cglat-test-state-"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "are named \"twin\""), "%s", err.msg);
+	cr_assert(strstr(err.msg, "give the id"), "%s", err.msg);
+}
