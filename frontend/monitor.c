@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "signals.h"
 #include "stale.h"
 #include "units.h"
+#include "workload.h"
 
 extern char **environ;
 
@@ -662,87 +662,8 @@ static int record(struct monitor *m, const struct monitor_sample *s, struct cg_e
 
 /* ------------------------------------------------------------- -- CMD */
 
-struct workload {
-	struct cglat_cgroup cg;
-	bool cg_made;
-	pid_t pid;
-	int status;
-	bool exited;
-	int go_fd; /* the child execs once this pipe is closed */
-};
-
-/* Forks CMD held back on a pipe: it joins the cgroup and the probes' set
- * before it runs a single instruction of its own. */
-static int spawn_held(char **cmd, const struct cglat_limits *l, struct workload *w,
-                      struct cg_err *err)
-{
-	int go[2];
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return cg_errf(err, "pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(go[0]);
-		close(go[1]);
-		return cg_errf(err, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		close(go[1]);
-		char c;
-		/* EOF: the parent is ready (or gone, then exec anyway is wrong: stop). */
-		if (read(go[0], &c, 1) != 1)
-			_exit(126);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if ((l->set & CGLAT_SET_NICE) && setpriority(PRIO_PROCESS, 0, l->nice) < 0) {
-			fprintf(stderr, "cglat monitor: setpriority(%d): %s\n", l->nice,
-			        strerror(errno));
-			_exit(1);
-		}
-		execvp(cmd[0], cmd);
-		fprintf(stderr, "cglat monitor: cannot run %s: %s\n", cmd[0], strerror(errno));
-		_exit(127);
-	}
-	close(go[0]);
-	w->pid = pid;
-	w->go_fd = go[1];
-	return 0;
-}
-
-static void release(struct workload *w, bool run)
-{
-	if (w->go_fd < 0)
-		return;
-	if (run && write(w->go_fd, "g", 1) != 1)
-		(void)0; /* the child then exits 126 and we report that */
-	close(w->go_fd);
-	w->go_fd = -1;
-}
-
-static bool reap(struct workload *w)
-{
-	if (w->exited || w->pid <= 0)
-		return w->exited;
-	if (waitpid(w->pid, &w->status, WNOHANG) == w->pid)
-		w->exited = true;
-	return w->exited;
-}
-
-/* On Ctrl-C or the end of -d: TERM, a grace period, then KILL. */
-static void stop_workload(struct workload *w)
-{
-	if (w->pid <= 0 || reap(w))
-		return;
-	kill(w->pid, SIGTERM);
-	for (int i = 0; i < 50 && !reap(w); i++)
-		usleep(100000);
-	if (!reap(w)) {
-		kill(w->pid, SIGKILL);
-		while (waitpid(w->pid, &w->status, 0) < 0 && errno == EINTR)
-			;
-		w->exited = true;
-	}
-}
-
+/* CMD joins the cgroup and the probes' set before it runs a single instruction of its
+ * own. */
 static int start_workload(const struct monitor_config *cfg, struct monitor *m, struct workload *w,
                           struct cg_err *err)
 {
@@ -754,9 +675,8 @@ static int start_workload(const struct monitor_config *cfg, struct monitor *m, s
 	                (1u << CGLAT_CTL_CPUACCT) | (1u << CGLAT_CTL_PIDS) |
 	                (1u << CGLAT_CTL_CPUSET);
 	unsigned need = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU);
-	if (cglat_cgroup_create(NULL, cfg->parent, name, want, need, &w->cg, err) < 0)
+	if (workload_make_cgroup(w, cfg->parent, name, want, need, err) < 0)
 		return -1;
-	w->cg_made = true;
 	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CGROUP, .ref = w->cg.path};
 	if (cglat_target_open(&spec, &m->target, err) < 0)
 		return -1;
@@ -769,20 +689,23 @@ static int start_workload(const struct monitor_config *cfg, struct monitor *m, s
 		    cglat_limits_apply(&plan, 0, &res, err) < 0)
 			return -1;
 	}
-	if (spawn_held(cfg->cmd, &cfg->limits, w, err) < 0)
+	struct workload_opts o = {.nice_set = (cfg->limits.set & CGLAT_SET_NICE) != 0,
+	                          .nice = cfg->limits.nice};
+	if (workload_start(w, cfg->cmd, &o, err) < 0)
 		return -1;
-	if (cglat_cgroup_join(&w->cg, w->pid, err) < 0 ||
-	    tracer_monitor_add(m->tracer, w->pid, err) < 0) {
-		release(w, false);
+	if (tracer_monitor_add(m->tracer, w->pid, err) < 0) {
+		workload_release(w, false);
 		return -1;
 	}
-	release(w, true);
+	workload_release(w, true);
 	fprintf(stderr, "cglat monitor: started %s as PID %d in cgroup %s\n", cfg->cmd[0],
 	        (int)w->pid, w->cg.path);
+	if (*w->child_err)
+		fprintf(stderr, "cglat monitor: %s\n", w->child_err);
 	return 0;
 }
 
-static void workload_summary(const struct workload *w)
+static void print_summary(const struct workload *w)
 {
 	struct cglat_cgroup_stats st;
 	cglat_cgroup_stats(&w->cg, &st);
@@ -916,13 +839,13 @@ static int sample_loop(struct monitor *m, struct workload *w, struct cg_err *err
 	while (!last) {
 		/* Limit writes arrive as events between samples. */
 		for (uint64_t now = tracer_now_ns(); now < next; now = tracer_now_ns()) {
-			if (signals_stop_requested() || (w && reap(w)))
+			if (signals_stop_requested() || (w && workload_reap(w)))
 				break;
 			int ms = (int)((next - now) / 1000000) + 1;
 			if (tracer_poll(m->tracer, ms > 100 ? 100 : ms, err) < 0)
 				return -1;
 		}
-		last = signals_stop_requested() || (w && reap(w)) ||
+		last = signals_stop_requested() || (w && workload_reap(w)) ||
 		       (end && tracer_now_ns() >= end);
 		if (tracer_poll(m->tracer, 0, err) < 0 || read_raw(m, &cur, err) < 0)
 			return -1;
@@ -946,7 +869,8 @@ static int run(const struct monitor_config *cfg, struct cg_err *err)
 		return cg_errf(err, "cglat monitor must run as root: it loads BPF programs; try: "
 		                    "sudo cglat monitor ...");
 	struct monitor m = {.cfg = cfg, .live = isatty(1)};
-	struct workload w = {.go_fd = -1};
+	struct workload w;
+	workload_init(&w);
 	struct tracer_config tc = {
 	        .strategy = cfg->probe, .monitor = true, .on_event = on_event, .ctx = &m};
 	int rc = -1;
@@ -971,10 +895,10 @@ static int run(const struct monitor_config *cfg, struct cg_err *err)
 	rc = sample_loop(&m, cfg->cmd ? &w : NULL, err);
 out:
 	if (cfg->cmd) {
-		release(&w, false);
-		stop_workload(&w);
+		workload_release(&w, false);
+		workload_stop(&w, 5.0);
 		if (w.pid > 0)
-			workload_summary(&w);
+			print_summary(&w);
 	}
 	tracer_close(m.tracer);
 	if (m.csv && fclose(m.csv) != 0 && rc == 0)
@@ -988,7 +912,7 @@ out:
 		unlink(m.csv_path);
 	if (w.cg_made && !cfg->keep) {
 		struct cg_err rm_err;
-		if (cglat_cgroup_remove(&w.cg, 5.0, &rm_err) < 0)
+		if (workload_remove_cgroup(&w, 5.0, &rm_err) < 0)
 			fprintf(stderr, "cglat monitor: warning: %s\n", rm_err.msg);
 	} else if (w.cg_made) {
 		fprintf(stderr, "cglat monitor: kept cgroup %s (--keep)\n", w.cg.path);

@@ -1,16 +1,12 @@
 /* cglat run: a cgroup of its own, limits applied, CMD started inside it (no shell),
  * signals forwarded, what it used printed, the cgroup removed. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -19,6 +15,7 @@
 #include "signals.h"
 #include "stale.h"
 #include "units.h"
+#include "workload.h"
 
 #define PROG "cglat run"
 
@@ -118,103 +115,6 @@ int run_parse(int argc, char **argv, struct run_args *a, struct cg_err *err)
 	return cglat_limits_check(&a->limits, err);
 }
 
-/* ---- the child ---------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t child_pid;
-
-static void forward_signal(int sig)
-{
-	if (child_pid > 0)
-		kill((pid_t)child_pid, sig);
-}
-
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-#define N_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
-
-/* Joins the cgroup, renices, execs; a failure goes back through the pipe. */
-static void child_main(const struct run_args *a, const struct cglat_cgroup *cg, int report_fd,
-                       const sigset_t *old_mask)
-{
-	struct cg_err err = {{0}};
-	int code = 1;
-	for (size_t i = 0; i < N_FORWARDED; i++)
-		signal(forwarded[i], SIG_DFL);
-	sigprocmask(SIG_SETMASK, old_mask, NULL);
-	if (cglat_cgroup_join(cg, getpid(), &err) == 0) {
-		if ((a->limits.set & CGLAT_SET_NICE) &&
-		    setpriority(PRIO_PROCESS, 0, a->limits.nice) < 0)
-			cg_errf(&err, "setpriority(%d): %s", a->limits.nice, strerror(errno));
-		else {
-			execvp(a->cmd[0], a->cmd);
-			code = errno == ENOENT ? 127 : 126;
-			cg_errf(&err, "cannot run %s: %s", a->cmd[0], strerror(errno));
-		}
-	}
-	ssize_t n = write(report_fd, err.msg, strlen(err.msg));
-	(void)n;
-	_exit(code);
-}
-
-static int wait_child(pid_t pid, int *status)
-{
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
-
-/* Starts the child with the forwarded signals blocked until child_pid is set, waits. */
-static int spawn_and_wait(const struct run_args *a, const struct cglat_cgroup *cg, int *status,
-                          char *child_err, size_t err_len, double *wall_s)
-{
-	int pfd[2];
-	sigset_t block, old;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	sigemptyset(&block);
-	for (size_t i = 0; i < N_FORWARDED; i++)
-		sigaddset(&block, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	if (signals_stop_requested()) { /* a signal before the child exists: do not start it */
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(pfd[0]);
-		close(pfd[1]);
-		errno = EINTR;
-		return -1;
-	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		child_main(a, cg, pfd[1], &old);
-	}
-	close(pfd[1]);
-	if (pid > 0) {
-		child_pid = pid;
-		struct sigaction sa = {.sa_handler = forward_signal};
-		sigemptyset(&sa.sa_mask);
-		for (size_t i = 0; i < N_FORWARDED; i++)
-			sigaction(forwarded[i], &sa, NULL);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		close(pfd[0]);
-		return -1;
-	}
-	ssize_t n;
-	do
-		n = read(pfd[0], child_err, err_len - 1);
-	while (n < 0 && errno == EINTR);
-	child_err[n > 0 ? n : 0] = '\0';
-	close(pfd[0]);
-	int rc = wait_child(pid, status);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	*wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	child_pid = 0;
-	return rc;
-}
-
 /* ---- limits and report ---------------------------------------------------------------------- */
 
 static unsigned ctl_bit(enum cglat_ctl c)
@@ -309,39 +209,39 @@ static int exit_code(int status)
 }
 
 /* Everything after the cgroup exists; the caller removes it. */
-static int run_in(const struct run_args *a, struct cglat_cgroup *cg, struct cg_err *err)
+static int run_in(const struct run_args *a, struct workload *w, struct cg_err *err)
 {
-	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CGROUP, .ref = cg->path};
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CGROUP, .ref = w->cg.path};
 	struct cglat_target *t = NULL;
 	if (cglat_target_open(&spec, &t, err) < 0)
 		return -1;
 	struct cglat_cgroup_stats before, after;
-	int status, rc = -1;
-	char child_err[1024];
-	double wall_s = 0;
-	cglat_cgroup_stats(cg, &before);
+	int rc = -1;
+	cglat_cgroup_stats(&w->cg, &before);
 	if (apply_limits(a, t, err) < 0)
 		goto out;
 
-	if (spawn_and_wait(a, cg, &status, child_err, sizeof(child_err), &wall_s) < 0) {
-		if (signals_stop_requested()) {
-			cg_errf(err, "interrupted by %s before %s started",
-			        signals_name(signals_stop_requested()), a->cmd[0]);
+	struct workload_opts o = {.nice_set = (a->limits.set & CGLAT_SET_NICE) != 0,
+	                          .nice = a->limits.nice,
+	                          .forward = true};
+	if (workload_start(w, a->cmd, &o, err) < 0) {
+		if (w->pid == 0 && signals_stop_requested()) /* "interrupted by ..." */
 			rc = 128 + signals_stop_requested();
-			goto out;
-		}
-		cg_errf(err, "cannot start %s: %s", a->cmd[0], strerror(errno));
 		goto out;
 	}
-	if (*child_err) {
-		cg_errf(err, "%s", child_err);
-		rc = WIFEXITED(status) && WEXITSTATUS(status) >= 126 ? WEXITSTATUS(status) : -1;
+	workload_release(w, true);
+	if (workload_wait(w, err) < 0)
+		goto out;
+	if (*w->child_err) {
+		cg_errf(err, "%s", w->child_err);
+		rc = WIFEXITED(w->status) && WEXITSTATUS(w->status) >= 126 ? WEXITSTATUS(w->status)
+		                                                           : -1;
 		goto out;
 	}
-	cglat_cgroup_stats(cg, &after);
-	print_status(a, status, before.oom_kills, after.oom_kills);
-	print_usage(&after, wall_s);
-	rc = exit_code(status);
+	cglat_cgroup_stats(&w->cg, &after);
+	print_status(a, w->status, before.oom_kills, after.oom_kills);
+	print_usage(&after, workload_seconds(w));
+	rc = exit_code(w->status);
 out:
 	cglat_target_close(t);
 	return rc;
@@ -364,7 +264,8 @@ int run_main(int argc, char **argv)
 		                     "files; try: sudo cglat run ...\n");
 		return 1;
 	}
-	/* Until the child runs, SIGINT/SIGTERM only set a flag, so the cgroup is removed. */
+	/* Until the child runs, SIGINT/SIGTERM only set a flag, so the cgroup is removed; then
+	 * the workload forwards them to it. */
 	signals_install();
 	stale_remove_cgroups(NULL, stderr);
 	char name[64];
@@ -372,21 +273,21 @@ int run_main(int argc, char **argv)
 	unsigned need = needed_ctls(&a.limits);
 	unsigned want = need | ctl_bit(CGLAT_CTL_MEMORY) | ctl_bit(CGLAT_CTL_CPU) |
 	                ctl_bit(CGLAT_CTL_CPUACCT);
-	struct cglat_cgroup cg;
-	if (cglat_cgroup_create(NULL, a.parent, a.name ? a.name : name, want, need, &cg, &err) <
-	    0) {
+	struct workload w;
+	workload_init(&w);
+	if (workload_make_cgroup(&w, a.parent, a.name ? a.name : name, want, need, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		return 1;
 	}
 	memset(&err, 0, sizeof(err));
-	int rc = run_in(&a, &cg, &err);
+	int rc = run_in(&a, &w, &err);
 	if (rc == -1)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 	else if (rc >= 126 && *err.msg)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 	if (a.keep) {
-		fprintf(stderr, PROG ": kept cgroup %s\n", cg.path);
-	} else if (cglat_cgroup_remove(&cg, 2.0, &err) < 0) {
+		fprintf(stderr, PROG ": kept cgroup %s\n", w.cg.path);
+	} else if (workload_remove_cgroup(&w, 2.0, &err) < 0) {
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		if (rc == 0)
 			rc = 1;
