@@ -202,16 +202,6 @@ static int open_pid(struct cglat_target *t, const struct cg_mounts *mounts,
 
 /* ---- containers ------------------------------------------------------------------------ */
 
-static bool is_hex(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f'))
-			return false;
-	return true;
-}
-
 #define SCAN_MAX_IDS 4
 
 struct scan {
@@ -250,7 +240,7 @@ static void scan_process(struct scan *s, struct cg_memberships *ms, const char *
 static int scan_for_container(const char *proc_root, const char *ref, struct cg_memberships *ms,
                               char id[65], pid_t *pid, struct cg_err *err)
 {
-	if (!is_hex(ref) || strlen(ref) > 64)
+	if (!docker_is_hex(ref) || strlen(ref) > 64)
 		return cg_errf(err, "\"%s\" is not a container id or id prefix", ref);
 	DIR *d = opendir(proc_root);
 	if (!d)
@@ -279,23 +269,24 @@ static int scan_for_container(const char *proc_root, const char *ref, struct cg_
 
 /* --no-daemon: a name is looked up in dockerd's state directory (Docker's own order: a
  * full id, then a name, then an id prefix), then its id in every /proc/PID/cgroup. */
-static int container_without_daemon(const char *proc_root, const char *ref,
+static int container_without_daemon(const char *proc_root, const char *docker_root, const char *ref,
                                     struct cg_memberships *ms, char id[65], char *name,
                                     size_t name_len, pid_t *pid, struct cg_err *err)
 {
-	bool hex = is_hex(ref) && strlen(ref) <= 64;
+	bool hex = docker_is_hex(ref) && strlen(ref) <= 64;
 	if (hex && strlen(ref) == 64)
 		return scan_for_container(proc_root, ref, ms, id, pid, err);
 	char named[65] = "";
 	size_t scanned = 0;
 	struct cg_err state_err = {{0}};
-	int found = docker_state_find_name(DOCKER_DEFAULT_ROOT, ref, named, &scanned, &state_err);
+	int found = docker_state_find_name(docker_root, ref, named, &scanned, &state_err);
 	if (found == 1) {
 		if (scan_for_container(proc_root, named, ms, id, pid, err) < 0)
-			return cg_err_wrap(err,
-			                   "container \"%s\" is %.12s in " DOCKER_DEFAULT_ROOT
-			                   "/containers, but it is not running",
-			                   ref, named);
+			return cg_err_wrap(
+			        err,
+			        "container \"%s\" is %.12s in %s/containers, but it is not "
+			        "running",
+			        ref, named, docker_root);
 		snprintf(name, name_len, "%s", ref);
 		return 0;
 	}
@@ -309,12 +300,11 @@ static int container_without_daemon(const char *proc_root, const char *ref,
 		               ref, state_err.msg);
 	return cg_errf(err,
 	               "\"%s\" is not a container id, and no container is named \"%s\" "
-	               "in " DOCKER_DEFAULT_ROOT
-	               "/containers (%zu container configs read): check the "
+	               "in %s/containers (%zu container configs read): check the "
 	               "name with docker ps -a when dockerd is up; a dockerd with another "
 	               "--data-root keeps its names elsewhere, and such names need dockerd (an "
 	               "id or id prefix works from /proc alone)",
-	               ref, ref, scanned);
+	               ref, ref, docker_root, scanned);
 }
 
 /* One Engine API request: GET /containers/REF/json on a fresh connection, no version or
@@ -358,8 +348,10 @@ static int open_container(struct cglat_target *t, const struct cglat_target_spec
 	char id[65] = "", name[256] = "";
 	pid_t pid = 0;
 	int rc = spec->no_daemon
-	                 ? container_without_daemon(proc_root, spec->ref, ms, id, name,
-	                                            sizeof(name), &pid, err)
+	                 ? container_without_daemon(
+	                           proc_root,
+	                           spec->docker_root ? spec->docker_root : DOCKER_DEFAULT_ROOT,
+	                           spec->ref, ms, id, name, sizeof(name), &pid, err)
 	                 : container_pid_from_daemon(spec, id, name, sizeof(name), &pid, err);
 	if (rc < 0)
 		return -1;

@@ -90,10 +90,12 @@ static json_t *load_object(const char *json, const char *what, struct cg_err *er
 	return root;
 }
 
-static bool is_hex(const char *s)
+bool docker_is_hex(const char *s)
 {
+	if (!*s)
+		return false;
 	for (; *s; s++)
-		if (!isxdigit((unsigned char)*s))
+		if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f'))
 			return false;
 	return true;
 }
@@ -197,7 +199,7 @@ int docker_parse_inspect(const char *json, struct docker_container *out, struct 
 		return -1;
 	const char *id = obj_str(root, "Id"), *name = obj_str(root, "Name");
 	json_t *state = json_object_get(root, "State"), *hc = json_object_get(root, "HostConfig");
-	if (!id || strlen(id) != 64 || !is_hex(id) || !json_is_object(state) ||
+	if (!id || strlen(id) != 64 || !docker_is_hex(id) || !json_is_object(state) ||
 	    !json_is_object(hc)) {
 		json_decref(root);
 		return cg_errf(err, "dockerd's inspect answer lacks a 64-digit Id, State or "
@@ -307,7 +309,7 @@ int docker_validate_ref(const char *ref, struct cg_err *err)
 			               "and '-'",
 			               shown);
 	}
-	if (len > 64 && is_hex(ref) && len <= 255)
+	if (len > 64 && docker_is_hex(ref) && len <= 255)
 		return cg_errf(err, "container id \"%s\" is longer than 64 hex digits", shown);
 	if (len > 255)
 		return cg_errf(err, "container name \"%s\" is longer than 255 characters", shown);
@@ -596,7 +598,7 @@ static int create_container(struct docker *d, const char *image, const char *nam
 		return docker_error_from_body(answer(d), status, err);
 	json_t *root = json_loads(answer(d), 0, NULL);
 	const char *id = obj_str(root, "Id");
-	rc = id && strlen(id) == 64 && is_hex(id) ? 0 : -1;
+	rc = id && strlen(id) == 64 && docker_is_hex(id) ? 0 : -1;
 	if (rc == 0)
 		copy_str(id_out, 65, id);
 	json_decref(root);
@@ -895,7 +897,7 @@ int docker_state_find_name(const char *root, const char *name, char id[65], size
 	size_t found = 0;
 	char other[65] = "";
 	for (struct dirent *e; (e = readdir(dp));) {
-		if (strlen(e->d_name) != 64 || !is_hex(e->d_name))
+		if (strlen(e->d_name) != 64 || !docker_is_hex(e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/config.v2.json", dir, e->d_name);
 		char *text = read_small_file(path);

@@ -78,6 +78,9 @@ void docker_close(struct docker *d);
  * before it reaches a URL or a command line. */
 int docker_validate_ref(const char *ref, struct cg_err *err);
 
+/* Lower-case hex digits only, at least one: what a container id or id prefix is made of. */
+bool docker_is_hex(const char *s);
+
 /* An image as cglat makes and uses it: repo[:tag], lower-case repo, nothing a URL
  * would need escaped. */
 int docker_validate_image(const char *image, struct cg_err *err);
