@@ -16,6 +16,7 @@
 
 #include "event_match.h"
 #include "cgroup.h"
+#include "cgroup_usage.h"
 #include "docker.h"
 #include "opts.h"
 #include "signals.h"
@@ -544,21 +545,19 @@ static void read_memory(struct monitor *m, struct monitor_raw *raw)
 
 static void read_cpu(struct monitor *m, struct monitor_raw *raw)
 {
-	char path[PATH_MAX], text[64];
+	char path[PATH_MAX], stat[PATH_MAX], text[64];
+	int usage_v = 0, stat_v = 0;
+	bool has_usage = cglat_target_path(m->target, CG_KNOB_CPU_USAGE, path, sizeof(path),
+	                                   &usage_v, NULL) == 0;
+	bool has_stat = cglat_target_path(m->target, CG_KNOB_CPU_STAT, stat, sizeof(stat), &stat_v,
+	                                  NULL) == 0;
+	struct cg_cpu_usage cpu;
+	cgroup_read_cpu_usage(has_usage ? path : NULL, usage_v, has_stat ? stat : NULL, stat_v,
+	                      &cpu);
+	raw->cpu_ns = cpu.cpu_ns;
+	raw->nr_throttled = cpu.nr_throttled;
+	raw->throttled_ns = cpu.throttled_ns;
 	int v = m->target->version[CGLAT_CTL_CPU];
-	if (cglat_target_path(m->target, CG_KNOB_CPU_USAGE, path, sizeof(path), NULL, NULL) == 0) {
-		if (v == 1) {
-			raw->cpu_ns = read_int_file(path);
-		} else {
-			int64_t us = keyed(path, "usage_usec");
-			raw->cpu_ns = us >= 0 ? us * 1000 : -1;
-		}
-	}
-	if (cglat_target_path(m->target, CG_KNOB_CPU_STAT, path, sizeof(path), NULL, NULL) == 0) {
-		raw->nr_throttled = keyed(path, "nr_throttled");
-		int64_t t = v == 1 ? keyed(path, "throttled_time") : keyed(path, "throttled_usec");
-		raw->throttled_ns = t >= 0 && v == 2 ? t * 1000 : t;
-	}
 	if (cglat_target_path(m->target, CG_KNOB_CPU_QUOTA, path, sizeof(path), NULL, NULL) == 0 &&
 	    cgroup_read_file(path, text, sizeof(text), NULL) == 0) {
 		int64_t period = -1;

@@ -2,6 +2,7 @@
  * the child before exec, measured after it exits, removed at the end. */
 #include "cglat.h"
 #include "cgroup.h"
+#include "cgroup_usage.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -252,8 +253,8 @@ int cglat_cgroup_remove(struct cglat_cgroup *cg, double timeout_s, struct cg_err
 
 /* ---- what the cgroup used -------------------------------------------------------------- */
 
-/* The text of a knob's file in the cgroup, and its cgroup version. */
-static bool read_text(const struct cglat_cgroup *cg, enum cg_knob knob, char *buf, size_t len,
+/* The path of a knob's file in the cgroup, and its cgroup version. */
+static bool knob_path(const struct cglat_cgroup *cg, enum cg_knob knob, char *path, size_t len,
                       int *version)
 {
 	for (int c = 0; c < CGLAT_CTL_COUNT; c++) {
@@ -261,47 +262,49 @@ static bool read_text(const struct cglat_cgroup *cg, enum cg_knob knob, char *bu
 		    strcmp(cgroup_knob_controller(knob, cg->version[c]), cglat_ctl_name(c)) != 0)
 			continue;
 		const char *file = cgroup_knob_file(knob, cg->version[c]);
-		char path[PATH_MAX];
 		*version = cg->version[c];
-		return file && join_path(path, sizeof(path), cg->dir[c], file, NULL) == 0 &&
-		       cgroup_read_file(path, buf, len, NULL) == 0;
+		return file && join_path(path, len, cg->dir[c], file, NULL) == 0;
 	}
 	return false;
+}
+
+/* The text of a knob's file in the cgroup. */
+static bool read_text(const struct cglat_cgroup *cg, enum cg_knob knob, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int v;
+	return knob_path(cg, knob, path, sizeof(path), &v) &&
+	       cgroup_read_file(path, buf, len, NULL) == 0;
 }
 
 static int64_t read_number(const struct cglat_cgroup *cg, enum cg_knob knob)
 {
 	char text[64];
-	int v;
-	if (!read_text(cg, knob, text, sizeof(text), &v))
+	if (!read_text(cg, knob, text, sizeof(text)))
 		return -1;
 	char *end;
 	long long n = strtoll(text, &end, 10);
 	return end == text ? -1 : n;
 }
 
-static int64_t keyed(const char *text, const char *key, int64_t scale)
-{
-	int64_t v;
-	return cgroup_keyed_value(text, key, &v) ? v * scale : -1;
-}
-
 void cglat_cgroup_stats(const struct cglat_cgroup *cg, struct cglat_cgroup_stats *st)
 {
 	char text[1024];
-	int v;
+	int64_t oom;
 	st->memory_peak = read_number(cg, CG_KNOB_MEMORY_PEAK);
-	st->oom_kills = read_text(cg, CG_KNOB_MEMORY_OOM, text, sizeof(text), &v)
-	                        ? keyed(text, "oom_kill", 1)
-	                        : -1;
-	st->cpu_ns = -1;
-	st->nr_periods = st->nr_throttled = st->throttled_ns = -1;
-	if (read_text(cg, CG_KNOB_CPU_USAGE, text, sizeof(text), &v))
-		st->cpu_ns = v == 2 ? keyed(text, "usage_usec", 1000) : strtoll(text, NULL, 10);
-	if (read_text(cg, CG_KNOB_CPU_STAT, text, sizeof(text), &v)) {
-		st->nr_periods = keyed(text, "nr_periods", 1);
-		st->nr_throttled = keyed(text, "nr_throttled", 1);
-		st->throttled_ns = v == 2 ? keyed(text, "throttled_usec", 1000)
-		                          : keyed(text, "throttled_time", 1);
-	}
+	st->oom_kills = -1;
+	if (read_text(cg, CG_KNOB_MEMORY_OOM, text, sizeof(text)) &&
+	    cgroup_keyed_value(text, "oom_kill", &oom))
+		st->oom_kills = oom;
+	char usage[PATH_MAX], stat[PATH_MAX];
+	int usage_v = 0, stat_v = 0;
+	bool has_usage = knob_path(cg, CG_KNOB_CPU_USAGE, usage, sizeof(usage), &usage_v);
+	bool has_stat = knob_path(cg, CG_KNOB_CPU_STAT, stat, sizeof(stat), &stat_v);
+	struct cg_cpu_usage cpu;
+	cgroup_read_cpu_usage(has_usage ? usage : NULL, usage_v, has_stat ? stat : NULL, stat_v,
+	                      &cpu);
+	st->cpu_ns = cpu.cpu_ns;
+	st->nr_periods = cpu.nr_periods;
+	st->nr_throttled = cpu.nr_throttled;
+	st->throttled_ns = cpu.throttled_ns;
 }
