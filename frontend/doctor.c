@@ -10,12 +10,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define FIX_ROOT "run it as root: sudo cglat doctor"
+#include "text.h"
 
-static void copy_str(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
+#define FIX_ROOT "run it as root: sudo cglat doctor"
 
 /* Reads a small file into buf without its trailing newline; false when unreadable. */
 static bool read_small(const char *path, char *buf, size_t len)
@@ -36,7 +33,7 @@ static bool read_small(const char *path, char *buf, size_t len)
 static void add_controllers(char *set, size_t len, const char *list)
 {
 	char tmp[512];
-	copy_str(tmp, sizeof(tmp), list);
+	text_copy(tmp, sizeof(tmp), list);
 	for (char *save = NULL, *w = strtok_r(tmp, ", ", &save); w;
 	     w = strtok_r(NULL, ", ", &save)) {
 		if (strncmp(w, "name=", 5) == 0)
@@ -78,7 +75,7 @@ static void gather_cgroups(struct doctor_facts *f)
 	}
 	if (cgroup_parse_mountinfo(text, mounts, &err) < 0 ||
 	    cgroup_mode_of(mounts, &f->cgroup_mode, &err) < 0) {
-		copy_str(f->cgroup_error, sizeof(f->cgroup_error), err.msg);
+		text_copy(f->cgroup_error, sizeof(f->cgroup_error), err.msg);
 		goto out;
 	}
 	f->cgroup_ok = true;
@@ -107,13 +104,13 @@ static void find_in_path(const char *name, char *out, size_t len)
 	out[0] = '\0';
 	const char *path = getenv("PATH");
 	char dirs[4096];
-	copy_str(dirs, sizeof(dirs), path && *path ? path : "/usr/bin:/bin");
+	text_copy(dirs, sizeof(dirs), path && *path ? path : "/usr/bin:/bin");
 	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d;
 	     d = strtok_r(NULL, ":", &save)) {
 		char full[PATH_MAX];
 		snprintf(full, sizeof(full), "%s/%s", d, name);
 		if (access(full, X_OK) == 0) {
-			copy_str(out, len, full);
+			text_copy(out, len, full);
 			return;
 		}
 	}
@@ -125,7 +122,7 @@ void doctor_gather(struct doctor_facts *f, const char *docker_sock)
 	f->root = geteuid() == 0;
 	struct utsname u;
 	if (uname(&u) == 0)
-		copy_str(f->kernel, sizeof(f->kernel), u.release);
+		text_copy(f->kernel, sizeof(f->kernel), u.release);
 	read_small("/sys/kernel/security/lockdown", f->lockdown, sizeof(f->lockdown));
 	f->securityfs = access("/sys/kernel/security/lsm", F_OK) == 0;
 	tracer_probe_host(&f->host);
@@ -136,7 +133,7 @@ void doctor_gather(struct doctor_facts *f, const char *docker_sock)
 		f->docker_ok = true;
 		docker_close(d);
 	} else {
-		copy_str(f->docker_error, sizeof(f->docker_error), err.msg);
+		text_copy(f->docker_error, sizeof(f->docker_error), err.msg);
 	}
 	find_in_path("docker", f->docker_cli, sizeof(f->docker_cli));
 }
@@ -148,7 +145,7 @@ add(struct doctor_report *r, enum doctor_status s, const char *what, const char 
 	struct doctor_line *l = r->count < DOCTOR_MAX_LINES ? &r->line[r->count++] : &spill;
 	memset(l, 0, sizeof(*l));
 	l->status = s;
-	copy_str(l->what, sizeof(l->what), what);
+	text_copy(l->what, sizeof(l->what), what);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(l->value, sizeof(l->value), fmt, ap);
@@ -171,7 +168,7 @@ static void lockdown_mode(const char *text, char *out, size_t len)
 	if (open && close)
 		snprintf(out, len, "%.*s", (int)(close - open - 1), open + 1);
 	else
-		copy_str(out, len, text);
+		text_copy(out, len, text);
 }
 
 void doctor_assess(const struct doctor_facts *f, struct doctor_report *r)

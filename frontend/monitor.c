@@ -21,6 +21,7 @@
 #include "opts.h"
 #include "signals.h"
 #include "stale.h"
+#include "text.h"
 #include "units.h"
 #include "workload.h"
 
@@ -667,7 +668,7 @@ static int start_workload(const struct monitor_config *cfg, struct monitor *m, s
                           struct cg_err *err)
 {
 	char name[128];
-	snprintf(name, sizeof(name), "%s", cfg->name ? cfg->name : "");
+	text_copy(name, sizeof(name), cfg->name);
 	if (!cfg->name)
 		snprintf(name, sizeof(name), "cglat-monitor-%d", (int)getpid());
 	unsigned want = (1u << CGLAT_CTL_MEMORY) | (1u << CGLAT_CTL_CPU) |
@@ -806,7 +807,7 @@ static int write_plot(struct monitor *m, struct cg_err *err)
 static int open_csv(struct monitor *m, struct cg_err *err)
 {
 	if (m->cfg->csv) {
-		snprintf(m->csv_path, sizeof(m->csv_path), "%s", m->cfg->csv);
+		text_copy(m->csv_path, sizeof(m->csv_path), m->cfg->csv);
 		m->csv = fopen(m->csv_path, "w");
 	} else if (m->cfg->plot) {
 		/* The plot reads the samples from a CSV file: a private temporary one. */
@@ -851,7 +852,7 @@ static int sample_loop(struct monitor *m, struct workload *w, struct cg_err *err
 		struct monitor_sample s;
 		monitor_rates(&prev, &cur, &s);
 		s.changes = m->changes;
-		snprintf(s.change, sizeof(s.change), "%s", m->change);
+		text_copy(s.change, sizeof(s.change), m->change);
 		m->changes = 0;
 		m->change[0] = '\0';
 		if (record(m, &s, err) < 0)
@@ -885,7 +886,7 @@ static int run(const struct monitor_config *cfg, struct cg_err *err)
 	const char *dir = m.target->has[CGLAT_CTL_MEMORY] ? m.target->dir[CGLAT_CTL_MEMORY]
 	                                                  : m.target->dir[CGLAT_CTL_CPU];
 	const char *base = strrchr(dir, '/');
-	snprintf(m.match_dir, sizeof(m.match_dir), "%s", base ? base + 1 : dir);
+	text_copy(m.match_dir, sizeof(m.match_dir), base ? base + 1 : dir);
 	if (open_csv(&m, err) < 0)
 		goto out;
 	if (!m.live)
