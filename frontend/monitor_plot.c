@@ -1,0 +1,202 @@
+/* cglat monitor's plot: a gnuplot script of every metric over time, with the limit
+ * changes marked, and gnuplot run on it. */
+#include "monitor_plot.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "text.h"
+
+extern char **environ;
+
+static const char *ext_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot && !strchr(dot, '/') ? dot + 1 : "";
+}
+
+bool monitor_plot_format_known(const char *plot_path)
+{
+	const char *ext = ext_of(plot_path);
+	return strcasecmp(ext, "png") == 0 || strcasecmp(ext, "svg") == 0;
+}
+
+unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
+{
+	unsigned bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct monitor_sample *x = &s[i];
+		bits |= (x->mem_mib >= 0 || x->mem_limit_mib >= 0) << 0;
+		bits |= (x->rss_share >= 0) << 1;
+		bits |= (x->faults_s >= 0) << 2;
+		bits |= (x->lru_s >= 0) << 3;
+		bits |= (x->swapin_s >= 0 || x->swapout_s >= 0) << 4;
+		bits |= (x->cpu_used >= 0 || x->cpu_limit >= 0) << 5;
+		bits |= (x->throttled_s >= 0 || x->throttled_ms_s >= 0) << 6;
+		bits |= 1u << 7; /* tasks are always counted */
+	}
+	return bits;
+}
+
+static bool plot_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\'' || iscntrl((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, const char *title,
+                        double t_end, unsigned with_data, const double *change_times,
+                        size_t nchanges, struct cg_err *err)
+{
+	const char *ext = ext_of(plot_path);
+	const char *terminal;
+	if (strcasecmp(ext, "png") == 0)
+		terminal = "pngcairo size 1200,1500 font 'sans,9'";
+	else if (strcasecmp(ext, "svg") == 0)
+		terminal = "svg size 1200,1500 dynamic font 'sans,9'";
+	else
+		return cg_errf(err, "--plot %s: the file name must end in .png or .svg", plot_path);
+	/* gnuplot strings are in single quotes: a quote in a name would end them, and a newline
+	 * the command, so that the rest ran as gnuplot commands (`!cmd` runs a shell). */
+	if (!plot_safe(csv_path) || !plot_safe(plot_path) || !plot_safe(title))
+		return cg_errf(err, "--plot: file names with a single quote or a control character "
+		                    "are not supported");
+	fprintf(out,
+	        "set terminal %s\n"
+	        "set output '%s'\n"
+	        "set datafile separator ','\n"
+	        "set key bmargin center horizontal\n"
+	        "set grid\n"
+	        "set xtics format '%%gs'\n"
+	        "set xrange [0:%.3f]\n"
+	        "set multiplot layout 4,2 title '%s'\n",
+	        terminal, plot_path, t_end > 0 ? t_end : 1.0, title);
+	for (size_t i = 0; i < nchanges; i++)
+		fprintf(out,
+		        "set arrow %zu from %.3f, graph 0 to %.3f, graph 1 nohead lc rgb "
+		        "'red' dt 2\n",
+		        i + 1, change_times[i], change_times[i]);
+	static const char *const titles[MONITOR_PANELS] = {
+	        "memory (MiB), limit changes dashed",
+	        "RSS share: vmrss / (vmrss + vmswap)",
+	        "page faults / s",
+	        "LRU isolations / s (vmscan)",
+	        "swap pages / s",
+	        "CPU (CPUs)",
+	        "CFS throttling",
+	        "tasks",
+	};
+	static const char *const plots[MONITOR_PANELS] = {
+	        "plot f using 1:2 with lines lw 2 title 'in use', "
+	        "f using 1:3 with steps lw 2 title 'limit'\n",
+	        "set yrange [0:1.05]\nplot f using 1:4 with lines lw 2 title 'RSS share'\n"
+	        "set yrange [*:*]\n",
+	        "plot f using 1:5 with lines lw 2 title 'faults/s'\n",
+	        "plot f using 1:6 with lines lw 2 title 'pages isolated/s'\n",
+	        "plot f using 1:7 with lines lw 2 title 'in', "
+	        "f using 1:8 with lines lw 2 title 'out (reclaim writeback)'\n",
+	        "plot f using 1:9 with lines lw 2 title 'used', "
+	        "f using 1:10 with steps lw 2 title 'limit'\n",
+	        "plot f using 1:11 with lines lw 2 title 'periods/s', "
+	        "f using 1:12 with lines lw 2 title 'ms/s'\n",
+	        "plot f using 1:13 with steps lw 2 title 'tasks'\n",
+	};
+	fprintf(out, "f = '%s'\n", csv_path);
+	for (int i = 0; i < MONITOR_PANELS; i++) {
+		fprintf(out, "set title '%s'\n", titles[i]);
+		if (with_data & (1u << i))
+			fputs(plots[i], out);
+		else
+			fputs("set yrange [0:1]\nset label 99 'no data' at graph 0.5, graph 0.5 "
+			      "center\nplot 1/0 notitle\nunset label 99\nset yrange [*:*]\n",
+			      out);
+	}
+	fprintf(out, "unset multiplot\n");
+	return ferror(out) ? cg_errf(err, "writing the plot script failed") : 0;
+}
+
+/* gnuplot warns about panels with a series that has no point (swap-ins where the
+ * kernel does not count them): its stderr goes to a temporary file, shown only
+ * when it fails. */
+static int run_gnuplot(const char *script, struct cg_err *err)
+{
+	char log[] = "/tmp/cglat-gnuplot-XXXXXX";
+	int logfd = mkstemp(log);
+	if (logfd < 0)
+		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
+	unlink(log);
+	pid_t pid;
+	const char *argv[] = {"gnuplot", script, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+	int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		close(logfd);
+		return cg_errf(err,
+		               "cannot run gnuplot: %s; install it (apt-get install "
+		               "gnuplot-nox)",
+		               strerror(rc));
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			close(logfd);
+			return cg_errf(err, "waiting for gnuplot: %s", strerror(errno));
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		close(logfd);
+		return 0;
+	}
+	char text[2048] = "";
+	ssize_t n = pread(logfd, text, sizeof(text) - 1, 0);
+	close(logfd);
+	if (n > 0)
+		text[n] = '\0';
+	return cg_errf(err, "gnuplot failed:\n%s", text);
+}
+
+int monitor_plot_draw(const char *csv_path, const char *plot_path, const char *title,
+                      const struct monitor_sample *s, size_t n, const double *change_times,
+                      size_t nchanges, struct cg_err *err)
+{
+	char script[] = "/tmp/cglat-plot-XXXXXX";
+	int fd = mkstemp(script); /* 0600 */
+	if (fd < 0)
+		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(script);
+		return cg_errf(err, "cannot write %s: %s", script, strerror(errno));
+	}
+	char safe_title[512];
+	text_copy(safe_title, sizeof(safe_title), title);
+	for (char *p = safe_title; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	double t_end = n > 0 ? s[n - 1].t : 0;
+	int rc = monitor_plot_script(f, csv_path, plot_path, safe_title, t_end,
+	                             monitor_panels_with_data(s, n), change_times, nchanges, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = cg_errf(err, "writing %s failed", script);
+	if (rc == 0)
+		rc = run_gnuplot(script, err);
+	unlink(script);
+	struct stat st;
+	if (rc == 0 && (stat(plot_path, &st) != 0 || st.st_size == 0))
+		rc = cg_errf(err, "gnuplot wrote no %s", plot_path);
+	return rc;
+}
