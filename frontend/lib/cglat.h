@@ -74,6 +74,7 @@ struct cglat_target_spec {
 	const char *docker_sock; /* NULL: DOCKER_DEFAULT_SOCK */
 	const char *mountinfo;   /* NULL: /proc/self/mountinfo (tests: a fake tree's) */
 	const char *proc_root;   /* NULL: /proc (tests: a fake one) */
+	const char *docker_root; /* NULL: /var/lib/docker, where --no-daemon finds names */
 };
 
 /* Controllers whose directories a target may have. */

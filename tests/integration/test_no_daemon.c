@@ -2,8 +2,9 @@
  * containerd keeps the container running, as a crashed daemon would) and starts it
  * again exactly as scripts/setup.sh does, by running it: whoever else uses Docker at
  * that moment is disturbed, and dockerd's restart stops running containers (no
- * live-restore). The suite is named to sort last; the restart runs in .fini, also when
- * the test fails. */
+ * live-restore). Where it runs in the order does not matter: the tests run one at a time
+ * (--jobs 1), each makes its own containers, and .fini restarts dockerd and waits until
+ * it answers, also when the test fails. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
@@ -59,7 +60,7 @@ static void restart_and_clean_up(void)
 		it_docker(NULL, NULL, "rm", "-f", cid, NULL);
 }
 
-TestSuite(zz_no_daemon, .init = start_dockerd, .fini = restart_and_clean_up, .timeout = 300);
+TestSuite(no_daemon, .init = start_dockerd, .fini = restart_and_clean_up, .timeout = 300);
 
 static void stop_dockerd(void)
 {
@@ -79,12 +80,14 @@ static int cglat(char **out, char **err, const char *const args[])
 	return it_exit_code(status);
 }
 
-Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
+Test(no_daemon, set_finds_the_container_with_dockerd_stopped)
 {
 	it_ensure_image();
 	char *out = NULL, *err = NULL;
+	char cname[64];
+	snprintf(cname, sizeof(cname), "cglat-no-daemon-%d", (int)getpid());
 	cr_assert_eq(it_docker(&out, &err, "run", "-d", "--network", "none", "--cgroupns=host",
-	                       "--label", "cglat.test=no-daemon", IT_IMAGE, NULL),
+	                       "--label", "cglat.test=no-daemon", "--name", cname, IT_IMAGE, NULL),
 	             0, "%s", err);
 	snprintf(cid, sizeof(cid), "%.64s", out);
 	free(out);
@@ -118,13 +121,23 @@ Test(zz_no_daemon, set_finds_the_container_with_dockerd_stopped)
 	cr_assert(strstr(err, "--no-daemon"), "%s", err);
 	free(out);
 	free(err);
-	/* A name cannot be resolved without dockerd. */
-	const char *name[] = {"set", "web", "--no-daemon", "--memory", "100m", NULL};
-	cr_assert_eq(cglat(&out, &err, name), 1, "%s", err);
-	cr_assert(strstr(err, "names need dockerd"), "%s", err);
+	/* A name is read from dockerd's state directory. */
+	const char *by_name[] = {"set", cname, "--no-daemon", "--memory", "180m", NULL};
+	cr_assert_eq(cglat(&out, &err, by_name), 0, "%s", err);
+	cr_assert(strstr(out, "209715200 -> 188743680\n"), "%s", out);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 188743680);
 	free(out);
 	free(err);
-	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 209715200,
+	/* A name that is not there: the error names the directory read. */
+	const char *missing[] = {
+	        "set", "cglat-no-such-container", "--no-daemon", "--memory", "100m", NULL};
+	cr_assert_eq(cglat(&out, &err, missing), 1, "%s", err);
+	cr_assert(strstr(err, "no container is named \"cglat-no-such-container\" in "
+	                      "/var/lib/docker/containers"),
+	          "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 188743680,
 	             "a refused change changed the file");
 
 	start_dockerd();

@@ -255,8 +255,13 @@ Test(control, no_daemon_scan_finds_ids_in_proc)
 	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
 	cr_assert(strstr(err.msg, "no running container has an id starting with \"ffff\""), "%s",
 	          err.msg);
-	spec.ref = "web";
+	/* Names come from dockerd's state directory (a fixture one here). */
+	spec.docker_root = FIXTURES_DIR "/docker/state";
+	spec.ref = "nginx";
 	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
+	cr_assert(strstr(err.msg, "no container is named \"nginx\" in " FIXTURES_DIR
+	                          "/docker/state/containers"),
+	          "%s", err.msg);
 	cr_assert(strstr(err.msg, "names need dockerd"), "%s", err.msg);
 }
 
