@@ -127,7 +127,7 @@ static int parse_list(const char *opt, const char *text, const char *const *name
 static int parse_int_opt(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out,
                          struct cg_err *err)
 {
-	return limits_parse_int(text, min, max, opt, out, err);
+	return units_parse_int(text, min, max, opt, out, err);
 }
 
 static int parse_choice(const char *opt, const char *text, const char *const *names, int count,
@@ -216,12 +216,11 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 	case OPT_RESOURCES:
 		return parse_list("--resources", arg, res_names, 2, &cfg->resources, err);
 	case OPT_MEM_BASE:
-		return limits_parse_size(arg, &cfg->mem_base, err) ? cg_err_wrap(err, "--mem-base")
-		                                                   : 0;
+		return units_parse_size(arg, &cfg->mem_base, err) ? cg_err_wrap(err, "--mem-base")
+		                                                  : 0;
 	case OPT_MEM_DELTA:
-		return limits_parse_size(arg, &cfg->mem_delta, err)
-		               ? cg_err_wrap(err, "--mem-delta")
-		               : 0;
+		return units_parse_size(arg, &cfg->mem_delta, err) ? cg_err_wrap(err, "--mem-delta")
+		                                                   : 0;
 	case OPT_CPU_BASE:
 		return parse_int_opt("--cpu-base", arg, 1000, 100000000, &cfg->cpu_base, err);
 	case OPT_CPU_DELTA:
@@ -253,7 +252,7 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		cfg->docker_bin = arg;
 		return 0;
 	case OPT_TIMEOUT:
-		return limits_parse_seconds("--timeout", arg, 3600, &cfg->timeout_s, err);
+		return units_parse_seconds("--timeout", arg, 3600, &cfg->timeout_s, err);
 	case OPT_PROBE:
 		return tracer_parse_strategy(arg, &cfg->probe, err);
 	case OPT_PROBE_FILE:

@@ -286,7 +286,7 @@ static void print_summary(const struct workload *w)
 	cglat_cgroup_stats(&w->cg, &st);
 	char peak[32] = "-";
 	if (st.memory_peak >= 0)
-		limits_format_size(st.memory_peak, peak, sizeof(peak));
+		units_format_size(st.memory_peak, peak, sizeof(peak));
 	if (WIFEXITED(w->status))
 		fprintf(stderr, "cglat monitor: %d exited with status %d", (int)w->pid,
 		        WEXITSTATUS(w->status));

@@ -124,15 +124,15 @@ int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
 			cfg->spec.no_daemon = true;
 			break;
 		case 'i':
-			if (limits_parse_seconds("-i/--interval", optarg, 1e7, &cfg->interval_s,
-			                         err))
+			if (units_parse_seconds("-i/--interval", optarg, 1e7, &cfg->interval_s,
+			                        err))
 				return -1;
 			if (cfg->interval_s < 0.1)
 				return cg_errf(err, "-i/--interval: at least 0.1 s");
 			break;
 		case 'd':
-			if (limits_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
-			                         err))
+			if (units_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
+			                        err))
 				return -1;
 			break;
 		case O_CSV:

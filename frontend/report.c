@@ -132,7 +132,7 @@ void report_original(const struct report_row *rows, size_t n, struct report_orig
 
 static void dur(double ns, char *buf, size_t len)
 {
-	limits_format_duration(ns, buf, len);
+	units_format_duration(ns, buf, len);
 }
 
 static void text_table(FILE *out, const struct report_row *rows, size_t n)
@@ -471,7 +471,8 @@ int report_output_open(const char *path, struct report_output *o, struct cg_err 
 			*(slash == dir ? slash + 1 : slash) = '\0';
 		else
 			snprintf(dir, sizeof(dir), ".");
-		return cg_errf(err, "-o %s: cannot write in %s: %s; give a file in a writable "
+		return cg_errf(err,
+		               "-o %s: cannot write in %s: %s; give a file in a writable "
 		               "directory",
 		               path, dir, strerror(e));
 	}

@@ -157,7 +157,7 @@ static int apply_limits(const struct run_args *a, const struct cglat_target *t, 
 		        p->w[i].new_text);
 	if (rc == 0) {
 		char dur[32];
-		limits_format_duration((double)r.write_ns, dur, sizeof(dur));
+		units_format_duration((double)r.write_ns, dur, sizeof(dur));
 		fprintf(stderr, PROG ": cgroup %s (%s): wrote %zu limit file%s in %s\n",
 		        t->label + 7, cgroup_mode_name(t->mode), r.written,
 		        r.written == 1 ? "" : "s", dur);
@@ -186,17 +186,17 @@ static void print_usage(const struct cglat_cgroup_stats *st, double wall_s)
 	char a[32], b[32];
 	fprintf(stderr, PROG ": ");
 	if (st->memory_peak >= 0) {
-		limits_format_size(st->memory_peak, a, sizeof(a));
+		units_format_size(st->memory_peak, a, sizeof(a));
 		fprintf(stderr, "peak memory %s, ", a);
 	}
 	if (st->cpu_ns >= 0) {
-		limits_format_duration((double)st->cpu_ns, a, sizeof(a));
+		units_format_duration((double)st->cpu_ns, a, sizeof(a));
 		fprintf(stderr, "CPU time %s (%.2f CPUs over %.2f s), ", a,
 		        wall_s > 0 ? (double)st->cpu_ns / 1e9 / wall_s : 0.0, wall_s);
 	}
 	if (st->nr_throttled >= 0) {
-		limits_format_duration((double)(st->throttled_ns > 0 ? st->throttled_ns : 0), b,
-		                       sizeof(b));
+		units_format_duration((double)(st->throttled_ns > 0 ? st->throttled_ns : 0), b,
+		                      sizeof(b));
 		fprintf(stderr, "throttled %" PRId64 " of %" PRId64 " periods (%s)",
 		        st->nr_throttled, st->nr_periods, b);
 	}

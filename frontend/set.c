@@ -89,7 +89,7 @@ static int parse_target_opt(struct set_args *a, int c, const char *arg, struct c
 		a->spec.ref = arg;
 		return 0;
 	}
-	if (limits_parse_int(arg, 1, INT32_MAX, "--pid", &pid, err) < 0)
+	if (units_parse_int(arg, 1, INT32_MAX, "--pid", &pid, err) < 0)
 		return -1;
 	a->spec.kind = CGLAT_TARGET_PID;
 	a->spec.pid = (pid_t)pid;
@@ -204,7 +204,7 @@ static void print_text(const struct set_args *a, const struct cglat_target *t,
 		return;
 	}
 	char dur[32];
-	limits_format_duration((double)r->write_ns, dur, sizeof(dur));
+	units_format_duration((double)r->write_ns, dur, sizeof(dur));
 	printf("wrote %zu file%s in %s (%" PRIu64 " ns)", r->written, r->written == 1 ? "" : "s",
 	       dur, r->write_ns);
 	if (p->renice)

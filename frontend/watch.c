@@ -94,8 +94,8 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 				               optarg);
 			break;
 		case 'd':
-			if (limits_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
-			                         err))
+			if (units_parse_seconds("-d/--duration", optarg, 1e7, &cfg->duration_s,
+			                        err))
 				return -1;
 			break;
 		case 'p':

@@ -208,9 +208,9 @@ bool cglat_value_matches(const struct cglat_write *w, const char *read_back)
 		return memory_matches(w->version, w->new_text, got);
 	case CG_KNOB_CPUSET_CPUS: {
 		/* The kernel prints "0,1" back as "0-1". */
-		uint64_t a[LIMITS_CPULIST_WORDS], b[LIMITS_CPULIST_WORDS];
-		return limits_parse_cpulist(w->new_text, a, NULL) == 0 &&
-		       limits_parse_cpulist(got, b, NULL) == 0 && memcmp(a, b, sizeof(a)) == 0;
+		uint64_t a[UNITS_CPULIST_WORDS], b[UNITS_CPULIST_WORDS];
+		return units_parse_cpulist(w->new_text, a, NULL) == 0 &&
+		       units_parse_cpulist(got, b, NULL) == 0 && memcmp(a, b, sizeof(a)) == 0;
 	}
 	default:
 		return strcmp(w->new_text, got) == 0;

@@ -30,14 +30,14 @@ static int parse_size_or_max(const char *opt, const char *v, bool minus_one, int
 		*out = CGLAT_UNLIMITED;
 		return 0;
 	}
-	if (limits_parse_size(v, out, err) < 0)
+	if (units_parse_size(v, out, err) < 0)
 		return cg_err_wrap(err, "--%s", opt);
 	return 0;
 }
 
 static int parse_cpus(struct cglat_limits *l, const char *v, struct cg_err *err)
 {
-	if (limits_parse_cpus(v, &l->cpus, err) < 0)
+	if (units_parse_cpus(v, &l->cpus, err) < 0)
 		return cg_err_wrap(err, "--cpus");
 	/* Docker refuses more CPUs than the host has; a quota above them limits nothing. */
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -53,21 +53,21 @@ static int parse_quota(struct cglat_limits *l, const char *v, struct cg_err *err
 		l->cpu_quota = CGLAT_UNLIMITED;
 		return 0;
 	}
-	if (limits_parse_int(v, QUOTA_MIN, QUOTA_MAX, "--cpu-quota (microseconds, or max)",
-	                     &l->cpu_quota, err) < 0)
+	if (units_parse_int(v, QUOTA_MIN, QUOTA_MAX, "--cpu-quota (microseconds, or max)",
+	                    &l->cpu_quota, err) < 0)
 		return -1;
 	return 0;
 }
 
 static int parse_cpuset(struct cglat_limits *l, const char *v, struct cg_err *err)
 {
-	uint64_t mask[LIMITS_CPULIST_WORDS];
+	uint64_t mask[UNITS_CPULIST_WORDS];
 	if (!*v)
 		return cg_errf(err, "--cpuset-cpus: empty CPU list; give CPUs like 0-3,5");
 	if (strlen(v) >= sizeof(l->cpuset_cpus))
 		return cg_errf(err, "--cpuset-cpus: CPU list is longer than %zu characters",
 		               sizeof(l->cpuset_cpus) - 1);
-	if (limits_parse_cpulist(v, mask, err) < 0)
+	if (units_parse_cpulist(v, mask, err) < 0)
 		return cg_err_wrap(err, "--cpuset-cpus");
 	strcpy(l->cpuset_cpus, v);
 	return 0;
@@ -79,14 +79,14 @@ static int parse_pids(struct cglat_limits *l, const char *v, struct cg_err *err)
 		l->pids_max = CGLAT_UNLIMITED;
 		return 0;
 	}
-	return limits_parse_int(v, 0, PIDS_MAX, "--pids-max (a number of tasks, or max)",
-	                        &l->pids_max, err);
+	return units_parse_int(v, 0, PIDS_MAX, "--pids-max (a number of tasks, or max)",
+	                       &l->pids_max, err);
 }
 
 static int parse_nice(struct cglat_limits *l, const char *v, struct cg_err *err)
 {
 	int64_t n;
-	if (limits_parse_int(v, -20, 19, "--nice", &n, err) < 0)
+	if (units_parse_int(v, -20, 19, "--nice", &n, err) < 0)
 		return -1;
 	l->nice = (int)n;
 	return 0;
@@ -116,14 +116,14 @@ int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *val
 		rc = parse_quota(l, value, err);
 	} else if (strcmp(name, "cpu-period") == 0) {
 		flag = CGLAT_SET_CPU_PERIOD;
-		rc = limits_parse_int(value, PERIOD_MIN, PERIOD_MAX, "--cpu-period (microseconds)",
-		                      &l->cpu_period, err);
+		rc = units_parse_int(value, PERIOD_MIN, PERIOD_MAX, "--cpu-period (microseconds)",
+		                     &l->cpu_period, err);
 	} else if (strcmp(name, "cpu-weight") == 0) {
 		flag = CGLAT_SET_CPU_WEIGHT;
-		rc = limits_parse_int(value, 1, 10000, "--cpu-weight", &l->cpu_weight, err);
+		rc = units_parse_int(value, 1, 10000, "--cpu-weight", &l->cpu_weight, err);
 	} else if (strcmp(name, "cpu-shares") == 0) {
 		flag = CGLAT_SET_CPU_SHARES;
-		rc = limits_parse_int(value, 2, 262144, "--cpu-shares", &l->cpu_shares, err);
+		rc = units_parse_int(value, 2, 262144, "--cpu-shares", &l->cpu_shares, err);
 	} else if (strcmp(name, "cpuset-cpus") == 0) {
 		flag = CGLAT_SET_CPUSET_CPUS;
 		rc = parse_cpuset(l, value, err);

@@ -72,7 +72,7 @@ static void memory_text(int version, int64_t bytes, char *buf, size_t len)
 
 static const char *human(int64_t bytes, char *buf, size_t len)
 {
-	limits_format_size(bytes, buf, len);
+	units_format_size(bytes, buf, len);
 	return buf;
 }
 
@@ -85,7 +85,7 @@ static int check_usage(const struct cglat_target *t, const struct cglat_limits *
 	int64_t usage;
 	if (read_knob(t, CG_KNOB_MEMORY_USAGE, path, sizeof(path), &v, text, sizeof(text), err) <
 	            0 ||
-	    limits_parse_int(text, 0, INT64_MAX, path, &usage, err) < 0)
+	    units_parse_int(text, 0, INT64_MAX, path, &usage, err) < 0)
 		return -1;
 	p->memory_usage = usage;
 	if (l->memory >= usage || l->force)
@@ -242,7 +242,7 @@ static int read_cfs(const struct cglat_target *t, int *version, int64_t *quota, 
 	if (read_knob(t, CG_KNOB_CPU_PERIOD, path, sizeof(path), version, text, sizeof(text), err) <
 	    0)
 		return -1;
-	return limits_parse_int(text, 1, INT64_MAX, path, period, err);
+	return units_parse_int(text, 1, INT64_MAX, path, period, err);
 }
 
 static int plan_cfs(const struct cglat_target *t, const struct cglat_limits *l,
@@ -257,7 +257,7 @@ static int plan_cfs(const struct cglat_target *t, const struct cglat_limits *l,
 	if (l->set & CGLAT_SET_CPU_QUOTA)
 		new_q = l->cpu_quota;
 	if (l->set & CGLAT_SET_CPUS) {
-		new_q = limits_cpus_to_quota(l->cpus, new_p);
+		new_q = units_cpus_to_quota(l->cpus, new_p);
 		if (new_q < 1000)
 			return cg_errf(
 			        err,
@@ -290,11 +290,11 @@ static int plan_cpu(const struct cglat_target *t, const struct cglat_limits *l,
 	if (v == 1)
 		value = (l->set & CGLAT_SET_CPU_SHARES)
 		                ? (uint64_t)l->cpu_shares
-		                : limits_weight_to_shares((uint64_t)l->cpu_weight);
+		                : units_weight_to_shares((uint64_t)l->cpu_weight);
 	else
 		value = (l->set & CGLAT_SET_CPU_WEIGHT)
 		                ? (uint64_t)l->cpu_weight
-		                : limits_shares_to_weight((uint64_t)l->cpu_shares);
+		                : units_shares_to_weight((uint64_t)l->cpu_shares);
 	snprintf(text, sizeof(text), "%" PRIu64, value);
 	return add_write(p, t, CG_KNOB_CPU_WEIGHT, text, err);
 }

@@ -35,7 +35,7 @@ static int size_suffix_shift(const char *suffix)
 	return 10 * (int)(u - units + 1);
 }
 
-int limits_parse_size(const char *text, int64_t *bytes, struct cg_err *err)
+int units_parse_size(const char *text, int64_t *bytes, struct cg_err *err)
 {
 	size_t digits = count_digits(text);
 	if (digits == 0)
@@ -60,8 +60,8 @@ int limits_parse_size(const char *text, int64_t *bytes, struct cg_err *err)
 	return 0;
 }
 
-int limits_parse_int(const char *text, int64_t min, int64_t max, const char *what, int64_t *out,
-                     struct cg_err *err)
+int units_parse_int(const char *text, int64_t min, int64_t max, const char *what, int64_t *out,
+                    struct cg_err *err)
 {
 	const char *digits = text[0] == '-' ? text + 1 : text;
 	size_t n = count_digits(digits);
@@ -76,8 +76,8 @@ int limits_parse_int(const char *text, int64_t min, int64_t max, const char *wha
 	return 0;
 }
 
-int limits_parse_seconds(const char *opt, const char *text, double max, double *seconds,
-                         struct cg_err *err)
+int units_parse_seconds(const char *opt, const char *text, double max, double *seconds,
+                        struct cg_err *err)
 {
 	char *end = NULL;
 	errno = 0;
@@ -93,7 +93,7 @@ int limits_parse_seconds(const char *opt, const char *text, double max, double *
 #define CPUS_MAX_DECIMALS 9
 #define CPUS_MAX 9223372036.0
 
-int limits_parse_cpus(const char *text, double *cpus, struct cg_err *err)
+int units_parse_cpus(const char *text, double *cpus, struct cg_err *err)
 {
 	size_t whole = count_digits(text);
 	size_t frac = 0;
@@ -120,7 +120,7 @@ int limits_parse_cpus(const char *text, double *cpus, struct cg_err *err)
 	return 0;
 }
 
-int64_t limits_cpus_to_quota(double cpus, int64_t period_us)
+int64_t units_cpus_to_quota(double cpus, int64_t period_us)
 {
 	/* Like dockerd: exact nano-CPUs, then quota = nano * period / 1e9 truncated.
 	 * Rounding to nano-CPUs first absorbs binary noise (0.29 * 1e5 = 28999.99...). */
@@ -138,19 +138,19 @@ static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-uint64_t limits_shares_to_weight(uint64_t shares)
+uint64_t units_shares_to_weight(uint64_t shares)
 {
 	shares = clamp_u64(shares, SHARES_MIN, SHARES_MAX);
 	return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-uint64_t limits_weight_to_shares(uint64_t weight)
+uint64_t units_weight_to_shares(uint64_t weight)
 {
 	weight = clamp_u64(weight, WEIGHT_MIN, WEIGHT_MAX);
 	return 2 + ((weight - 1) * 262142) / 9999;
 }
 
-void limits_format_size(int64_t bytes, char *buf, size_t len)
+void units_format_size(int64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	if (bytes < 0) {
@@ -178,7 +178,7 @@ static int sig3_decimals(double v)
 	return v >= 99.95 ? 0 : v >= 9.995 ? 1 : 2;
 }
 
-void limits_format_duration(double ns, char *buf, size_t len)
+void units_format_duration(double ns, char *buf, size_t len)
 {
 	static const char *const units[] = {"ns", "us", "ms", "s"};
 	if (ns == 0 || !isfinite(ns)) {
@@ -205,15 +205,15 @@ static int cpulist_number(const char **p, const char *text, long *out, struct cg
 		               text);
 	*out = strtol(*p, NULL, 10);
 	*p += n;
-	if (*out >= LIMITS_CPULIST_MAX)
+	if (*out >= UNITS_CPULIST_MAX)
 		return cg_errf(err, "invalid CPU list \"%s\": CPU %ld is above the limit of %d",
-		               text, *out, LIMITS_CPULIST_MAX - 1);
+		               text, *out, UNITS_CPULIST_MAX - 1);
 	return 0;
 }
 
-int limits_parse_cpulist(const char *text, uint64_t mask[LIMITS_CPULIST_WORDS], struct cg_err *err)
+int units_parse_cpulist(const char *text, uint64_t mask[UNITS_CPULIST_WORDS], struct cg_err *err)
 {
-	memset(mask, 0, LIMITS_CPULIST_WORDS * sizeof(mask[0]));
+	memset(mask, 0, UNITS_CPULIST_WORDS * sizeof(mask[0]));
 	const char *p = text;
 	while (*p) {
 		long lo, hi;

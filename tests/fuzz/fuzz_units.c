@@ -9,20 +9,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cg_err err;
 	int64_t v, period;
 	double cpus;
-	uint64_t mask[LIMITS_CPULIST_WORDS];
+	uint64_t mask[UNITS_CPULIST_WORDS];
 	char buf[64];
-	if (limits_parse_size(text, &v, &err) == 0)
-		limits_format_size(v, buf, sizeof(buf));
-	if (limits_parse_cpus(text, &cpus, &err) == 0) {
-		(void)limits_cpus_to_quota(cpus, 100000);
-		(void)limits_cpus_to_quota(cpus, 1000);
+	if (units_parse_size(text, &v, &err) == 0)
+		units_format_size(v, buf, sizeof(buf));
+	if (units_parse_cpus(text, &cpus, &err) == 0) {
+		(void)units_cpus_to_quota(cpus, 100000);
+		(void)units_cpus_to_quota(cpus, 1000);
 	}
-	(void)limits_parse_int(text, INT64_MIN, INT64_MAX, "--fuzz", &v, &err);
-	if (limits_parse_int(text, 0, 300000, "--fuzz", &v, &err) == 0) {
-		(void)limits_shares_to_weight((uint64_t)v);
-		(void)limits_weight_to_shares((uint64_t)v);
+	(void)units_parse_int(text, INT64_MIN, INT64_MAX, "--fuzz", &v, &err);
+	if (units_parse_int(text, 0, 300000, "--fuzz", &v, &err) == 0) {
+		(void)units_shares_to_weight((uint64_t)v);
+		(void)units_weight_to_shares((uint64_t)v);
 	}
-	(void)limits_parse_cpulist(text, mask, &err);
+	(void)units_parse_cpulist(text, mask, &err);
 	for (int version = 1; version <= 2; version++)
 		for (int r = 0; r < CG_RES_COUNT; r++)
 			if (cgroup_parse_limit((enum cg_resource)r, version, text, &v, &period,
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= sizeof(double)) {
 		double ns;
 		memcpy(&ns, data, sizeof(ns));
-		limits_format_duration(ns, buf, sizeof(buf));
+		units_format_duration(ns, buf, sizeof(buf));
 	}
 	free(text);
 	return 0;

@@ -191,24 +191,24 @@ Test(run_args, errors)
 
 Test(conversions, shares_and_weight_end_points)
 {
-	cr_assert_eq(limits_shares_to_weight(2), 1);
-	cr_assert_eq(limits_shares_to_weight(1024), 39);
-	cr_assert_eq(limits_shares_to_weight(262144), 10000);
-	cr_assert_eq(limits_weight_to_shares(1), 2);
-	cr_assert_eq(limits_weight_to_shares(10000), 262144);
-	cr_assert_eq(limits_weight_to_shares(100), 2597);
+	cr_assert_eq(units_shares_to_weight(2), 1);
+	cr_assert_eq(units_shares_to_weight(1024), 39);
+	cr_assert_eq(units_shares_to_weight(262144), 10000);
+	cr_assert_eq(units_weight_to_shares(1), 2);
+	cr_assert_eq(units_weight_to_shares(10000), 262144);
+	cr_assert_eq(units_weight_to_shares(100), 2597);
 }
 
 Test(conversions, cpus_to_quota_and_cpulists)
 {
-	cr_assert_eq(limits_cpus_to_quota(0.2, 100000), 20000);
-	cr_assert_eq(limits_cpus_to_quota(1.5, 50000), 75000);
-	uint64_t mask[LIMITS_CPULIST_WORDS];
-	cr_assert_eq(limits_parse_cpulist("0-2,5,64", mask, &err), 0, "%s", err.msg);
+	cr_assert_eq(units_cpus_to_quota(0.2, 100000), 20000);
+	cr_assert_eq(units_cpus_to_quota(1.5, 50000), 75000);
+	uint64_t mask[UNITS_CPULIST_WORDS];
+	cr_assert_eq(units_parse_cpulist("0-2,5,64", mask, &err), 0, "%s", err.msg);
 	cr_assert_eq(mask[0], 0x27);
 	cr_assert_eq(mask[1], 1);
-	cr_assert_eq(limits_parse_cpulist("", mask, &err), 0);
+	cr_assert_eq(units_parse_cpulist("", mask, &err), 0);
 	cr_assert_eq(mask[0], 0);
-	cr_assert_eq(limits_parse_cpulist("4096", mask, &err), -1);
+	cr_assert_eq(units_parse_cpulist("4096", mask, &err), -1);
 	cr_assert(strstr(err.msg, "above the limit of 4095"), "%s", err.msg);
 }

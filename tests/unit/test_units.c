@@ -10,8 +10,7 @@ static int64_t size_ok(const char *text)
 {
 	struct cg_err err = {{0}};
 	int64_t bytes = -42;
-	cr_assert_eq(limits_parse_size(text, &bytes, &err), 0, "\"%s\" rejected: %s", text,
-	             err.msg);
+	cr_assert_eq(units_parse_size(text, &bytes, &err), 0, "\"%s\" rejected: %s", text, err.msg);
 	return bytes;
 }
 
@@ -20,7 +19,7 @@ static const char *size_err(const char *text)
 	static struct cg_err err;
 	int64_t bytes = -42;
 	err.msg[0] = '\0';
-	cr_assert_eq(limits_parse_size(text, &bytes, &err), -1, "\"%s\" accepted", text);
+	cr_assert_eq(units_parse_size(text, &bytes, &err), -1, "\"%s\" accepted", text);
 	cr_assert_eq(bytes, -42, "output written on error for \"%s\"", text);
 	return err.msg;
 }
@@ -84,18 +83,18 @@ Test(limits, parse_int_range_and_errors)
 {
 	struct cg_err err = {{0}};
 	int64_t v = 0;
-	cr_assert_eq(limits_parse_int("100", 1, 1000, "--runs", &v, &err), 0);
+	cr_assert_eq(units_parse_int("100", 1, 1000, "--runs", &v, &err), 0);
 	cr_assert_eq(v, 100);
-	cr_assert_eq(limits_parse_int("-5", -10, 10, "--offset", &v, &err), 0);
+	cr_assert_eq(units_parse_int("-5", -10, 10, "--offset", &v, &err), 0);
 	cr_assert_eq(v, -5);
-	cr_assert_eq(limits_parse_int("1000", 1, 1000, "--runs", &v, &err), 0);
+	cr_assert_eq(units_parse_int("1000", 1, 1000, "--runs", &v, &err), 0);
 	cr_assert_eq(v, 1000);
 
 	const char *bad[] = {
 	        "0", "1001", "", "12x", "1.0", " 1", "+1", "-", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 77;
-		cr_assert_eq(limits_parse_int(bad[i], 1, 1000, "--runs", &v, &err), -1,
+		cr_assert_eq(units_parse_int(bad[i], 1, 1000, "--runs", &v, &err), -1,
 		             "\"%s\" accepted", bad[i]);
 		cr_assert_eq(v, 77);
 		char want[256];
@@ -109,14 +108,14 @@ Test(limits, parse_seconds_takes_positive_seconds_up_to_max)
 {
 	struct cg_err err = {{0}};
 	double s = 0;
-	cr_assert_eq(limits_parse_seconds("--timeout", "2.5", 3600, &s, &err), 0);
+	cr_assert_eq(units_parse_seconds("--timeout", "2.5", 3600, &s, &err), 0);
 	cr_assert_float_eq(s, 2.5, 1e-12);
-	cr_assert_eq(limits_parse_seconds("--timeout", "3600", 3600, &s, &err), 0);
+	cr_assert_eq(units_parse_seconds("--timeout", "3600", 3600, &s, &err), 0);
 	cr_assert_float_eq(s, 3600, 1e-12);
 	const char *bad[] = {"", "0", "-1", "3600.5", "nan", "inf", "1e999", "2s", " 2", "0x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = 77;
-		cr_assert_eq(limits_parse_seconds("--timeout", bad[i], 3600, &s, &err), -1,
+		cr_assert_eq(units_parse_seconds("--timeout", bad[i], 3600, &s, &err), -1,
 		             "\"%s\" was taken", bad[i]);
 		cr_assert_float_eq(s, 77, 0, "\"%s\" changed the value", bad[i]);
 		char want[128];
@@ -130,13 +129,13 @@ Test(limits, parse_cpus_accepts_positive_decimals)
 {
 	struct cg_err err = {{0}};
 	double cpus = 0;
-	cr_assert_eq(limits_parse_cpus("0.5", &cpus, &err), 0);
+	cr_assert_eq(units_parse_cpus("0.5", &cpus, &err), 0);
 	cr_assert_float_eq(cpus, 0.5, 1e-12);
-	cr_assert_eq(limits_parse_cpus("2", &cpus, &err), 0);
+	cr_assert_eq(units_parse_cpus("2", &cpus, &err), 0);
 	cr_assert_float_eq(cpus, 2.0, 1e-12);
-	cr_assert_eq(limits_parse_cpus(".25", &cpus, &err), 0);
+	cr_assert_eq(units_parse_cpus(".25", &cpus, &err), 0);
 	cr_assert_float_eq(cpus, 0.25, 1e-12);
-	cr_assert_eq(limits_parse_cpus("0.000000001", &cpus, &err), 0, "%s", err.msg);
+	cr_assert_eq(units_parse_cpus("0.000000001", &cpus, &err), 0, "%s", err.msg);
 	cr_assert_float_eq(cpus, 1e-9, 1e-18);
 }
 
@@ -146,7 +145,7 @@ Test(limits, parse_cpus_rejects_non_numbers_and_non_positive)
 	double cpus = 7;
 	const char *junk[] = {"nan", "inf", "-1", "", "1.5x", "1e3", "0x1", " 1", "."};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
-		cr_assert_eq(limits_parse_cpus(junk[i], &cpus, &err), -1, "\"%s\" accepted",
+		cr_assert_eq(units_parse_cpus(junk[i], &cpus, &err), -1, "\"%s\" accepted",
 		             junk[i]);
 		char want[256];
 		snprintf(want, sizeof(want),
@@ -155,56 +154,56 @@ Test(limits, parse_cpus_rejects_non_numbers_and_non_positive)
 		         junk[i]);
 		cr_assert_str_eq(err.msg, want);
 	}
-	cr_assert_eq(limits_parse_cpus("0", &cpus, &err), -1);
+	cr_assert_eq(units_parse_cpus("0", &cpus, &err), -1);
 	cr_assert_str_eq(err.msg, "invalid CPU count \"0\": it must be greater than 0");
-	cr_assert_eq(limits_parse_cpus("0.000", &cpus, &err), -1);
+	cr_assert_eq(units_parse_cpus("0.000", &cpus, &err), -1);
 	cr_assert_str_eq(err.msg, "invalid CPU count \"0.000\": it must be greater than 0");
-	cr_assert_eq(limits_parse_cpus("0.0000000001", &cpus, &err), -1);
+	cr_assert_eq(units_parse_cpus("0.0000000001", &cpus, &err), -1);
 	cr_assert_str_eq(err.msg, "invalid CPU count \"0.0000000001\": at most 9 decimal places "
 	                          "are supported");
-	cr_assert_eq(limits_parse_cpus("10000000000", &cpus, &err), -1);
+	cr_assert_eq(units_parse_cpus("10000000000", &cpus, &err), -1);
 	cr_assert_str_eq(err.msg, "invalid CPU count \"10000000000\": it must be below 9223372036");
 	cr_assert_float_eq(cpus, 7.0, 1e-12, "output written on error");
 }
 
 Test(limits, cpus_to_quota_matches_docker)
 {
-	cr_assert_eq(limits_cpus_to_quota(0.5, 100000), 50000);
-	cr_assert_eq(limits_cpus_to_quota(2, 100000), 200000);
-	cr_assert_eq(limits_cpus_to_quota(1.5, 50000), 75000);
+	cr_assert_eq(units_cpus_to_quota(0.5, 100000), 50000);
+	cr_assert_eq(units_cpus_to_quota(2, 100000), 200000);
+	cr_assert_eq(units_cpus_to_quota(1.5, 50000), 75000);
 	/* 0.29 * 100000 is 28999.999... in binary floating point; docker writes 29000. */
-	cr_assert_eq(limits_cpus_to_quota(0.29, 100000), 29000);
-	cr_assert_eq(limits_cpus_to_quota(0.11, 100000), 11000);
+	cr_assert_eq(units_cpus_to_quota(0.29, 100000), 29000);
+	cr_assert_eq(units_cpus_to_quota(0.11, 100000), 11000);
 	/* dockerd truncates nano-CPUs * period / 1e9: 12345.6 us becomes 12345. */
-	cr_assert_eq(limits_cpus_to_quota(0.123456, 100000), 12345);
-	cr_assert_eq(limits_cpus_to_quota(9223372035.0, 1000000), INT64_C(9223372035000000));
+	cr_assert_eq(units_cpus_to_quota(0.123456, 100000), 12345);
+	cr_assert_eq(units_cpus_to_quota(9223372035.0, 1000000), INT64_C(9223372035000000));
 }
 
 Test(limits, shares_to_weight_crun_formula)
 {
-	cr_assert_eq(limits_shares_to_weight(2), 1);
-	cr_assert_eq(limits_shares_to_weight(1024), 39);
-	cr_assert_eq(limits_shares_to_weight(262144), 10000);
+	cr_assert_eq(units_shares_to_weight(2), 1);
+	cr_assert_eq(units_shares_to_weight(1024), 39);
+	cr_assert_eq(units_shares_to_weight(262144), 10000);
 	/* out-of-range inputs are clamped to [2, 262144] */
-	cr_assert_eq(limits_shares_to_weight(0), 1);
-	cr_assert_eq(limits_shares_to_weight(1), 1);
-	cr_assert_eq(limits_shares_to_weight(1000000), 10000);
+	cr_assert_eq(units_shares_to_weight(0), 1);
+	cr_assert_eq(units_shares_to_weight(1), 1);
+	cr_assert_eq(units_shares_to_weight(1000000), 10000);
 }
 
 Test(limits, weight_to_shares_crun_formula)
 {
-	cr_assert_eq(limits_weight_to_shares(1), 2);
-	cr_assert_eq(limits_weight_to_shares(39), 998);
-	cr_assert_eq(limits_weight_to_shares(100), 2597);
-	cr_assert_eq(limits_weight_to_shares(10000), 262144);
-	cr_assert_eq(limits_weight_to_shares(0), 2);
-	cr_assert_eq(limits_weight_to_shares(20000), 262144);
+	cr_assert_eq(units_weight_to_shares(1), 2);
+	cr_assert_eq(units_weight_to_shares(39), 998);
+	cr_assert_eq(units_weight_to_shares(100), 2597);
+	cr_assert_eq(units_weight_to_shares(10000), 262144);
+	cr_assert_eq(units_weight_to_shares(0), 2);
+	cr_assert_eq(units_weight_to_shares(20000), 262144);
 }
 
 static const char *size_text(int64_t bytes)
 {
 	static char buf[64];
-	limits_format_size(bytes, buf, sizeof(buf));
+	units_format_size(bytes, buf, sizeof(buf));
 	return buf;
 }
 
@@ -226,14 +225,14 @@ Test(limits, format_size_binary_units)
 Test(limits, format_size_truncates_to_buffer)
 {
 	char buf[5];
-	limits_format_size(134217728, buf, sizeof(buf));
+	units_format_size(134217728, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "128.");
 }
 
 static const char *duration_text(double ns)
 {
 	static char buf[64];
-	limits_format_duration(ns, buf, sizeof(buf));
+	units_format_duration(ns, buf, sizeof(buf));
 	return buf;
 }
 
