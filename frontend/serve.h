@@ -68,4 +68,7 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
  * received -> recorded, as a complete HTTP response. */
 void serve_stats_response(struct serve_updates *u, struct serve_response *resp);
 
+/* The subcommand (serve.c): argv[0] is "serve". Returns the exit status. */
+int serve_main(int argc, char **argv);
+
 #endif
