@@ -256,3 +256,30 @@ Test(limits, format_duration_rounding_moves_to_the_next_unit)
 	cr_assert_str_eq(duration_text(99960), "100 us");    /* not "100.0 us" */
 	cr_assert_str_eq(duration_text(9996000), "10.0 ms"); /* not "10.00 ms" */
 }
+
+/* cglat set and run convert with these. */
+static struct cg_err uerr;
+
+Test(conversions, shares_and_weight_end_points)
+{
+	cr_assert_eq(units_shares_to_weight(2), 1);
+	cr_assert_eq(units_shares_to_weight(1024), 39);
+	cr_assert_eq(units_shares_to_weight(262144), 10000);
+	cr_assert_eq(units_weight_to_shares(1), 2);
+	cr_assert_eq(units_weight_to_shares(10000), 262144);
+	cr_assert_eq(units_weight_to_shares(100), 2597);
+}
+
+Test(conversions, cpus_to_quota_and_cpulists)
+{
+	cr_assert_eq(units_cpus_to_quota(0.2, 100000), 20000);
+	cr_assert_eq(units_cpus_to_quota(1.5, 50000), 75000);
+	uint64_t mask[UNITS_CPULIST_WORDS];
+	cr_assert_eq(units_parse_cpulist("0-2,5,64", mask, &uerr), 0, "%s", uerr.msg);
+	cr_assert_eq(mask[0], 0x27);
+	cr_assert_eq(mask[1], 1);
+	cr_assert_eq(units_parse_cpulist("", mask, &uerr), 0);
+	cr_assert_eq(mask[0], 0);
+	cr_assert_eq(units_parse_cpulist("4096", mask, &uerr), -1);
+	cr_assert(strstr(uerr.msg, "above the limit of 4095"), "%s", uerr.msg);
+}

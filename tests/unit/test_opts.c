@@ -1,5 +1,5 @@
-/* argv of cglat set and cglat run: every option, its range, and the combinations that
- * are refused before anything is read or written. */
+/* The options set and run share (opts.h) and their parsers: every option, its range,
+ * and the combinations that are refused before anything is read or written. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -187,28 +187,4 @@ Test(run_args, errors)
 	cr_assert(strstr(RUN_ERR("--cpus", "abc", "--", "true"), "invalid CPU count"));
 	cr_assert(strstr(RUN_ERR("--cpus", "1", "--cpu-quota", "2000", "true"), "both set"));
 	cr_assert(strstr(RUN_ERR("--frobnicate", "true"), "unknown option"));
-}
-
-Test(conversions, shares_and_weight_end_points)
-{
-	cr_assert_eq(units_shares_to_weight(2), 1);
-	cr_assert_eq(units_shares_to_weight(1024), 39);
-	cr_assert_eq(units_shares_to_weight(262144), 10000);
-	cr_assert_eq(units_weight_to_shares(1), 2);
-	cr_assert_eq(units_weight_to_shares(10000), 262144);
-	cr_assert_eq(units_weight_to_shares(100), 2597);
-}
-
-Test(conversions, cpus_to_quota_and_cpulists)
-{
-	cr_assert_eq(units_cpus_to_quota(0.2, 100000), 20000);
-	cr_assert_eq(units_cpus_to_quota(1.5, 50000), 75000);
-	uint64_t mask[UNITS_CPULIST_WORDS];
-	cr_assert_eq(units_parse_cpulist("0-2,5,64", mask, &err), 0, "%s", err.msg);
-	cr_assert_eq(mask[0], 0x27);
-	cr_assert_eq(mask[1], 1);
-	cr_assert_eq(units_parse_cpulist("", mask, &err), 0);
-	cr_assert_eq(mask[0], 0);
-	cr_assert_eq(units_parse_cpulist("4096", mask, &err), -1);
-	cr_assert(strstr(err.msg, "above the limit of 4095"), "%s", err.msg);
 }
