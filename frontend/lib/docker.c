@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* pipe2, strsignal */
 #endif
 #include "docker.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -58,11 +59,6 @@ static const char *printable(const char *s, char *out, size_t cap)
 		memcpy(out + n - 3, "...", 3);
 	out[n] = '\0';
 	return out;
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
 }
 
 static const char *obj_str(json_t *obj, const char *key)
@@ -134,8 +130,8 @@ int docker_parse_version(const char *json, struct docker_info *info, struct cg_e
 		json_decref(root);
 		return cg_errf(err, "dockerd's /version answer has no Version or ApiVersion");
 	}
-	copy_str(info->server_version, sizeof(info->server_version), ver);
-	copy_str(info->api_version, sizeof(info->api_version), api);
+	text_copy(info->server_version, sizeof(info->server_version), ver);
+	text_copy(info->api_version, sizeof(info->api_version), api);
 	/* /info names the default runtime but not its version; /version lists runc's.
 	 * Keep it here; docker_parse_info decides whether it is the default runtime's. */
 	info->runtime[0] = '\0';
@@ -174,19 +170,19 @@ int docker_parse_info(const char *json, struct docker_info *info, struct cg_err 
 		json_decref(root);
 		return cg_errf(err, "dockerd's /info answer has no CgroupDriver or DefaultRuntime");
 	}
-	copy_str(info->cgroup_driver, sizeof(info->cgroup_driver), driver);
+	text_copy(info->cgroup_driver, sizeof(info->cgroup_driver), driver);
 	/* Before API 1.40 there is no CgroupVersion and only v1 was supported. */
-	copy_str(info->cgroup_version, sizeof(info->cgroup_version), cgver ? cgver : "1");
+	text_copy(info->cgroup_version, sizeof(info->cgroup_version), cgver ? cgver : "1");
 
 	const char *bin = runtime_binary(root, rt);
 	size_t blen = strlen(bin);
 	char known[sizeof(info->runtime)];
-	copy_str(known, sizeof(known), info->runtime);
+	text_copy(known, sizeof(known), info->runtime);
 	if (strncmp(known, bin, blen) == 0 && known[blen] == ' ') {
 		if (strcmp(rt, bin) != 0)
 			snprintf(info->runtime, sizeof(info->runtime), "%.60s (%.60s)", rt, known);
 	} else {
-		copy_str(info->runtime, sizeof(info->runtime), rt);
+		text_copy(info->runtime, sizeof(info->runtime), rt);
 	}
 	json_decref(root);
 	return 0;
@@ -206,11 +202,11 @@ int docker_parse_inspect(const char *json, struct docker_container *out, struct 
 		                    "HostConfig");
 	}
 	memset(out, 0, sizeof(*out));
-	copy_str(out->id, sizeof(out->id), id);
-	copy_str(out->name, sizeof(out->name), name && *name == '/' ? name + 1 : name);
+	text_copy(out->id, sizeof(out->id), id);
+	text_copy(out->name, sizeof(out->name), name && *name == '/' ? name + 1 : name);
 	out->running = json_is_true(json_object_get(state, "Running"));
 	out->pid = (pid_t)obj_int(state, "Pid");
-	copy_str(out->cgroupns_mode, sizeof(out->cgroupns_mode), obj_str(hc, "CgroupnsMode"));
+	text_copy(out->cgroupns_mode, sizeof(out->cgroupns_mode), obj_str(hc, "CgroupnsMode"));
 	json_t *labels = json_object_get(json_object_get(root, "Config"), "Labels");
 	const char *owner = json_is_object(labels) ? obj_str(labels, "cglat.owner") : NULL;
 	char *end = NULL;
@@ -343,7 +339,7 @@ static int split_image(const char *image, char repo[256], char tag[128], struct 
 		               "(letters, digits, '.', '_', '-', '/')",
 		               shown);
 	snprintf(repo, 256, "%.*s", (int)rlen, image);
-	copy_str(tag, 128, t);
+	text_copy(tag, 128, t);
 	return 0;
 }
 
@@ -446,7 +442,7 @@ static int handshake(struct docker *d, struct docker_info *info, struct cg_err *
 		return docker_error_from_body(answer(d), status, err);
 	if (docker_parse_version(answer(d), info, err) < 0 || check_api(info->api_version, err) < 0)
 		return -1;
-	copy_str(d->api, sizeof(d->api), info->api_version);
+	text_copy(d->api, sizeof(d->api), info->api_version);
 	if (get(d, "/info", &status, err) < 0)
 		return -1;
 	if (!ok(status))
@@ -600,7 +596,7 @@ static int create_container(struct docker *d, const char *image, const char *nam
 	const char *id = obj_str(root, "Id");
 	rc = id && strlen(id) == 64 && docker_is_hex(id) ? 0 : -1;
 	if (rc == 0)
-		copy_str(id_out, 65, id);
+		text_copy(id_out, 65, id);
 	json_decref(root);
 	return rc == 0 ? 0 : cg_errf(err, "dockerd's create answer has no container Id");
 }
@@ -627,10 +623,10 @@ int docker_run_idle(struct docker *d, const char *image, const char *name, const
 		cg_err_wrap(err, "starting container %.12s", id);
 		/* Leave nothing half-made behind; when that fails, the caller gets the id. */
 		if (docker_remove(d, id, &ignored) < 0)
-			copy_str(id_out, 65, id);
+			text_copy(id_out, 65, id);
 		return -1;
 	}
-	copy_str(id_out, 65, id);
+	text_copy(id_out, 65, id);
 	return 0;
 }
 
@@ -669,7 +665,7 @@ int docker_list_by_label(struct docker *d, const char *label, char (*ids)[65], s
 	{
 		const char *id = obj_str(c, "Id");
 		if (*count < max && id && strlen(id) == 64)
-			copy_str(ids[(*count)++], 65, id);
+			text_copy(ids[(*count)++], 65, id);
 	}
 	json_decref(arr);
 	return 0;
@@ -906,9 +902,9 @@ int docker_state_find_name(const char *root, const char *name, char id[65], size
 		(*scanned)++;
 		if (config_names(text, quoted, name)) {
 			if (found++)
-				copy_str(other, sizeof(other), e->d_name);
+				text_copy(other, sizeof(other), e->d_name);
 			else
-				copy_str(id, 65, e->d_name);
+				text_copy(id, 65, e->d_name);
 		}
 		free(text);
 	}
