@@ -55,6 +55,7 @@ enum cg_knob {
 	CG_KNOB_PIDS_MAX,     /* pids.max */
 	CG_KNOB_PROCS,        /* cgroup.procs */
 	CG_KNOB_TASKS,        /* every thread: tasks / cgroup.threads */
+	CG_KNOB_MEMORY_RESERVATION, /* memory.soft_limit_in_bytes / memory.low */
 	CG_KNOB_COUNT
 };
 
@@ -136,6 +137,8 @@ enum {
 	CGLAT_SET_CPUSET_CPUS = 1 << 8,
 	CGLAT_SET_PIDS_MAX = 1 << 9,
 	CGLAT_SET_NICE = 1 << 10,
+	CGLAT_SET_MEMORY_RESERVATION = 1 << 11,
+	CGLAT_SET_CPUSET_MEMS = 1 << 12,
 };
 
 /* What was asked for; `set` flags which fields count. Units are Docker's. */
@@ -153,10 +156,16 @@ struct cglat_limits {
 	int64_t pids_max; /* tasks or CGLAT_UNLIMITED */
 	int nice;         /* [-20, 19] */
 	bool force;       /* allow a memory limit below the current usage */
+	/* Docker's --memory-reservation: a soft limit the kernel reclaims down to under
+	 * pressure (v1 memory.soft_limit_in_bytes), memory protected from reclaim (v2
+	 * memory.low); bytes or CGLAT_UNLIMITED. */
+	int64_t memory_reservation;
+	char cpuset_mems[256]; /* memory nodes the tasks may use: "0", "0-1" */
 };
 
 /* One option by its long name without dashes ("memory", "cpus", "cpu-shares", "nice",
- * ...) and its value as typed. Values out of the kernel's range are refused here. */
+ * "memory-reservation", "cpuset-mems", ...) and its value as typed. Values out of the
+ * kernel's range are refused here. */
 CGLAT_API int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *value,
                                  struct cg_err *err);
 

@@ -27,6 +27,7 @@ static const struct knob_files knobs[CG_KNOB_COUNT] = {
         [CG_KNOB_PIDS_MAX] = {"pids", "pids.max", "pids.max"},
         [CG_KNOB_PROCS] = {"cpu", "cgroup.procs", "cgroup.procs"},
         [CG_KNOB_TASKS] = {"cpu", "tasks", "cgroup.threads"},
+        [CG_KNOB_MEMORY_RESERVATION] = {"memory", "memory.soft_limit_in_bytes", "memory.low"},
 };
 
 const char *cgroup_knob_file(enum cg_knob knob, int version)

@@ -205,8 +205,10 @@ bool cglat_value_matches(const struct cglat_write *w, const char *read_back)
 	case CG_KNOB_MEMORY_MAX:
 	case CG_KNOB_MEMORY_SWAP:
 	case CG_KNOB_MEMORY_HIGH:
+	case CG_KNOB_MEMORY_RESERVATION:
 		return memory_matches(w->version, w->new_text, got);
-	case CG_KNOB_CPUSET_CPUS: {
+	case CG_KNOB_CPUSET_CPUS:
+	case CG_KNOB_CPUSET_MEMS: {
 		/* The kernel prints "0,1" back as "0-1". */
 		uint64_t a[UNITS_CPULIST_WORDS], b[UNITS_CPULIST_WORDS];
 		return units_parse_cpulist(w->new_text, a, NULL) == 0 &&

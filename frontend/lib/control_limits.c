@@ -59,17 +59,19 @@ static int parse_quota(struct cglat_limits *l, const char *v, struct cg_err *err
 	return 0;
 }
 
-static int parse_cpuset(struct cglat_limits *l, const char *v, struct cg_err *err)
+/* cpuset.cpus and cpuset.mems take the same list syntax: CPUs or memory nodes. */
+static int parse_cpuset(const char *opt, const char *what, char *out, size_t cap, const char *v,
+                        struct cg_err *err)
 {
 	uint64_t mask[UNITS_CPULIST_WORDS];
 	if (!*v)
-		return cg_errf(err, "--cpuset-cpus: empty CPU list; give CPUs like 0-3,5");
-	if (strlen(v) >= sizeof(l->cpuset_cpus))
-		return cg_errf(err, "--cpuset-cpus: CPU list is longer than %zu characters",
-		               sizeof(l->cpuset_cpus) - 1);
+		return cg_errf(err, "--%s: empty %s list; give %ss like 0-3,5", opt, what, what);
+	if (strlen(v) >= cap)
+		return cg_errf(err, "--%s: %s list is longer than %zu characters", opt, what,
+		               cap - 1);
 	if (units_parse_cpulist(v, mask, err) < 0)
-		return cg_err_wrap(err, "--cpuset-cpus");
-	strcpy(l->cpuset_cpus, v);
+		return cg_err_wrap(err, "--%s", opt);
+	strcpy(out, v);
 	return 0;
 }
 
@@ -124,9 +126,16 @@ int cglat_limits_parse(struct cglat_limits *l, const char *name, const char *val
 	} else if (strcmp(name, "cpu-shares") == 0) {
 		flag = CGLAT_SET_CPU_SHARES;
 		rc = units_parse_int(value, 2, 262144, "--cpu-shares", &l->cpu_shares, err);
+	} else if (strcmp(name, "memory-reservation") == 0) {
+		flag = CGLAT_SET_MEMORY_RESERVATION;
+		rc = parse_size_or_max(name, value, true, &l->memory_reservation, err);
 	} else if (strcmp(name, "cpuset-cpus") == 0) {
 		flag = CGLAT_SET_CPUSET_CPUS;
-		rc = parse_cpuset(l, value, err);
+		rc = parse_cpuset(name, "CPU", l->cpuset_cpus, sizeof(l->cpuset_cpus), value, err);
+	} else if (strcmp(name, "cpuset-mems") == 0) {
+		flag = CGLAT_SET_CPUSET_MEMS;
+		rc = parse_cpuset(name, "memory node", l->cpuset_mems, sizeof(l->cpuset_mems),
+		                  value, err);
 	} else if (strcmp(name, "pids-max") == 0) {
 		flag = CGLAT_SET_PIDS_MAX;
 		rc = parse_pids(l, value, err);

@@ -13,7 +13,8 @@
 static void restore_text_of(struct cglat_write *w)
 {
 	int64_t v;
-	bool memory = w->knob == CG_KNOB_MEMORY_MAX || w->knob == CG_KNOB_MEMORY_SWAP;
+	bool memory = w->knob == CG_KNOB_MEMORY_MAX || w->knob == CG_KNOB_MEMORY_SWAP ||
+	              w->knob == CG_KNOB_MEMORY_RESERVATION;
 	if (memory && w->version == 1 &&
 	    cgroup_parse_limit(CG_RES_MEMORY, 1, w->old_text, &v, NULL, NULL) == 0 && v < 0)
 		snprintf(w->restore_text, sizeof(w->restore_text), "-1");
@@ -194,6 +195,17 @@ static int plan_memory(const struct cglat_target *t, const struct cglat_limits *
 		if (add_write(p, t, CG_KNOB_MEMORY_HIGH, text, err) < 0)
 			return cg_err_wrap(err, "--memory-high");
 	}
+	if (l->set & CGLAT_SET_MEMORY_RESERVATION) {
+		/* After the limits, as runc writes it; unlimited is "-1" (v1) or "max" (v2). */
+		char path[PATH_MAX], text[32];
+		int v;
+		if (cglat_target_path(t, CG_KNOB_MEMORY_RESERVATION, path, sizeof(path), &v, err) <
+		    0)
+			return cg_err_wrap(err, "--memory-reservation");
+		memory_text(v, l->memory_reservation, text, sizeof(text));
+		if (add_write(p, t, CG_KNOB_MEMORY_RESERVATION, text, err) < 0)
+			return cg_err_wrap(err, "--memory-reservation");
+	}
 	return 0;
 }
 
@@ -319,6 +331,9 @@ static int plan_rest(const struct cglat_target *t, const struct cglat_limits *l,
 	if ((l->set & CGLAT_SET_CPUSET_CPUS) &&
 	    add_write(p, t, CG_KNOB_CPUSET_CPUS, l->cpuset_cpus, err) < 0)
 		return cg_err_wrap(err, "--cpuset-cpus");
+	if ((l->set & CGLAT_SET_CPUSET_MEMS) &&
+	    add_write(p, t, CG_KNOB_CPUSET_MEMS, l->cpuset_mems, err) < 0)
+		return cg_err_wrap(err, "--cpuset-mems");
 	if (l->set & CGLAT_SET_PIDS_MAX) {
 		if (l->pids_max < 0)
 			snprintf(text, sizeof(text), "max");
