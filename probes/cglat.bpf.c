@@ -3,14 +3,21 @@
  * End mark, one of two strategies chosen by -D:
  *  CGLAT_TRACEPOINT  syscall tracepoints only; no kernel struct is read, so any
  *                    kernel headers do. (tgid, fd) of limit files is learnt from
- *                    openat/openat2 exits, forgotten on close, exec and exit, and
- *                    write(2) to those fds is timed from enter to exit.
+ *                    openat/openat2 exits, forgotten on close, dup2/dup3, exec
+ *                    and exit, and write(2) to those fds is timed from enter to
+ *                    exit.
  *  CGLAT_KPROBE      vfs_write entry/return, the file named from its dentry (as
  *                    the original tool did); needs kprobes and matching headers.
  * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
  * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID; 0 disables).
  *
- * The frontend prepends cglat_event.h and passes -DCGLAT_BPF. */
+ * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
+ * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
+ * below): two perf events instead of one per syscall, because closing each one
+ * waits for an RCU grace period under a global mutex (~40 ms apiece).
+ *
+ * The frontend prepends cglat_event.h and passes -DCGLAT_BPF and the syscall
+ * numbers, -DCGLAT_NR_<name>=N. */
 #ifndef CGLAT_EVENT_H
 #include "cglat_event.h"
 #endif
@@ -21,6 +28,24 @@
 #ifndef CGLAT_MAX_OPEN_FILES
 #define CGLAT_MAX_OPEN_FILES 16384
 #endif
+
+/* Syscall numbers come from the frontend (tracer.c, from the C library's
+ * <sys/syscall.h>), never from kernel headers, which may be another kernel's.
+ * dup2 (absent on arm64 and other asm-generic architectures) and openat2 (absent
+ * from old C library headers) may be missing: their cases are left out. */
+#if !defined(CGLAT_NR_read) || !defined(CGLAT_NR_recvfrom) || !defined(CGLAT_NR_recvmsg) ||        \
+        !defined(CGLAT_NR_recvmmsg) || !defined(CGLAT_NR_openat) || !defined(CGLAT_NR_close) ||    \
+        !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write)
+#error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
+#endif
+
+/* bpf_probe_read_user(_str) under other names. BCC (0.26) looks the helper up in
+ * /proc/kallsyms at every call written by its name, to fall back to bpf_probe_read
+ * on kernels before 5.5, and each look-up costs ~0.1 s: with a call site apiece
+ * that was most of the compile. Every kernel cglat runs on has both helpers. */
+static long (*read_user)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
+static long (*read_user_str)(void *dst, u32 size,
+                             const void *src) = (void *)BPF_FUNC_probe_read_user_str;
 
 #define PATH_MASK (CGLAT_PATH_LEN - 1)
 #define DATA_MASK (CGLAT_DATA_LEN - 1)
@@ -160,14 +185,14 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		/* mmsghdr starts with a msghdr: the first message's first iovec. */
 		struct user_msghdr_abi m = {};
 		struct user_iovec iov = {};
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)args.buf) ||
-		    bpf_probe_read_user(&iov, sizeof(iov), (void *)m.iov))
+		if (read_user(&m, sizeof(m), (void *)args.buf) ||
+		    read_user(&iov, sizeof(iov), (void *)m.iov))
 			return;
 		data = iov.base;
 		if (args.call == CGLAT_RECV_RECVMMSG) {
 			u32 msg_len = 0; /* mmsghdr.msg_len follows the msghdr */
-			bpf_probe_read_user(&msg_len, sizeof(msg_len),
-			                    (void *)(args.buf + sizeof(struct user_msghdr_abi)));
+			read_user(&msg_len, sizeof(msg_len),
+			          (void *)(args.buf + sizeof(struct user_msghdr_abi)));
 			ret = msg_len;
 		}
 	}
@@ -179,7 +204,7 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		recv_first_byte.delete(&fdkey);
 
 	char head[5] = {};
-	if (bpf_probe_read_user(head, sizeof(head), (void *)data))
+	if (read_user(head, sizeof(head), (void *)data))
 		return;
 	if (ret == 1 && head[0] == 'P') {
 		recv_first_byte.update(&fdkey, &now);
@@ -208,56 +233,15 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		if (n > CGLAT_DATA_LEN - 1)
 			n = CGLAT_DATA_LEN - 1;
 		ev->data_len = n + 1;
-		bpf_probe_read_user(&ev->data[1], n, (void *)data);
+		read_user(&ev->data[1], n, (void *)data);
 	} else {
 		if (n > CGLAT_DATA_LEN)
 			n = CGLAT_DATA_LEN;
 		ev->data_len = n;
-		bpf_probe_read_user(ev->data, n, (void *)data);
+		read_user(ev->data, n, (void *)data);
 	}
 	ev->path[0] = 0;
 	events.perf_submit(ctx, ev, sizeof(*ev));
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_read)
-{
-	recv_enter(args->fd, (u64)args->buf, CGLAT_RECV_READ);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_read)
-{
-	recv_exit(args, args->ret);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom)
-{
-	recv_enter(args->fd, (u64)args->ubuf, CGLAT_RECV_RECVFROM);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom)
-{
-	recv_exit(args, args->ret);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg)
-{
-	recv_enter(args->fd, (u64)args->msg, CGLAT_RECV_RECVMSG);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg)
-{
-	recv_exit(args, args->ret);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg)
-{
-	recv_enter(args->fd, (u64)args->mmsg, CGLAT_RECV_RECVMMSG);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg)
-{
-	recv_exit(args, args->ret);
-	return 0;
 }
 
 /* ------------------------------------------------------------ write: tracepoints */
@@ -288,7 +272,7 @@ static __always_inline void open_enter(const char *filename)
 	struct cglat_open_file *f = open_scratch.lookup(&zero);
 	if (!f)
 		return;
-	int len = bpf_probe_read_user_str(f->path, sizeof(f->path), filename);
+	int len = read_user_str(f->path, sizeof(f->path), filename);
 	if (len <= 1 || !is_limit_file(f->path, len - 1))
 		return;
 	u32 tid = bpf_get_current_pid_tgid();
@@ -309,32 +293,10 @@ static __always_inline void open_exit(long ret)
 	open_inflight.delete(&tid);
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_openat)
+static __always_inline void close_fd(u32 fd)
 {
-	open_enter(args->filename);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_openat)
-{
-	open_exit(args->ret);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_openat2)
-{
-	open_enter(args->filename);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_openat2)
-{
-	open_exit(args->ret);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_close)
-{
-	u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)args->fd;
+	u64 key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | fd;
 	open_files.delete(&key);
-	return 0;
 }
 
 /* dup2/dup3 close newfd and make it a copy of oldfd: a shell's `echo 1 > file`
@@ -351,16 +313,6 @@ static __always_inline void dup_fd(u32 oldfd, u32 newfd)
 		open_files.update(&newkey, f);
 	else
 		open_files.delete(&newkey);
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_dup2)
-{
-	dup_fd(args->oldfd, args->newfd);
-	return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_dup3)
-{
-	dup_fd(args->oldfd, args->newfd);
-	return 0;
 }
 
 /* exec closes O_CLOEXEC fds and exit closes all fds, neither through close(2). */
@@ -421,35 +373,31 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
 
 /* This runs on every write(2) of the host: one table lookup when the fd is not
  * a limit file, nothing more. */
-TRACEPOINT_PROBE(syscalls, sys_enter_write)
+static __always_inline void write_enter(u32 fd, u64 buf, u64 count)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	u64 key = (id & 0xffffffff00000000ULL) | (u32)args->fd;
+	u64 key = (id & 0xffffffff00000000ULL) | fd;
 	struct cglat_open_file *f = open_files.lookup(&key);
 	if (!f)
-		return 0;
+		return;
 	u32 tgid = id >> 32;
 	u64 *epoch = fd_epoch.lookup(&tgid);
 	if (epoch && *epoch >= f->opened_ns) {
 		open_files.delete(&key);
-		return 0;
+		return;
 	}
 	u32 tid = id;
-	struct write_args a = {.ts = bpf_ktime_get_ns(),
-	                       .buf = (u64)args->buf,
-	                       .count = args->count,
-	                       .fd = args->fd};
+	struct write_args a = {.ts = bpf_ktime_get_ns(), .buf = buf, .count = count, .fd = fd};
 	write_inflight.update(&tid, &a);
-	return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_write)
+static __always_inline void write_exit(void *ctx, long ret)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = id;
 	struct write_args *a = write_inflight.lookup(&tid);
 	if (!a)
-		return 0;
+		return;
 	u64 ts_exit = bpf_ktime_get_ns();
 	struct write_args w = *a;
 	write_inflight.delete(&tid);
@@ -457,12 +405,12 @@ TRACEPOINT_PROBE(syscalls, sys_exit_write)
 	u32 zero = 0;
 	struct cglat_event *ev = scratch.lookup(&zero);
 	if (!ev)
-		return 0;
+		return;
 	fill_common(ev, CGLAT_EV_WRITE);
 	ev->fd = w.fd;
 	ev->ts_enter = w.ts;
 	ev->ts_exit = ts_exit;
-	ev->ret = args->ret;
+	ev->ret = ret;
 	ev->call = 0;
 	u64 key = (id & 0xffffffff00000000ULL) | (u32)w.fd;
 	struct cglat_open_file *f = open_files.lookup(&key);
@@ -474,11 +422,87 @@ TRACEPOINT_PROBE(syscalls, sys_exit_write)
 	if (n > CGLAT_DATA_LEN)
 		n = CGLAT_DATA_LEN;
 	ev->data_len = n;
-	bpf_probe_read_user(ev->data, n, (void *)w.buf);
-	events.perf_submit(args, ev, sizeof(*ev));
-	return 0;
+	read_user(ev->data, n, (void *)w.buf);
+	events.perf_submit(ctx, ev, sizeof(*ev));
 }
 #endif /* CGLAT_TRACEPOINT */
+
+/* ---------------------------------------------------------- syscall dispatch */
+
+/* Every syscall of the host runs these two programs. For one that is not below,
+ * the program is the switch and nothing else; the rest of its cost is the kernel's
+ * (the tracepoint's record and the program's call). A syscall is one case in
+ * sys_enter, taking its arguments from args->args[], and, when its return matters,
+ * one more case label in sys_exit's group for its kind (reads, opens, writes).
+ *
+ * Unlike syscalls:sys_enter_*, raw_syscalls also fire for a 32-bit (ia32)
+ * process's syscalls, numbered from the ia32 table, and nothing here tells them
+ * apart: one that shares a number with a case below is taken for that syscall.
+ * That only touches the calling process's own (tgid, fd) entries, or for reads
+ * dockerd's (a 64-bit program); an ia32 write(2) has another number than
+ * x86-64's and stays unseen, as it was. */
+TRACEPOINT_PROBE(raw_syscalls, sys_enter)
+{
+	switch (args->id) {
+	case CGLAT_NR_read:
+		recv_enter(args->args[0], args->args[1], CGLAT_RECV_READ);
+		break;
+	case CGLAT_NR_recvfrom:
+		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVFROM);
+		break;
+	case CGLAT_NR_recvmsg:
+		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVMSG);
+		break;
+	case CGLAT_NR_recvmmsg:
+		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVMMSG);
+		break;
+#ifdef CGLAT_TRACEPOINT
+	case CGLAT_NR_write: /* (fd, buf, count) */
+		write_enter(args->args[0], args->args[1], args->args[2]);
+		break;
+	case CGLAT_NR_openat: /* (dfd, filename, flags, mode) */
+#ifdef CGLAT_NR_openat2
+	case CGLAT_NR_openat2: /* (dfd, filename, how, size) */
+#endif
+		open_enter((const char *)args->args[1]);
+		break;
+	case CGLAT_NR_close: /* (fd) */
+		close_fd(args->args[0]);
+		break;
+#ifdef CGLAT_NR_dup2
+	case CGLAT_NR_dup2: /* (oldfd, newfd) */
+#endif
+	case CGLAT_NR_dup3: /* (oldfd, newfd, flags) */
+		dup_fd(args->args[0], args->args[1]);
+		break;
+#endif /* CGLAT_TRACEPOINT */
+	}
+	return 0;
+}
+
+TRACEPOINT_PROBE(raw_syscalls, sys_exit)
+{
+	switch (args->id) {
+	case CGLAT_NR_read:
+	case CGLAT_NR_recvfrom:
+	case CGLAT_NR_recvmsg:
+	case CGLAT_NR_recvmmsg:
+		recv_exit(args, args->ret);
+		break;
+#ifdef CGLAT_TRACEPOINT
+	case CGLAT_NR_write:
+		write_exit(args, args->ret);
+		break;
+	case CGLAT_NR_openat:
+#ifdef CGLAT_NR_openat2
+	case CGLAT_NR_openat2:
+#endif
+		open_exit(args->ret);
+		break;
+#endif /* CGLAT_TRACEPOINT */
+	}
+	return 0;
+}
 
 /* --------------------------------------------------------------- write: kprobes */
 #ifdef CGLAT_KPROBE
@@ -544,7 +568,7 @@ int cglat_vfs_write_return(struct pt_regs *ctx)
 	if (n > CGLAT_DATA_LEN)
 		n = CGLAT_DATA_LEN;
 	ev->data_len = n;
-	bpf_probe_read_user(ev->data, n, (void *)a->buf);
+	read_user(ev->data, n, (void *)a->buf);
 	vfs_inflight.delete(&tid);
 	events.perf_submit(ctx, ev, sizeof(*ev));
 	return 0;

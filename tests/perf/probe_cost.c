@@ -1,18 +1,23 @@
 /* What cglat's probes cost the rest of the host: the median time of a write(2)
- * to /dev/null and of an openat(2)+close(2) of an ordinary file, measured with
- * no probes, with the probes attached (bench's tracepoint strategy), and after
- * they are gone, in one run; printed as ratios. Run as root:
+ * to /dev/null, of an openat(2)+close(2) of an ordinary file, and of a
+ * getppid(2), a syscall the probes do not handle (they run on every syscall
+ * and return at once for it), measured with no probes, with the probes
+ * attached (bench's tracepoint strategy), and after they are gone, in one run;
+ * printed as ratios. Run as root:
  *   sudo build/probe_cost [ROUNDS]                                            */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "stats.h"
 #include "tracer.h"
 
 #define BATCH 1000
+
+enum call { CALL_WRITE, CALL_OPEN_CLOSE, CALL_GETPPID, CALL_COUNT };
 
 static void ignore_event(void *ctx, const struct cglat_event *ev)
 {
@@ -21,20 +26,28 @@ static void ignore_event(void *ctx, const struct cglat_event *ev)
 }
 
 /* Median over rounds of the mean cost of one call in a batch of BATCH. */
-static double measure(int rounds, int what, int fd)
+static double measure(int rounds, enum call what, int fd)
 {
 	int64_t *per = calloc((size_t)rounds, sizeof(*per));
 	for (int r = 0; r < rounds; r++) {
 		uint64_t t0 = tracer_now_ns();
 		for (int i = 0; i < BATCH; i++) {
-			if (what == 0) {
+			switch (what) {
+			case CALL_WRITE:
 				if (write(fd, "x", 1) != 1)
 					abort();
-			} else {
+				break;
+			case CALL_OPEN_CLOSE: {
 				int f = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 				if (f < 0)
 					abort();
 				close(f);
+				break;
+			}
+			default: /* CALL_GETPPID: a syscall no probe handles */
+				if (syscall(SYS_getppid) < 0)
+					abort();
+				break;
 			}
 		}
 		per[r] = (int64_t)(tracer_now_ns() - t0) / BATCH;
@@ -53,8 +66,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	double before[2], with[2], after[2];
-	for (int w = 0; w < 2; w++)
+	double before[CALL_COUNT], with[CALL_COUNT], after[CALL_COUNT];
+	for (int w = 0; w < CALL_COUNT; w++)
 		before[w] = measure(rounds, w, fd);
 	struct tracer_config tc = {.strategy = TRACER_TRACEPOINT, .on_event = ignore_event};
 	struct tracer *t;
@@ -63,15 +76,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "probe_cost: %s\n", err.msg);
 		return 1;
 	}
-	for (int w = 0; w < 2; w++)
+	for (int w = 0; w < CALL_COUNT; w++)
 		with[w] = measure(rounds, w, fd);
 	tracer_close(t);
-	for (int w = 0; w < 2; w++)
+	for (int w = 0; w < CALL_COUNT; w++)
 		after[w] = measure(rounds, w, fd);
-	const char *names[2] = {"write(2) to /dev/null", "openat(2)+close(2)"};
+	const char *names[CALL_COUNT] = {"write(2) to /dev/null", "openat(2)+close(2)",
+	                                 "getppid(2)"};
 	printf("%-24s %12s %12s %12s %8s\n", "call (median of means)", "no probes", "probes",
 	       "after", "ratio");
-	for (int w = 0; w < 2; w++) {
+	for (int w = 0; w < CALL_COUNT; w++) {
 		double base = (before[w] + after[w]) / 2;
 		printf("%-24s %9.0f ns %9.0f ns %9.0f ns %7.2fx\n", names[w], before[w], with[w],
 		       after[w], with[w] / base);
