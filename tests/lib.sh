@@ -20,7 +20,8 @@ test_container() {
 	if [ -n "$line" ]; then # v1 or hybrid: a hierarchy per controller
 		rel="${line#*:*:}"
 		ct_memfile="/sys/fs/cgroup/memory$rel/memory.limit_in_bytes"
-		line="$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$ct_pid/cgroup")"
+		line="$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$ct_pid/cgroup" || true)"
+		[ -n "$line" ] || { echo "container $name has no cpu cgroup line" >&2; return 1; }
 		ct_cpufile="/sys/fs/cgroup/$(cut -d: -f2 <<<"$line")${line#*:*:}/cpu.cfs_quota_us"
 	else
 		rel="$(grep '^0::' "/proc/$ct_pid/cgroup" | cut -d: -f3)"
@@ -39,8 +40,12 @@ test_container() {
 build_example() {
 	local prefix="$1" out="$2"
 	cmake --install "$build" --prefix "$prefix" >/dev/null
+	local pc libdir
+	pc="$(find "$prefix" -name cglat.pc -path '*/pkgconfig/*' | head -1)"
+	[ -n "$pc" ] || { echo "no cglat.pc under $prefix" >&2; return 1; }
+	libdir="$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --variable=libdir cglat)"
 	# shellcheck disable=SC2046 # pkg-config's words are meant to split
 	cc -O2 -std=c11 -Wall -Wextra -Werror "$here/examples/set_limits.c" \
-		$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs cglat) \
-		-Wl,-rpath,"$prefix/lib" -o "$out"
+		$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags --libs cglat) \
+		-Wl,-rpath,"$libdir" -o "$out"
 }

@@ -34,7 +34,10 @@ extern char **environ;
 #define MIN_API_MINOR 41     /* HostConfig.CgroupnsMode needs API 1.41 */
 #define MAX_BODY (64u << 20) /* answers larger than this are not dockerd's */
 #define CONNECT_TIMEOUT_S 5
-#define REQUEST_TIMEOUT_S 300 /* an image import on a slow disk takes a while */
+/* A request dockerd has not answered in a minute is taken as a hung dockerd; an image
+ * import on a slow disk may take longer. */
+#define REQUEST_TIMEOUT_S 60
+#define IMPORT_TIMEOUT_S 300
 #define IDLE_CMD_CHANGE "CMD [\"/idle\"]"
 
 struct docker {
@@ -720,7 +723,11 @@ static int import_image(struct docker *d, const char *repo, const char *tag, con
 	/* `changes` is the only way an import can give the image its Cmd. */
 	snprintf(path, sizeof(path), "/images/create?fromSrc=-&repo=%s&tag=%s&changes=%s", erepo,
 	         etag, echange);
-	if (request(d, POST, path, tar, tar_len, "application/x-tar", &status, err) < 0)
+	int saved = d->http.request_timeout_ms;
+	d->http.request_timeout_ms = IMPORT_TIMEOUT_S * 1000;
+	int sent = request(d, POST, path, tar, tar_len, "application/x-tar", &status, err);
+	d->http.request_timeout_ms = saved;
+	if (sent < 0)
 		return -1;
 	if (!ok(status))
 		return docker_error_from_body(answer(d), status, err);

@@ -323,6 +323,7 @@ struct exchange {
 	size_t sent;
 	bool send_failed; /* dockerd closed its side: read what it said, if anything */
 	bool nothing;     /* no byte of an answer came before the connection ended */
+	bool unsent;      /* the socket refused the very first byte: dockerd saw nothing */
 };
 
 /* Writes what the socket takes; 0, or -1 on an error that is not a closed peer. */
@@ -350,6 +351,7 @@ static int send_some(struct dh_conn *c, struct exchange *x, const char *what, st
 			return 0;
 		if (errno == EPIPE || errno == ECONNRESET) {
 			x->send_failed = true;
+			x->unsent = x->sent == 0;
 			x->sent = total;
 			return 0;
 		}
@@ -460,8 +462,11 @@ int dh_request(struct dh_conn *c, const struct dh_request *rq, struct cg_err *er
 		}
 		dh_disconnect(c);
 		/* dockerd closed a kept connection just as the request went: once more, on a
-		 * new one. A fresh connection that ends without an answer is an error. */
-		if (!reused || !x.nothing || attempt > 0)
+		 * new one. A fresh connection that ends without an answer is an error, and so
+		 * is a POST or DELETE that dockerd may have read (and carried out) before it
+		 * closed: only a GET, or a request of which not a byte went, is sent again. */
+		bool safe = rq->method == DH_GET || x.unsent;
+		if (!reused || !x.nothing || attempt > 0 || !safe)
 			return -1;
 	}
 }

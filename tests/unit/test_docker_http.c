@@ -543,6 +543,30 @@ Test(docker_http, resends_once_when_a_kept_connection_ends_unanswered)
 	cr_assert_eq(r.requests, 3, "the request went twice");
 }
 
+/* A POST that dockerd read and then closed on without answering may have been carried
+ * out: it is not sent again. */
+Test(docker_http, a_post_read_and_unanswered_is_not_resent)
+{
+	struct step steps[] = {answer(ANSWER, "version.http"),
+	                       {.kind = CLOSE},
+	                       answer(ANSWER, "inspect_404.http")};
+	struct replay r;
+	replay_start(&r, steps, 3);
+	dh_init(&conn, r.path, 1000, 5000, 1 << 20);
+	cr_assert_eq(get("/version"), 0, "%s", err.msg);
+	struct dh_request rq = {.method = DH_POST,
+	                        .path = "/containers/create?name=x",
+	                        .content_type = "application/json",
+	                        .body = "{}",
+	                        .len = 2};
+	cr_assert_eq(dh_request(&conn, &rq, &err), -1, "the POST was sent again");
+	cr_assert(strstr(err.msg, "without answering POST /containers/create"), "%s", err.msg);
+	cr_assert_eq(conn.connects, 1);
+	dh_free(&conn);
+	replay_stop(&r);
+	cr_assert_eq(r.requests, 2, "the POST went twice");
+}
+
 /* A new connection that ends without an answer is an error, not a loop. */
 Test(docker_http, fresh_connection_without_answer_is_an_error)
 {
