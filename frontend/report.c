@@ -462,6 +462,13 @@ int report_output_open(const char *path, struct report_output *o, struct cg_err 
 		o->created = true;
 	else if (errno == EEXIST)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		int e = errno;
+		if (access(path, F_OK) == 0)
+			return cg_errf(err, "-o %s: the file exists and cannot be written: %s",
+			               path, strerror(e));
+		errno = e;
+	}
 	if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EROFS)) {
 		int e = errno;
 		char dir[PATH_MAX];
@@ -512,6 +519,7 @@ int report_write(struct report_output *o, const struct bench_config *cfg,
 		return cg_errf(err, "-o %s: cannot replace its contents: %s", o->path,
 		               strerror(errno));
 	int rc;
+	errno = 0; /* so that a failure below is not blamed on an older errno */
 	switch (cfg->format) {
 	case FORMAT_JSON:
 		rc = report_json(o->file, cfg, res);

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,10 +75,11 @@ const struct bccw_api *bcc_module_load(struct cg_err *err)
 		return loaded;
 	}
 	if (why[0]) {
-		cg_errf(err,
-		        "cannot load the BCC module %s: %s (the tracing commands need "
-		        "libbcc: apt-get install libbpfcc)",
-		        path, why);
+		/* The hint only when it is libbcc that is missing, not for a broken module. */
+		bool no_bcc = strstr(why, "libbcc") != NULL;
+		cg_errf(err, "cannot load the BCC module %s: %s%s", path, why,
+		        no_bcc ? " (the tracing commands need libbcc: apt-get install libbpfcc)"
+		               : "; rebuild (scripts/setup.sh) or reinstall cglat");
 		return NULL;
 	}
 	cg_errf(err,

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -285,4 +286,59 @@ Test(report, csv_has_one_row_per_sample_with_every_timestamp)
 	cr_assert(strstr(text, "\"the kernel was handed '999', not '1010'\""), "%s", text);
 	free(text);
 	free(f.res.samples);
+}
+
+/* ---- -o FILE ------------------------------------------------------------------------- */
+
+Test(report_output, a_kernel_file_is_refused_before_the_run)
+{
+	struct report_output o;
+	struct cg_err err = {{0}};
+	/* A file of procfs this process may write: it would take the bytes or fail late. */
+	cr_assert_eq(report_output_open("/proc/self/comm", &o, &err), -1);
+	cr_assert(strstr(err.msg, "-o /proc/self/comm is a kernel file (on procfs)"), "%s",
+	          err.msg);
+}
+
+Test(report_output, a_file_it_made_and_wrote_nothing_into_is_removed)
+{
+	char dir[] = "/tmp/cglat-report-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/r.txt", dir);
+	struct report_output o;
+	struct cg_err err = {{0}};
+	cr_assert_eq(report_output_open(path, &o, &err), 0, "%s", err.msg);
+	cr_assert_eq(access(path, F_OK), 0, "not opened before the run");
+	report_output_close(&o, false);
+	cr_assert_neq(access(path, F_OK), 0, "the empty report file was left");
+	rmdir(dir);
+}
+
+Test(report_output, an_existing_file_is_kept_until_the_report_replaces_it)
+{
+	char path[] = "/tmp/cglat-report-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "old report, longer than the new one\n", 36), 36);
+	close(fd);
+	struct report_output o;
+	struct cg_err err = {{0}};
+	cr_assert_eq(report_output_open(path, &o, &err), 0, "%s", err.msg);
+	report_output_close(&o, false); /* a failed run: the old report stays */
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	cr_assert_str_eq(buf, "old report, longer than the new one\n");
+	unlink(path);
+}
+
+Test(report_output, a_directory_that_is_not_there_is_named)
+{
+	struct report_output o;
+	struct cg_err err = {{0}};
+	cr_assert_eq(report_output_open("/nonexistent-cglat/r.txt", &o, &err), -1);
+	cr_assert(strstr(err.msg, "cannot write in /nonexistent-cglat"), "%s", err.msg);
 }
