@@ -1173,7 +1173,8 @@ int su_parse_body(const char *body, size_t len, bool api_1_40, struct su_body *b
 		b->given |= UINT64_C(1) << SU_F_MEMORY_SWAPPINESS;
 	if (b->has_oom_kill_disable)
 		b->given |= UINT64_C(1) << SU_F_OOM_KILL_DISABLE;
-	if (b->restart_name[0] || b->restart_max_retry)
+	/* UpdateContainer takes a restart policy that has a name. */
+	if (b->restart_name[0])
 		b->given |= UINT64_C(1) << SU_F_RESTART_POLICY;
 	return 0;
 }
@@ -1341,16 +1342,31 @@ static bool in_ranges(const struct uint_range *r, size_t n, int64_t v)
 	return false;
 }
 
+static size_t list_items(const char *s)
+{
+	size_t n = 1;
+	for (; *s; s++)
+		n += *s == ',';
+	return n;
+}
+
 int su_cpuset_available(const char *provided, const char *available, char *msg, size_t cap)
 {
-	struct uint_range *ra = malloc(2 * LIST_RANGES_MAX * sizeof(*ra));
-	if (!ra) {
-		snprintf(msg, cap, "out of memory");
+	struct uint_range small[2][32];
+	size_t ca = list_items(available), cp = list_items(provided);
+	if (ca > LIST_RANGES_MAX || cp > LIST_RANGES_MAX) {
+		snprintf(msg, cap, "invalid format: %s (more than %d items)",
+		         cp > LIST_RANGES_MAX ? provided : available, LIST_RANGES_MAX);
 		return -1;
 	}
-	struct uint_range *rp = ra + LIST_RANGES_MAX;
+	struct uint_range *ra = ca <= 32 ? small[0] : malloc(ca * sizeof(*ra));
+	struct uint_range *rp = cp <= 32 ? small[1] : malloc(cp * sizeof(*rp));
 	size_t na, np;
 	int rc = -1;
+	if (!ra || !rp) {
+		snprintf(msg, cap, "out of memory");
+		goto out;
+	}
 	if (parse_uint_list(available, 0, ra, &na, msg, cap) < 0)
 		goto out;
 	/* 8192 CPUs is Linux's usual maximum; more when the host has them. */
@@ -1368,7 +1384,10 @@ int su_cpuset_available(const char *provided, const char *available, char *msg, 
 				break;
 			}
 out:
-	free(ra);
+	if (ra != small[0])
+		free(ra);
+	if (rp != small[1])
+		free(rp);
 	return rc;
 }
 
@@ -2146,6 +2165,279 @@ void su_runc_write_error(const struct cglat_plan *p, const struct cglat_apply_re
 	snprintf(out, cap, "failed to write \"%s\": write %s: %s", w->new_text, w->path, reason);
 }
 
+/* ===== plans from known values ============================================================= */
+
+const enum cg_knob su_cached_knobs[] = {
+        CG_KNOB_MEMORY_MAX,  CG_KNOB_MEMORY_SWAP, CG_KNOB_MEMORY_RESERVATION,
+        CG_KNOB_CPU_QUOTA,   CG_KNOB_CPU_PERIOD,  CG_KNOB_CPU_WEIGHT,
+        CG_KNOB_CPUSET_CPUS, CG_KNOB_CPUSET_MEMS, CG_KNOB_PIDS_MAX};
+const size_t su_cached_knob_count = NF(su_cached_knobs);
+
+static const char *const kctl_names[CGLAT_CTL_COUNT] = {"memory", "cpu", "cpuacct", "cpuset",
+                                                        "pids"};
+
+/* The knob's file in the target, as cglat_target_path names it, without a syscall. */
+static bool knob_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t cap,
+                      int *version, size_t *beneath)
+{
+	const char *ctl = cgroup_knob_controller(knob, 1);
+	int c = -1;
+	for (int i = 0; ctl && i < CGLAT_CTL_COUNT; i++)
+		if (!strcmp(kctl_names[i], ctl))
+			c = i;
+	if (c >= 0 && t->version[c] == 2) {
+		ctl = cgroup_knob_controller(knob, 2);
+		for (int i = 0; ctl && i < CGLAT_CTL_COUNT; i++)
+			if (!strcmp(kctl_names[i], ctl))
+				c = i;
+	}
+	if (c < 0 || !t->has[c])
+		return false;
+	const char *file = cgroup_knob_file(knob, t->version[c]);
+	if (!file || (size_t)snprintf(path, cap, "%s/%s", t->dir[c], file) >= cap)
+		return false;
+	*version = t->version[c];
+	*beneath = t->mount_len[c];
+	return true;
+}
+
+void su_kcache_set(struct su_kcache *c, enum cg_knob knob, const char *text)
+{
+	c->known[knob] = true;
+	snprintf(c->text[knob], sizeof(c->text[knob]), "%s", text);
+}
+
+void su_kcache_fill(struct su_kcache *c, const struct cglat_target *t)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < su_cached_knob_count; i++) {
+		char path[CGLAT_PATH_MAX], text[64];
+		int v;
+		size_t beneath;
+		enum cg_knob k = su_cached_knobs[i];
+		if (knob_path(t, k, path, sizeof(path), &v, &beneath) &&
+		    cgroup_read_file(path, text, sizeof(text), NULL) == 0)
+			su_kcache_set(c, k, text);
+	}
+}
+
+struct fast {
+	const struct cglat_target *t;
+	const struct su_kcache *c;
+	struct cglat_plan *p;
+	bool ok;
+};
+
+static void fast_add(struct fast *f, enum cg_knob knob, const char *text)
+{
+	if (!f->ok)
+		return;
+	struct cglat_write *w = &f->p->w[f->p->count];
+	int v;
+	size_t beneath;
+	if (f->p->count == CGLAT_MAX_WRITES || !f->c->known[knob] ||
+	    !knob_path(f->t, knob, w->path, sizeof(w->path), &v, &beneath)) {
+		f->ok = false;
+		return;
+	}
+	w->knob = knob;
+	w->version = v;
+	w->file = cgroup_knob_file(knob, v);
+	w->beneath = beneath;
+	snprintf(w->old_text, sizeof(w->old_text), "%s", f->c->text[knob]);
+	snprintf(w->new_text, sizeof(w->new_text), "%s", text);
+	/* as the library: v1's unlimited memory is put back as -1 */
+	int64_t old;
+	bool memory = knob == CG_KNOB_MEMORY_MAX || knob == CG_KNOB_MEMORY_SWAP ||
+	              knob == CG_KNOB_MEMORY_RESERVATION;
+	if (memory && v == 1 &&
+	    cgroup_parse_limit(CG_RES_MEMORY, 1, w->old_text, &old, NULL, NULL) == 0 && old < 0)
+		snprintf(w->restore_text, sizeof(w->restore_text), "-1");
+	else
+		memcpy(w->restore_text, w->old_text, sizeof(w->restore_text));
+	f->p->count++;
+}
+
+static bool fast_memory_value(struct fast *f, enum cg_knob knob, int v, int64_t *value)
+{
+	if (!f->c->known[knob] ||
+	    cgroup_parse_limit(CG_RES_MEMORY, v, f->c->text[knob], value, NULL, NULL) < 0) {
+		f->ok = false;
+		return false;
+	}
+	return true;
+}
+
+static void mem_text(int v, int64_t bytes, char *buf, size_t len)
+{
+	if (bytes < 0)
+		snprintf(buf, len, "%s", v == 2 ? "max" : "-1");
+	else
+		snprintf(buf, len, "%" PRId64, bytes);
+}
+
+/* Greater, with -1 meaning unlimited (control_plan.c's `above`). */
+static bool above_u(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b >= 0;
+	return b >= 0 && a > b;
+}
+
+static void fast_memory(struct fast *f, const struct cglat_limits *l)
+{
+	int vm = f->t->version[CGLAT_CTL_MEMORY];
+	char text[32];
+	if (l->set & (CGLAT_SET_MEMORY | CGLAT_SET_MEMORY_SWAP)) {
+		int64_t old_mem;
+		if (!fast_memory_value(f, CG_KNOB_MEMORY_MAX, vm, &old_mem))
+			return;
+		int64_t new_mem = (l->set & CGLAT_SET_MEMORY) ? l->memory : old_mem;
+		bool set_mem = l->set & CGLAT_SET_MEMORY, set_sw = l->set & CGLAT_SET_MEMORY_SWAP;
+		if (vm == 1) {
+			char sw[32];
+			int64_t old_sw;
+			if (set_sw) {
+				if (l->memory_swap >= 0 && above_u(new_mem, l->memory_swap)) {
+					f->ok = false;
+					return;
+				}
+				mem_text(1, l->memory_swap, sw, sizeof(sw));
+			} else if (f->c->known[CG_KNOB_MEMORY_SWAP]) {
+				if (!fast_memory_value(f, CG_KNOB_MEMORY_SWAP, 1, &old_sw) ||
+				    above_u(new_mem, old_sw)) {
+					f->ok = false; /* the library refuses it: let it say so */
+					return;
+				}
+			}
+			mem_text(1, new_mem, text, sizeof(text));
+			bool raising = above_u(new_mem, old_mem);
+			if (set_sw && raising)
+				fast_add(f, CG_KNOB_MEMORY_SWAP, sw);
+			if (set_mem)
+				fast_add(f, CG_KNOB_MEMORY_MAX, text);
+			if (set_sw && !raising)
+				fast_add(f, CG_KNOB_MEMORY_SWAP, sw);
+		} else {
+			if (set_mem) {
+				mem_text(2, new_mem, text, sizeof(text));
+				fast_add(f, CG_KNOB_MEMORY_MAX, text);
+			}
+			if (set_sw) {
+				if (l->memory_swap < 0)
+					snprintf(text, sizeof(text), "max");
+				else if (new_mem < 0 || l->memory_swap < new_mem)
+					f->ok = false;
+				else
+					snprintf(text, sizeof(text), "%" PRId64,
+					         l->memory_swap - new_mem);
+				fast_add(f, CG_KNOB_MEMORY_SWAP, text);
+			}
+		}
+	}
+	if (l->set & CGLAT_SET_MEMORY_HIGH)
+		f->ok = false; /* serve never sets it */
+	if (l->set & CGLAT_SET_MEMORY_RESERVATION) {
+		mem_text(vm, l->memory_reservation, text, sizeof(text));
+		fast_add(f, CG_KNOB_MEMORY_RESERVATION, text);
+	}
+}
+
+/* quota/period as a fraction, -1 (no quota) infinite (control_plan.c's `ratio_le`). */
+static bool ratio_le_u(int64_t q1, int64_t p1, int64_t q2, int64_t p2)
+{
+	if (q2 < 0)
+		return true;
+	if (q1 < 0)
+		return false;
+	return (__int128)q1 * p2 <= (__int128)q2 * p1;
+}
+
+static void fast_cpu(struct fast *f, const struct cglat_limits *l)
+{
+	int vc = f->t->version[CGLAT_CTL_CPU];
+	bool set_q = l->set & CGLAT_SET_CPU_QUOTA, set_p = l->set & CGLAT_SET_CPU_PERIOD;
+	if (l->set & (CGLAT_SET_CPUS | CGLAT_SET_NICE))
+		f->ok = false; /* serve never sets them */
+	if (set_q || set_p) {
+		int64_t old_q, old_p;
+		char q[64], per[32];
+		if (!f->c->known[CG_KNOB_CPU_QUOTA] ||
+		    cgroup_parse_limit(CG_RES_CPU, vc, f->c->text[CG_KNOB_CPU_QUOTA], &old_q,
+		                       &old_p, NULL) < 0) {
+			f->ok = false;
+			return;
+		}
+		if (vc == 1 && (!f->c->known[CG_KNOB_CPU_PERIOD] ||
+		                units_parse_int(f->c->text[CG_KNOB_CPU_PERIOD], 1, INT64_MAX,
+		                                "period", &old_p, NULL) < 0)) {
+			f->ok = false;
+			return;
+		}
+		int64_t new_p = set_p ? l->cpu_period : old_p, new_q = set_q ? l->cpu_quota : old_q;
+		if (cgroup_format_limit(CG_RES_CPU, vc, new_q, new_p, q, sizeof(q), NULL) < 0) {
+			f->ok = false;
+			return;
+		}
+		if (vc == 1) {
+			snprintf(per, sizeof(per), "%" PRId64, new_p);
+			bool quota_first = set_q && set_p && ratio_le_u(new_q, old_p, old_q, new_p);
+			if (quota_first)
+				fast_add(f, CG_KNOB_CPU_QUOTA, q);
+			if (set_p)
+				fast_add(f, CG_KNOB_CPU_PERIOD, per);
+			if (set_q && !quota_first)
+				fast_add(f, CG_KNOB_CPU_QUOTA, q);
+		} else {
+			fast_add(f, CG_KNOB_CPU_QUOTA, q);
+		}
+	}
+	if (l->set & (CGLAT_SET_CPU_WEIGHT | CGLAT_SET_CPU_SHARES)) {
+		char text[32];
+		uint64_t value;
+		if (vc == 1)
+			value = (l->set & CGLAT_SET_CPU_SHARES)
+			                ? (uint64_t)l->cpu_shares
+			                : units_weight_to_shares((uint64_t)l->cpu_weight);
+		else
+			value = (l->set & CGLAT_SET_CPU_WEIGHT)
+			                ? (uint64_t)l->cpu_weight
+			                : units_shares_to_weight((uint64_t)l->cpu_shares);
+		snprintf(text, sizeof(text), "%" PRIu64, value);
+		fast_add(f, CG_KNOB_CPU_WEIGHT, text);
+	}
+}
+
+bool su_fast_plan(const struct cglat_target *t, const struct su_kcache *c,
+                  const struct cglat_limits *l, struct cglat_plan *p)
+{
+	struct fast f = {.t = t, .c = c, .p = p, .ok = true};
+	p->count = 0;
+	p->renice = false;
+	p->memory_usage = -1;
+	p->tasks_path[0] = '\0';
+	p->tasks = 0;
+	if (!l->set || !l->force || cglat_limits_check(l, NULL) < 0)
+		return false;
+	fast_memory(&f, l);
+	fast_cpu(&f, l);
+	if (l->set & CGLAT_SET_CPUSET_CPUS)
+		fast_add(&f, CG_KNOB_CPUSET_CPUS, l->cpuset_cpus);
+	if (l->set & CGLAT_SET_CPUSET_MEMS)
+		fast_add(&f, CG_KNOB_CPUSET_MEMS, l->cpuset_mems);
+	if (l->set & CGLAT_SET_PIDS_MAX) {
+		char text[32];
+		if (l->pids_max < 0)
+			snprintf(text, sizeof(text), "max");
+		else
+			snprintf(text, sizeof(text), "%" PRId64, l->pids_max);
+		fast_add(&f, CG_KNOB_PIDS_MAX, text);
+	}
+	if (!f.ok)
+		p->count = 0;
+	return f.ok;
+}
+
 /* ===== kernel values per container ========================================================== */
 
 void su_knobs_enforced(struct su_knobs *ks, const struct cglat_plan *p, uint64_t seq,
@@ -2196,6 +2488,11 @@ size_t su_knobs_recorded(struct su_knobs *ks, const struct su_written *w, uint64
 		if (ks->k[i].known && ks->k[i].enforced_seq > seq)
 			add_fix(fix, &n, (enum cg_knob)i);
 	return n;
+}
+
+bool su_supersedes(const struct su_body *newer, const struct su_body *older)
+{
+	return (older->given & ~newer->given) == 0;
 }
 
 /* ===== answers ============================================================================== */
@@ -2769,6 +3066,8 @@ struct entry {
 	struct su_container_info info; /* info.rec: Docker's record as dockerd holds it */
 	struct su_record expected;     /* ... with the queued records in */
 	struct cglat_target *t;
+	struct su_kcache kc;     /* what t's files hold, as serve last read or wrote them */
+	struct cglat_plan *plan; /* the update holding the turn plans here */
 	struct su_knobs ks;
 	int expect_events; /* "update" events our records will cause */
 	uint64_t seq;
@@ -2777,6 +3076,8 @@ struct entry {
 	bool busy; /* a worker has it, or it waits for one */
 	struct entry *ready_next;
 };
+
+static void job_free(struct job *j);
 
 struct ring {
 	int64_t *v;
@@ -2881,6 +3182,7 @@ static void entry_free(struct entry *e)
 		free(j);
 	}
 	cglat_target_close(e->t);
+	free(e->plan);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);
@@ -2945,11 +3247,26 @@ static int inspect(struct serve_updates *u, const char *ref, struct su_container
 	return rc;
 }
 
+/* The cgroups of a running container, from its process (no request to dockerd). */
+static struct cglat_target *open_target(const struct su_container_info *info)
+{
+	struct cglat_target *t = NULL;
+	struct cg_err err = {{0}};
+	if (!info->running || info->pid <= 0)
+		return NULL;
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = info->pid};
+	if (cglat_target_open(&spec, &t, &err) < 0)
+		return NULL; /* it stopped meanwhile: treated as not running */
+	return t;
+}
+
 static struct entry *entry_new(const struct su_container_info *info)
 {
 	struct entry *e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e || !(e->plan = malloc(sizeof(*e->plan)))) {
+		free(e);
 		return NULL;
+	}
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
 	snprintf(e->id, sizeof(e->id), "%s", info->id);
@@ -2957,7 +3274,6 @@ static struct entry *entry_new(const struct su_container_info *info)
 	e->info = *info;
 	e->expected = info->rec;
 	e->known = true;
-	e->target_stale = true; /* opened on first use */
 	e->indexed = true;
 	return e;
 }
@@ -2988,14 +3304,22 @@ static struct entry *lookup(struct serve_updates *u, const char *ref, char *name
 		free(info);
 		return NULL;
 	}
+	struct cglat_target *t = open_target(info);
+	if (!t)
+		info->running = false;
 	pthread_mutex_lock(&u->mu);
 	en = find(u, info->id, false);
 	if (!en && (en = entry_new(info))) {
 		/* an event about it may have come while dockerd answered */
-		en->limits_stale = gen != u->unknown_gen;
+		en->limits_stale = en->target_stale = gen != u->unknown_gen;
+		en->t = t;
+		if (t)
+			su_kcache_fill(&en->kc, t);
+		t = NULL;
 		en->next = u->entries;
 		u->entries = en;
 	}
+	cglat_target_close(t);
 	if (en) {
 		en->refs++;
 		snprintf(name_out, name_cap, "%s", en->name);
@@ -3049,21 +3373,11 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 		su_errf(err, 500, "out of memory");
 		return -1;
 	}
-	pthread_mutex_lock(&u->mu);
-	uint64_t gen = u->unknown_gen;
-	pthread_mutex_unlock(&u->mu);
-	(void)gen;
 	if (inspect(u, e->id, info, err) < 0) {
 		free(info);
 		return -1;
 	}
-	struct cglat_target *t = NULL;
-	struct cg_err cerr = {{0}};
-	if (info->running && info->pid > 0) {
-		struct cglat_target_spec spec = {.kind = CGLAT_TARGET_PID, .pid = info->pid};
-		if (cglat_target_open(&spec, &t, &cerr) < 0)
-			t = NULL; /* it stopped meanwhile: treated as not running */
-	}
+	struct cglat_target *t = open_target(info);
 	pthread_mutex_lock(&u->mu);
 	snprintf(e->name, sizeof(e->name), "%s", info->name);
 	pthread_mutex_unlock(&u->mu);
@@ -3074,6 +3388,9 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	e->expected = info->rec;
 	cglat_target_close(e->t);
 	e->t = t;
+	memset(&e->kc, 0, sizeof(e->kc));
+	if (t)
+		su_kcache_fill(&e->kc, t);
 	memset(&e->ks, 0, sizeof(e->ks));
 	e->limits_stale = e->target_stale = false;
 	e->expect_events = 0;
@@ -3107,7 +3424,7 @@ static bool write_one(enum cg_knob knob, int version, const char *path, size_t b
 
 /* Writes the files of a plan back to their old values, newest first; a value the kernel
  * refuses in that order (memory above memory+swap) is tried again after the others. */
-static size_t put_back(const struct cglat_plan *p, char *why, size_t cap)
+static size_t put_back(const struct cglat_plan *p, struct su_kcache *kc, char *why, size_t cap)
 {
 	bool done[CGLAT_MAX_WRITES] = {0};
 	size_t failed = 0;
@@ -3119,10 +3436,12 @@ static size_t put_back(const struct cglat_plan *p, char *why, size_t cap)
 			if (done[i])
 				continue;
 			if (write_one(w->knob, w->version, w->path, w->beneath, w->restore_text,
-			              &err))
+			              &err)) {
 				done[i] = true;
-			else if (pass == 1) {
+				su_kcache_set(kc, w->knob, w->restore_text);
+			} else if (pass == 1) {
 				failed++;
+				kc->known[w->knob] = false;
 				snprintf(why, cap, "%s", err.msg);
 			}
 		}
@@ -3137,11 +3456,15 @@ static void write_fixes(struct entry *e, const enum cg_knob *fix, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			char path[CGLAT_PATH_MAX];
 			int v;
-			if (done[i] ||
-			    cglat_target_path(e->t, fix[i], path, sizeof(path), &v, NULL) < 0)
+			size_t beneath;
+			if (done[i] || !knob_path(e->t, fix[i], path, sizeof(path), &v, &beneath))
 				continue;
-			done[i] = write_one(fix[i], v, path, cglat_target_mount_len(e->t, fix[i]),
-			                    e->ks.k[fix[i]].enforced, NULL);
+			done[i] =
+			        write_one(fix[i], v, path, beneath, e->ks.k[fix[i]].enforced, NULL);
+			if (done[i])
+				su_kcache_set(&e->kc, fix[i], e->ks.k[fix[i]].enforced);
+			else if (pass == 1)
+				e->kc.known[fix[i]] = false;
 		}
 }
 
@@ -3320,6 +3643,23 @@ static void *worker_main(void *arg)
 			e->q_head = j->next;
 			if (!e->q_head)
 				e->q_tail = NULL;
+			if (!j->wait && j->next && su_supersedes(&j->next->b, &j->b)) {
+				/* the next record says all this one would: one record for both */
+				e->q_len--;
+				pthread_mutex_unlock(&e->mu);
+				pthread_mutex_lock(&u->smu);
+				u->counts.coalesced++;
+				u->counts.pending--;
+				pthread_mutex_unlock(&u->smu);
+				vlog(u,
+				     "update %.12s %s: recorded with the next update (it gives the "
+				     "same "
+				     "fields)",
+				     e->id, j->fields);
+				job_free(j);
+				unref(u, e);
+				continue;
+			}
 			pthread_mutex_unlock(&e->mu);
 			j->rc = record(u, e, j, true);
 			pthread_mutex_lock(&e->mu);
@@ -3332,10 +3672,7 @@ static void *worker_main(void *arg)
 				pthread_cond_broadcast(&e->cv);
 				pthread_mutex_unlock(&e->mu);
 			} else {
-				free(j->head);
-				free(j->body);
-				fwd_free(&j->res);
-				free(j);
+				job_free(j);
 			}
 			unref(u, e);
 		}
@@ -3381,11 +3718,22 @@ static bool json_content_type(const char *ct)
 }
 
 /* Reads what runc's checks on v1 need: the memory limits the kernel holds now. */
-static void kernel_memory(const struct cglat_target *t, struct su_cgroups *cg)
+static void kernel_memory(const struct cglat_target *t, const struct su_kcache *kc,
+                          struct su_cgroups *cg)
 {
 	char path[CGLAT_PATH_MAX], text[64];
 	int v;
 	cg->memory_now = cg->memsw_now = -1;
+	if (kc->known[CG_KNOB_MEMORY_MAX] &&
+	    cgroup_parse_limit(CG_RES_MEMORY, 1, kc->text[CG_KNOB_MEMORY_MAX], &cg->memory_now,
+	                       NULL, NULL) == 0) {
+		if (!kc->known[CG_KNOB_MEMORY_SWAP])
+			cg->memsw_now = -2;
+		else if (cgroup_parse_limit(CG_RES_MEMORY, 1, kc->text[CG_KNOB_MEMORY_SWAP],
+		                            &cg->memsw_now, NULL, NULL) < 0)
+			cg->memsw_now = -1;
+		return;
+	}
 	if (cglat_target_path(t, CG_KNOB_MEMORY_MAX, path, sizeof(path), &v, NULL) == 0 &&
 	    cgroup_read_file(path, text, sizeof(text), NULL) == 0)
 		cgroup_parse_limit(CG_RES_MEMORY, v, text, &cg->memory_now, NULL, NULL);
@@ -3476,7 +3824,7 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 	                        .memory_now = -1,
 	                        .memsw_now = -1};
 	if (cg.v_memory == 1 && (up->b->memory || up->b->memory_swap > 0))
-		kernel_memory(e->t, &cg);
+		kernel_memory(e->t, &e->kc, &cg);
 	struct cglat_limits l;
 	if (su_runc_limits(up->b, &e->expected, &cg, &l, &up->err) < 0) {
 		runc_error(&up->err, e->id, up->err.msg);
@@ -3484,17 +3832,32 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 	}
 	if (!l.set)
 		return 0;
+	/* The old values are the ones serve knows (it wrote them, or read them when the
+	 * container started); the library plans from the files when one is not known, and
+	 * when a write with the known values fails (someone else wrote a file meanwhile). */
 	struct cg_err cerr = {{0}};
-	if (cglat_limits_plan(e->t, &l, plan, &cerr) < 0) {
-		runc_error(&up->err, e->id, cerr.msg);
-		return -1;
-	}
-	if (cglat_limits_apply(plan, 0, res, &cerr) < 0) {
+	bool fast = su_fast_plan(e->t, &e->kc, &l, plan);
+	for (;;) {
+		if (!fast && cglat_limits_plan(e->t, &l, plan, &cerr) < 0) {
+			runc_error(&up->err, e->id, cerr.msg);
+			return -1;
+		}
+		if (cglat_limits_apply(plan, 0, res, &cerr) == 0)
+			break;
+		if (fast) {
+			su_kcache_fill(&e->kc, e->t);
+			fast = false;
+			continue;
+		}
+		if (res->restore_failed)
+			su_kcache_fill(&e->kc, e->t);
 		char m[SU_MSG_MAX];
 		su_runc_write_error(plan, res, cerr.msg, m, sizeof(m));
 		runc_error(&up->err, e->id, m);
 		return -1;
 	}
+	for (size_t i = 0; i < plan->count; i++)
+		su_kcache_set(&e->kc, plan->w[i].knob, plan->w[i].new_text);
 	return 1;
 }
 
@@ -3514,7 +3877,7 @@ static void log_done(struct update *up, struct entry *e, int wrote, uint64_t enf
 static void update_record_mode(struct update *up, struct entry *e)
 {
 	struct serve_updates *u = up->u;
-	struct cglat_plan *plan = calloc(1, sizeof(*plan));
+	struct cglat_plan *plan = e->plan; /* the turn is ours */
 	struct cglat_apply_result res = {0};
 	struct su_record merged;
 	if (!plan) {
@@ -3527,7 +3890,6 @@ static void update_record_mode(struct update *up, struct entry *e)
 	pthread_mutex_unlock(&e->mu);
 	if (wrote < 0) {
 		refuse(up);
-		free(plan);
 		return;
 	}
 	uint64_t enforced = now_ns();
@@ -3549,7 +3911,9 @@ static void update_record_mode(struct update *up, struct entry *e)
 	bool answered = j.res.complete;
 	char why[512] = "";
 	if (rc < 0 && wrote > 0) {
-		size_t failed = put_back(plan, why, sizeof(why));
+		pthread_mutex_lock(&e->mu);
+		size_t failed = put_back(plan, &e->kc, why, sizeof(why));
+		pthread_mutex_unlock(&e->mu);
 		COUNT(u, rolled_back, 1);
 		if (failed)
 			vlog(u, "update %s: %zu file(s) could not be put back: %s", up->name,
@@ -3574,42 +3938,52 @@ static void update_record_mode(struct update *up, struct entry *e)
 	log_done(up, e, wrote, enforced, rc == 0 ? recorded : 0, answered ? j.res.status : 502,
 	         rc < 0 && wrote > 0 ? ", files put back" : "");
 	fwd_free(&j.res);
-	free(plan);
 }
 
 /* --reply-after enforce: answered once the files are written; recorded by a worker. */
+static void job_free(struct job *j)
+{
+	free(j->head);
+	free(j->body);
+	fwd_free(&j->res);
+	free(j);
+}
+
+static void entry_ref(struct serve_updates *u, struct entry *e)
+{
+	pthread_mutex_lock(&u->mu);
+	e->refs++;
+	pthread_mutex_unlock(&u->mu);
+}
+
 static void update_enforce_mode(struct update *up, struct entry *e)
 {
 	struct serve_updates *u = up->u;
-	struct cglat_plan *plan = calloc(1, sizeof(*plan));
+	struct cglat_plan *plan = e->plan; /* the turn is ours */
+	struct job *j = job_new(up, 0);
 	struct cglat_apply_result res = {0};
 	struct su_record merged;
-	if (!plan) {
+	if (!plan || !j) {
+		if (j)
+			job_free(j);
 		su_errf(&up->err, 500, "out of memory");
 		refuse(up);
 		return;
 	}
+	entry_ref(u, e); /* the job's, taken before e->mu (u->mu comes first) */
 	pthread_mutex_lock(&e->mu);
 	int wrote = enforce(up, e, &merged, plan, &res);
 	if (wrote < 0) {
 		pthread_mutex_unlock(&e->mu);
+		job_free(j);
+		unref(u, e);
 		refuse(up);
-		free(plan);
 		return;
 	}
 	uint64_t enforced = now_ns();
-	struct job *j = job_new(up, ++e->seq);
-	if (!j) {
-		pthread_mutex_unlock(&e->mu);
-		if (wrote > 0) {
-			char why[256];
-			put_back(plan, why, sizeof(why));
-		}
-		su_errf(&up->err, 500, "out of memory");
-		refuse(up);
-		free(plan);
-		return;
-	}
+	j->seq = ++e->seq;
+	j->b = *up->b; /* as dockerd's checks left it */
+	snprintf(j->fields, sizeof(j->fields), "%s", up->fields);
 	j->enforced_ns = enforced;
 	j->wrote = wrote > 0;
 	if (wrote > 0)
@@ -3617,9 +3991,6 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 	/* A container that is not running: nothing to answer before dockerd does. */
 	j->wait = wrote == 0 && (!e->info.running || e->info.restarting || !e->t);
 	e->expected = merged;
-	pthread_mutex_lock(&u->mu);
-	e->refs++; /* the job's */
-	pthread_mutex_unlock(&u->mu);
 	enqueue(u, e, j);
 	if (j->wait) {
 		while (!j->done)
@@ -3634,11 +4005,7 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 		} else {
 			raw_response(u, up->resp, &j->res, &up->h);
 		}
-		free(j->head);
-		free(j->body);
-		fwd_free(&j->res);
-		free(j);
-		free(plan);
+		job_free(j);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -3651,7 +4018,6 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 	char *body = su_warnings_body(&up->warn);
 	set_response(u, up->resp, 200, body, &up->h);
 	free(body);
-	free(plan);
 }
 
 void serve_update_handle(struct serve_updates *u, const struct serve_request *req,
@@ -3699,13 +4065,10 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 		free(up.fhead);
 		return;
 	}
-	up.b = malloc(sizeof(*up.b));
-	if (!up.b ||
-	    su_parse_body(req->body, req->body_len, !versioned || minor >= 40, up.b, &up.err) < 0) {
-		if (!up.b)
-			su_errf(&up.err, 500, "out of memory");
+	struct su_body body; /* on the stack: no heap to touch on the way to the write */
+	up.b = &body;
+	if (su_parse_body(req->body, req->body_len, !versioned || minor >= 40, up.b, &up.err) < 0) {
 		refuse(&up);
-		free(up.b);
 		free(up.fhead);
 		return;
 	}
@@ -3724,7 +4087,6 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 		turn_give(e);
 		unref(u, e);
 	}
-	free(up.b);
 	free(up.fhead);
 }
 
@@ -3990,11 +4352,14 @@ void serve_updates_close(struct serve_updates *u)
 {
 	if (!u)
 		return;
-	/* The background records still queued go first. */
-	pthread_mutex_lock(&u->mu);
-	for (struct entry *e = u->entries; e; e = e->next)
-		e->refs++;
-	pthread_mutex_unlock(&u->mu);
+	/* The events stream first (nothing frees an entry after it), then the background
+	 * records still queued. */
+	if (u->stop_pipe[1] >= 0 && write(u->stop_pipe[1], "x", 1) < 0) {
+		/* the events thread then stops when its stream ends */
+	}
+	if (u->events_started)
+		pthread_join(u->events, NULL);
+	u->events_started = false;
 	for (;;) {
 		pthread_mutex_lock(&u->mu);
 		struct entry *e = u->entries;
@@ -4019,11 +4384,6 @@ void serve_updates_close(struct serve_updates *u)
 	pthread_mutex_unlock(&u->rmu);
 	for (size_t i = 0; i < u->nworkers; i++)
 		pthread_join(u->workers[i], NULL);
-	if (u->stop_pipe[1] >= 0 && write(u->stop_pipe[1], "x", 1) < 0) {
-		/* the events thread then stops at its next poll timeout of the stream */
-	}
-	if (u->events_started)
-		pthread_join(u->events, NULL);
 	for (struct entry *e = u->entries, *next; e; e = next) {
 		next = e->next;
 		entry_free(e);
@@ -4074,15 +4434,15 @@ void serve_stats_response(struct serve_updates *u, struct serve_response *resp)
 	json_t *enforced = ring_json(&u->enforced_ns), *recorded = ring_json(&u->recorded_ns);
 	struct su_server s = u->server;
 	pthread_mutex_unlock(&u->smu);
-	json_t *doc =
-	        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "tool",
-	                  "cglat serve", "reply_after",
-	                  u->cfg.reply_after == SERVE_REPLY_AFTER_ENFORCE ? "enforce" : "record",
-	                  "updates", (json_int_t)c.updates, "enforced", (json_int_t)c.enforced,
-	                  "recorded", (json_int_t)c.recorded, "refused", (json_int_t)c.refused,
-	                  "failed_records", (json_int_t)c.failed_records, "rolled_back",
-	                  (json_int_t)c.rolled_back, "pending_records", (json_int_t)c.pending,
-	                  "received_to_enforced", enforced, "received_to_recorded", recorded);
+	json_t *doc = json_pack(
+	        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "tool",
+	        "cglat serve", "reply_after",
+	        u->cfg.reply_after == SERVE_REPLY_AFTER_ENFORCE ? "enforce" : "record", "updates",
+	        (json_int_t)c.updates, "enforced", (json_int_t)c.enforced, "recorded",
+	        (json_int_t)c.recorded, "coalesced", (json_int_t)c.coalesced, "refused",
+	        (json_int_t)c.refused, "failed_records", (json_int_t)c.failed_records,
+	        "rolled_back", (json_int_t)c.rolled_back, "pending_records", (json_int_t)c.pending,
+	        "received_to_enforced", enforced, "received_to_recorded", recorded);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	char *body = NULL;

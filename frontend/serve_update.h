@@ -204,6 +204,29 @@ int su_runc_limits(const struct su_body *b, const struct su_record *before,
 void su_runc_write_error(const struct cglat_plan *p, const struct cglat_apply_result *r,
                          const char *apply_msg, char *out, size_t cap);
 
+/* ---- plans from known values ---------------------------------------------------------- */
+
+/* What the kernel's files of a container hold, as serve last read or wrote them. */
+struct su_kcache {
+	bool known[CG_KNOB_COUNT];
+	char text[CG_KNOB_COUNT][64];
+};
+
+/* The knobs whose values su_fast_plan may need. */
+extern const enum cg_knob su_cached_knobs[];
+extern const size_t su_cached_knob_count;
+
+/* Reads them into c (a knob the target lacks stays unknown). */
+void su_kcache_fill(struct su_kcache *c, const struct cglat_target *t);
+/* After a write that succeeded (or was put back): the file holds text. */
+void su_kcache_set(struct su_kcache *c, enum cg_knob knob, const char *text);
+
+/* The plan cglat_limits_plan would make for l (same writes, order and old values), from
+ * the values in c instead of reading the files: false when a value it needs is not
+ * known, or when the library would refuse l (it then says why). */
+bool su_fast_plan(const struct cglat_target *t, const struct su_kcache *c,
+                  const struct cglat_limits *l, struct cglat_plan *p);
+
 /* ---- kernel values per container (background records) ----------------------------------- */
 
 #define SU_TEXT_MAX 64
@@ -238,6 +261,11 @@ void su_knobs_enforced(struct su_knobs *ks, const struct cglat_plan *p, uint64_t
  * record holds (and newer values are written again, in case runc wrote some). */
 size_t su_knobs_recorded(struct su_knobs *ks, const struct su_written *w, uint64_t seq, bool ok,
                          enum cg_knob fix[CG_KNOB_COUNT]);
+
+/* May the background record of `older` be left out, the update queued right after it
+ * (`newer`) being recorded instead? Yes when newer gives every field older gives: Docker's
+ * record after newer is then the same, and so are the files runc writes. */
+bool su_supersedes(const struct su_body *newer, const struct su_body *older);
 
 /* ---- responses ------------------------------------------------------------------------ */
 
@@ -282,7 +310,8 @@ bool su_path_version(const char *path, int *major, int *minor);
 
 /* Counters of struct serve_updates, for tests. */
 struct su_counts {
-	uint64_t updates, enforced, recorded, refused, failed_records, rolled_back, pending;
+	uint64_t updates, enforced, recorded, coalesced, refused, failed_records, rolled_back,
+	        pending;
 };
 void su_counts(struct serve_updates *u, struct su_counts *out);
 

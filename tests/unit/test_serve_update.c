@@ -1035,3 +1035,121 @@ Test(serve_update_knob, the_host_as_sysinfo_sees_it)
 	cr_assert_not(h.oom_kill_disable || h.memory_swappiness || h.kernel_memory);
 	cr_assert_str_eq(h.cpus, "0-7");
 }
+
+/* The plan serve makes from the values it knows is the library's, write for write. */
+static void same_plan(struct cglat_target *t, const struct cglat_limits *l)
+{
+	static struct cglat_plan want, got;
+	static struct su_kcache c;
+	struct cg_err cerr;
+	su_kcache_fill(&c, t);
+	cr_assert_eq(cglat_limits_plan(t, l, &want, &cerr), 0, "%s", cerr.msg);
+	cr_assert(su_fast_plan(t, &c, l, &got), "no fast plan for set %#x", l->set);
+	cr_assert_eq(got.count, want.count, "set %#x", l->set);
+	for (size_t i = 0; i < want.count; i++) {
+		cr_assert_eq(got.w[i].knob, want.w[i].knob, "set %#x write %zu", l->set, i);
+		cr_assert_str_eq(got.w[i].path, want.w[i].path);
+		cr_assert_str_eq(got.w[i].file, want.w[i].file);
+		cr_assert_eq(got.w[i].beneath, want.w[i].beneath);
+		cr_assert_eq(got.w[i].version, want.w[i].version);
+		cr_assert_str_eq(got.w[i].old_text, want.w[i].old_text);
+		cr_assert_str_eq(got.w[i].new_text, want.w[i].new_text);
+		cr_assert_str_eq(got.w[i].restore_text, want.w[i].restore_text);
+	}
+}
+
+static void fast_cases(void)
+{
+	struct cglat_target *t = open_grp();
+	const struct cglat_limits cases[] = {
+	        {.set = CGLAT_SET_MEMORY, .memory = 157286400},
+	        {.set = CGLAT_SET_MEMORY | CGLAT_SET_MEMORY_SWAP,
+	         .memory = 314572800,
+	         .memory_swap = 629145600},
+	        {.set = CGLAT_SET_MEMORY | CGLAT_SET_MEMORY_SWAP,
+	         .memory = 67108864,
+	         .memory_swap = 134217728},
+	        {.set = CGLAT_SET_MEMORY_SWAP | CGLAT_SET_MEMORY,
+	         .memory = 67108864,
+	         .memory_swap = CGLAT_UNLIMITED},
+	        {.set = CGLAT_SET_MEMORY_RESERVATION, .memory_reservation = 52428800},
+	        {.set = CGLAT_SET_CPU_QUOTA, .cpu_quota = 50000},
+	        {.set = CGLAT_SET_CPU_QUOTA, .cpu_quota = CGLAT_UNLIMITED},
+	        {.set = CGLAT_SET_CPU_QUOTA | CGLAT_SET_CPU_PERIOD,
+	         .cpu_quota = 150000,
+	         .cpu_period = 100000},
+	        {.set = CGLAT_SET_CPU_QUOTA | CGLAT_SET_CPU_PERIOD,
+	         .cpu_quota = 5000,
+	         .cpu_period = 50000},
+	        {.set = CGLAT_SET_CPU_PERIOD, .cpu_period = 200000},
+	        {.set = CGLAT_SET_CPU_SHARES, .cpu_shares = 512},
+	        {.set = CGLAT_SET_CPU_WEIGHT, .cpu_weight = 20},
+	        {.set = CGLAT_SET_CPUSET_CPUS | CGLAT_SET_CPUSET_MEMS | CGLAT_SET_PIDS_MAX,
+	         .cpuset_cpus = "0",
+	         .cpuset_mems = "0",
+	         .pids_max = 64},
+	        {.set = CGLAT_SET_PIDS_MAX, .pids_max = CGLAT_UNLIMITED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cglat_limits l = cases[i];
+		l.force = true;
+		same_plan(t, &l);
+	}
+	/* What it cannot know, or what the library refuses, goes to the library. */
+	static struct su_kcache c;
+	static struct cglat_plan p;
+	memset(&c, 0, sizeof(c));
+	struct cglat_limits l = {.set = CGLAT_SET_MEMORY, .memory = 157286400, .force = true};
+	cr_assert_not(su_fast_plan(t, &c, &l, &p));
+	su_kcache_fill(&c, t);
+	l.force = false;
+	cr_assert_not(su_fast_plan(t, &c, &l, &p), "usage is the library's to check");
+	l = (struct cglat_limits){.set = CGLAT_SET_CPU_QUOTA, .cpu_quota = 10, .force = true};
+	cr_assert_not(su_fast_plan(t, &c, &l, &p));
+	cglat_target_close(t);
+}
+
+Test(serve_update_knob, fast_plans_are_the_librarys_on_v1)
+{
+	make_tree(false);
+	put("cpu/grp/cpu.cfs_quota_us", "-1");
+	put("cpu/grp/cpu.cfs_period_us", "100000");
+	put("cpu/grp/cpu.shares", "1024");
+	put("pids/grp/pids.max", "max");
+	fast_cases();
+}
+
+Test(serve_update_knob, fast_plans_are_the_librarys_on_v2)
+{
+	make_tree(true);
+	put("unified/grp/memory.swap.max", "max");
+	put("unified/grp/cpu.max", "max 100000");
+	put("unified/grp/cpu.weight", "100");
+	put("unified/grp/pids.max", "max");
+	fast_cases();
+}
+
+Test(serve_update_order, a_record_left_out_when_the_next_says_it_all)
+{
+	static struct su_body older, newer;
+	struct su_host h = host();
+	const char *a = "{\"Memory\":136314880,\"CpuQuota\":30000}";
+	const char *b = "{\"Memory\":146800640,\"CpuQuota\":40000,\"CpuShares\":256}";
+	const char *c = "{\"Memory\":146800640}";
+	cr_assert_eq(su_parse_body(a, strlen(a), true, &older, &err), 0);
+	cr_assert_eq(su_verify(&older, &h, &warnings, &err), 0);
+	cr_assert_eq(su_parse_body(b, strlen(b), true, &newer, &err), 0);
+	cr_assert_eq(su_verify(&newer, &h, &warnings, &err), 0);
+	cr_assert(su_supersedes(&newer, &older));
+	cr_assert_not(su_supersedes(&older, &newer), "CpuShares would be lost");
+	cr_assert_eq(su_parse_body(c, strlen(c), true, &newer, &err), 0);
+	cr_assert_not(su_supersedes(&newer, &older), "CpuQuota would be lost");
+	/* A zero is no field (UpdateContainer skips it); a restart policy needs its name. */
+	const char *d = "{\"Memory\":146800640,\"CpuQuota\":0,\"RestartPolicy\":{\"Name\":\"\","
+	                "\"MaximumRetryCount\":3}}";
+	const char *e = "{\"RestartPolicy\":{\"Name\":\"always\"}}";
+	cr_assert_eq(su_parse_body(d, strlen(d), true, &newer, &err), 0);
+	cr_assert_eq(su_parse_body(e, strlen(e), true, &older, &err), 0);
+	cr_assert_not(su_supersedes(&newer, &older));
+	cr_assert(su_supersedes(&older, &older));
+}
