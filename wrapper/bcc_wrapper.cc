@@ -13,7 +13,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 struct bccw {
@@ -287,22 +286,14 @@ const char *bccw_last_error(const struct bccw *b)
 	return b ? b->error.c_str() : "out of memory";
 }
 
-// Closing a perf event that carries a BPF program unregisters the tracepoint and waits
-// for an RCU grace period (70-80 ms here); one close after another that is over a
-// second for cglat's probes. Closed from a thread each, the waits overlap.
-void close_all_at_once(const std::vector<int> &fds)
+// Closing a perf event that carries a BPF program unregisters its tracepoint, and the
+// kernel waits for a grace period under its event mutex (about 40 ms here), one event
+// after another however many threads close them: what keeps detaching short is
+// attaching few tracepoints (the probes use raw_syscalls:sys_enter/sys_exit).
+void close_all(const std::vector<int> &fds)
 {
-	std::vector<std::thread> closers;
-	closers.reserve(fds.size());
-	for (int fd : fds) {
-		try {
-			closers.emplace_back([fd] { bpf_close_perf_event_fd(fd); });
-		} catch (...) {
-			bpf_close_perf_event_fd(fd); // no thread to be had: in turn, then
-		}
-	}
-	for (auto &t : closers)
-		t.join();
+	for (int fd : fds)
+		bpf_close_perf_event_fd(fd);
 }
 
 void bccw_free(struct bccw *b)
@@ -310,7 +301,7 @@ void bccw_free(struct bccw *b)
 	if (!b)
 		return;
 	try {
-		close_all_at_once(b->tracepoint_fds);
+		close_all(b->tracepoint_fds);
 		delete b; // ~BPF detaches kprobes, closes perf buffers, programs and maps
 	} catch (...) {
 	}

@@ -64,9 +64,8 @@ struct bccw_api {
 	/* Message of the last failure, "" when none. Valid until the next call. */
 	const char *(*last_error)(const struct bccw *b);
 
-	/* Detaches every probe, all at once (each detach waits for an RCU grace period
-	 * of its own; in turn they would add up to seconds), closes perf buffers and
-	 * maps, frees the handle. */
+	/* Detaches every probe (each tracepoint waits for a grace period of its own in the
+	 * kernel), closes perf buffers and maps, frees the handle. */
 	void (*destroy)(struct bccw *b);
 };
 

@@ -356,7 +356,13 @@ static int plan_rest(const struct cglat_target *t, const struct cglat_limits *l,
 int cglat_limits_plan(const struct cglat_target *t, const struct cglat_limits *l,
                       struct cglat_plan *plan, struct cg_err *err)
 {
-	memset(plan, 0, sizeof(*plan));
+	/* Field by field: each write is cleared when it is added (add_write), so the pages
+	 * of the writes not used are never touched (a page fault costs more than the write). */
+	plan->count = 0;
+	plan->renice = false;
+	plan->nice = 0;
+	plan->tasks_path[0] = '\0';
+	plan->tasks = 0;
 	plan->memory_usage = -1;
 	if (!l->set)
 		return cg_errf(err,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,8 @@ fail:
 
 int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 {
+	if (t->detaching || !t->bcc)
+		return cg_errf(err, "the probes are being detached: no more events");
 	if (t->bcc_api->consume(t->bcc) < 0)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	if (timeout_ms <= 0)
@@ -495,8 +498,15 @@ void tracer_detach_begin(struct tracer *t)
 {
 	if (!t || !t->bcc || t->detaching)
 		return;
-	/* Nothing reads the perf buffers from here on; only the detacher touches t->bcc. */
+	/* Nothing reads the perf buffers from here on; only the detacher touches t->bcc.
+	 * It runs with SIGINT and SIGTERM blocked, so that they reach the main thread. */
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
 	t->detaching = pthread_create(&t->detacher, NULL, detach_thread, t) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!t->detaching)
 		detach(t);
 }
