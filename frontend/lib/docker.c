@@ -552,6 +552,20 @@ int docker_update_api(struct docker *d, const char *id, const struct docker_upda
 	return 0;
 }
 
+int docker_update_json(struct docker *d, const char *id, const char *json, struct cg_err *err)
+{
+	char path[512];
+	long status = 0;
+	if (docker_validate_ref(id, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/containers/%s/update", id);
+	if (post_json(d, path, json, &status, err) < 0)
+		return -1;
+	if (!ok(status))
+		return docker_error_from_body(answer(d), status, err);
+	return 0;
+}
+
 int docker_remove(struct docker *d, const char *id, struct cg_err *err)
 {
 	char path[512];

@@ -92,6 +92,10 @@ int docker_inspect(struct docker *d, const char *ref, struct docker_container *o
 int docker_update_api(struct docker *d, const char *id, const struct docker_update *u,
                       struct cg_err *err);
 
+/* POST /containers/{id}/update with a body of the caller's (any of Docker's fields);
+ * dockerd's refusal is the error, its message and status in it. */
+int docker_update_json(struct docker *d, const char *id, const char *json, struct cg_err *err);
+
 /* Runs `docker_bin update --memory ... REF` with execve (no shell), stdout to
  * /dev/null; on a non-zero exit the error holds the CLI's first stderr line. */
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
