@@ -522,3 +522,67 @@ Test(set, no_daemon_finds_a_name_without_dockerd)
 	free(out);
 	free(err);
 }
+
+/* ---- --record: Docker's record follows ------------------------------------------------- */
+
+Test(set, record_makes_docker_inspect_agree)
+{
+	const char *args[] = {"set",           cname,  "--memory",    "256m",
+	                      "--memory-swap", "512m", "--cpu-quota", "40000",
+	                      "--cpu-shares",  "256",  "--pids-max",  "80",
+	                      "--record",      NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(cglat(&out, &err, args), 0, "%s", err);
+	cr_assert(strstr(out, "recorded in Docker: POST /containers/"), "%s", out);
+	cr_assert_null(strstr(err, "Docker does not know"), "no warning with --record: %s", err);
+	cr_assert_eq(it_read_limit(cpid, IT_MEMORY), 256 << 20);
+	cr_assert_eq(it_read_limit(cpid, IT_CPU_QUOTA), 40000);
+	cr_assert_str_eq(file_of("pids", "pids.max"), "80");
+	char *view = docker_view();
+	/* Memory MemorySwap NanoCpus CpuQuota CpuShares PidsLimit */
+	cr_assert_str_eq(view,
+	                 it_docker_swap_limit() ? "268435456 536870912 0 40000 256 80\n"
+	                                        : "268435456 -1 0 40000 256 80\n",
+	                 "%s", view);
+	free(view);
+	free(out);
+	free(err);
+	/* JSON says so too. */
+	const char *json[] = {"set",      cname,      "--cpu-quota", "30000",
+	                      "--record", "--format", "json",        NULL};
+	cr_assert_eq(cglat(&out, &err, json), 0, "%s", err);
+	cr_assert(strstr(out, "\"recorded\": true"), "%s", out);
+	view = docker_view();
+	cr_assert(strstr(view, " 30000 "), "%s", view);
+	free(view);
+	free(out);
+	free(err);
+}
+
+Test(set, record_refused_by_dockerd_puts_the_files_back)
+{
+	const char *quota[] = {"set", cname, "--cpu-quota", "40000", "--record", NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(cglat(&out, &err, quota), 0, "%s", err);
+	free(out);
+	free(err);
+	char *before = snapshot(), *docker_before = docker_view();
+	/* dockerd: "Nano CPUs cannot be updated as CPU Quota has already been set". */
+	refused(1,
+	        "Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been "
+	        "set (HTTP 409)",
+	        (const char *[]){"set", cname, "--cpus", "0.5", "--record", NULL});
+	refused(1, "so it was undone (put back: ",
+	        (const char *[]){"set", cname, "--cpus", "0.5", "--memory", "300m", "--record",
+	                         NULL});
+	/* What Docker cannot hold is refused before anything is written. */
+	refused(1, "--record: Docker cannot record --pids-max 0",
+	        (const char *[]){"set", cname, "--pids-max", "0", "--record", NULL});
+	char *after = snapshot(), *docker_after = docker_view();
+	cr_assert_str_eq(after, before, "files changed");
+	cr_assert_str_eq(docker_after, docker_before, "Docker's record changed");
+	free(before);
+	free(after);
+	free(docker_before);
+	free(docker_after);
+}
