@@ -681,7 +681,7 @@ static uint32_t utf8_get(const unsigned char *s, size_t n, size_t *size)
 	*size = 1;
 	if (s[0] < 0x80)
 		return s[0];
-	int len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	int len = s[0] >= 0xf5 ? 0 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
 	if (len == 0 || (size_t)len > n)
 		return 0xfffd;
 	uint32_t r = s[0] & (0x7f >> len);

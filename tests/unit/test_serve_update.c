@@ -259,6 +259,10 @@ Test(serve_update_body, go_json_strings)
 	cr_assert_str_eq(out, "\"a\\\"b\\\\c\\n\\t\\u0001</>&\"");
 	su_json_quote("\xff\xe2\x80\xa8\xc3\xa9", out, sizeof(out));
 	cr_assert_str_eq(out, "\"\\ufffd\\u2028\xc3\xa9\"");
+	/* bytes that start no UTF-8 sequence, overlong forms, surrogates: U+FFFD each */
+	su_json_quote("\xff\xb5\xb5|\xc0\xaf|\xed\xa0\x80|\xf5\x80\x80\x80", out, sizeof(out));
+	cr_assert_str_eq(out, "\"\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|"
+	                      "\\ufffd\\ufffd\\ufffd\\ufffd\"");
 	cr_assert_eq(su_json_quote("abc", out, 3), 5, "the length it needs");
 	cr_assert_str_eq(out, "\"a");
 }
