@@ -2204,7 +2204,10 @@ static bool knob_path(const struct cglat_target *t, enum cg_knob knob, char *pat
 void su_kcache_set(struct su_kcache *c, enum cg_knob knob, const char *text)
 {
 	c->known[knob] = true;
-	snprintf(c->text[knob], sizeof(c->text[knob]), "%s", text);
+	/* memmove: text may be a value that lies in the same entry as the cache. */
+	size_t n = strnlen(text, sizeof(c->text[knob]) - 1);
+	memmove(c->text[knob], text, n);
+	c->text[knob][n] = '\0';
 }
 
 void su_kcache_fill(struct su_kcache *c, const struct cglat_target *t)
