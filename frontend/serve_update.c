@@ -8,7 +8,28 @@
  * The parts that need no dockerd (the body, dockerd's rules, the record, runc's writes,
  * kernel values per container, the answers) come first and are declared in
  * serve_update.h for the tests; the machinery (the cache fed by /events, per-container
- * order, record workers, the connections to dockerd, statistics) follows. */
+ * order, record workers, the connections to dockerd, statistics) follows.
+ *
+ * Guarantees and choices:
+ * - What dockerd refuses is refused before anything is written, with dockerd's status and
+ *   message: its own checks (400, 409, 404, 500 for JSON as Go words it), and what runc or
+ *   the kernel would refuse in the form dockerd passes runc's error on (500 "Cannot update
+ *   container ID: runc did not terminate successfully: exit status 1: ...").
+ * - Order: updates to one container are enforced and recorded in the order they came
+ *   (a ticket per container); different containers in parallel.
+ * - Default mode: dockerd's refusal, or no answer, puts the written files back (the
+ *   values read or known before) and dockerd's answer (or 502 with the reason) goes back.
+ * - --reply-after enforce: 200 with dockerd's body and headers once the files are written.
+ *   A record of an older update makes runc write older values again; after each record
+ *   every knob a newer update enforced is written again, and a queued record is left out
+ *   when the next one gives every field it gives. A background record that dockerd refuses
+ *   (or that cannot reach dockerd after a few tries to connect) puts the files of that
+ *   update back to what Docker's record holds -- newer enforced values stay -- and is
+ *   logged (-v) and counted (failed_records, rolled_back): Docker's record stays true and
+ *   the kernel follows it.
+ * - serve is taken to be the only writer of a container's limit files between dockerd's
+ *   events (start, die, update by others make it read them again); a write that fails
+ *   with the values it knows is planned again from the files. */
 #include "serve_update.h"
 
 #include <ctype.h>
@@ -2677,6 +2698,7 @@ static int hp_headers_complete(http_parser *p)
 	hp->h->close = !http_should_keep_alive(p);
 	hp->h->http10 = p->http_major == 1 && p->http_minor == 0;
 	hp->h->chunked = (p->flags & F_CHUNKED) != 0;
+	hp->h->post = p->method == HTTP_POST;
 	http_parser_pause(p, 1);
 	return 0;
 }
@@ -3768,7 +3790,8 @@ static void refuse(struct update *up)
 	     up->err.status, up->err.msg);
 }
 
-/* Passed to dockerd as it is (an API version serve does not speak): dockerd answers. */
+/* Passed to dockerd as it is (not a POST, or an API version serve does not speak):
+ * dockerd answers. */
 static void pass_through(struct update *up)
 {
 	struct fwd f;
@@ -4053,8 +4076,8 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 	pthread_mutex_lock(&u->smu);
 	sscanf(u->server.api_version, "%d.%d", &smajor, &sminor);
 	pthread_mutex_unlock(&u->smu);
-	if (versioned &&
-	    (major != 1 || minor < 12 || major > smajor || (major == smajor && minor > sminor))) {
+	if (!up.h.post || (versioned && (major != 1 || minor < 12 || major > smajor ||
+	                                 (major == smajor && minor > sminor)))) {
 		pass_through(&up);
 		free(up.fhead);
 		return;

@@ -296,6 +296,7 @@ char *su_warnings_body(const struct su_warnings *w);
  * header (or "" when none) and whether it came chunked. */
 struct su_head {
 	bool close, http10, chunked;
+	bool post; /* the method is POST (dockerd's update route takes no other) */
 	char content_type[256];
 	bool has_content_type;
 };

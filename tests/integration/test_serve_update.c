@@ -86,16 +86,17 @@ struct answer {
 	bool close;
 };
 
-static struct answer handle(struct serve_updates *u, const char *ref, const char *json)
+static struct answer handle_as(struct serve_updates *u, const char *method, const char *version,
+                               const char *ref, const char *json)
 {
 	struct serve_request req = {0};
 	char path[300], head[1024];
-	snprintf(path, sizeof(path), "/v1.41/containers/%s/update", ref);
+	snprintf(path, sizeof(path), "%s/containers/%s/update", version, ref);
 	snprintf(head, sizeof(head),
-	         "POST %s HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: "
+	         "%s %s HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: "
 	         "Docker-Client/20.10.24+dfsg1 (linux)\r\nContent-Length: %zu\r\nContent-Type: "
 	         "application/json\r\n\r\n",
-	         path, strlen(json));
+	         method, path, strlen(json));
 	req.head = head;
 	req.head_len = strlen(head);
 	req.body = json;
@@ -116,6 +117,11 @@ static struct answer handle(struct serve_updates *u, const char *ref, const char
 	cr_assert_not_null(b, "%s", a.raw);
 	a.body = b + 4;
 	return a;
+}
+
+static struct answer handle(struct serve_updates *u, const char *ref, const char *json)
+{
+	return handle_as(u, "POST", "/v1.41", ref, json);
 }
 
 /* The same request straight to dockerd: its status and body. */
@@ -612,5 +618,32 @@ Test(serve_update, a_stopped_container_is_only_recorded)
 	char *rec = inspect(c.id);
 	cr_assert(strstr(rec, " 300 ") && strstr(rec, " 42"), "%s", rec);
 	free(rec);
+	serve_updates_close(u);
+}
+
+/* Below API 1.40 PidsLimit is not an update's; a method other than POST, or an API version
+ * dockerd does not speak, is dockerd's to answer. */
+Test(serve_update, api_versions_and_methods_as_dockerd_has_them)
+{
+	struct ctr c = run_container("api", NULL);
+	struct serve_updates *u = open_updates(SERVE_REPLY_AFTER_RECORD, NULL);
+	char *pids = strdup(file_of(c.pid, "pids", "pids.max"));
+	struct answer a = handle_as(u, "POST", "/v1.39", c.name, "{\"PidsLimit\":50}");
+	cr_assert_eq(a.status, 200, "%s", a.raw);
+	cr_assert_str_eq(file_of(c.pid, "pids", "pids.max"), pids);
+	free_answer(&a);
+	a = handle_as(u, "POST", "", c.name, "{\"PidsLimit\":50}"); /* unversioned: 1.41 */
+	cr_assert_eq(a.status, 200, "%s", a.raw);
+	cr_assert_str_eq(file_of(c.pid, "pids", "pids.max"), "50");
+	free_answer(&a);
+	a = handle_as(u, "POST", "/v1.99", c.name, "{\"PidsLimit\":60}");
+	cr_assert_eq(a.status, 400, "%s", a.raw);
+	cr_assert(strstr(a.body, "client version 1.99 is too new"), "%s", a.body);
+	free_answer(&a);
+	a = handle_as(u, "GET", "/v1.41", c.name, "");
+	cr_assert_eq(a.status, 404, "dockerd's answer to GET: %s", a.raw);
+	free_answer(&a);
+	cr_assert_str_eq(file_of(c.pid, "pids", "pids.max"), "50");
+	free(pids);
 	serve_updates_close(u);
 }
