@@ -836,6 +836,7 @@ Test(serve_update_answer, the_head_dockerd_gets)
 	                      "b\r\nContent-Length: 9\r\n\r\n");
 	cr_assert_eq(len, strlen(out));
 	cr_assert_not(h.close);
+	cr_assert(h.post);
 	cr_assert_not(h.http10);
 	cr_assert(h.has_content_type);
 	cr_assert_str_eq(h.content_type, "application/json");
@@ -847,6 +848,12 @@ Test(serve_update_answer, the_head_dockerd_gets)
 	                      "close\r\nContent-Length: 0\r\n\r\n");
 	cr_assert(h.close);
 	cr_assert(h.chunked);
+	static const char get[] = "GET /containers/web/update HTTP/1.0\r\n\r\n";
+	free(out);
+	out = su_forward_head(get, sizeof(get) - 1, 0, &h, &len);
+	cr_assert_not_null(out);
+	cr_assert_not(h.post);
+	cr_assert(h.http10 && h.close);
 	cr_assert_not(h.has_content_type);
 	free(out);
 	cr_assert_null(su_forward_head("garbage\r\n\r\n", 11, 0, &h, &len));
