@@ -6,6 +6,7 @@
 #include "doctor.h"
 #include "monitor.h"
 #include "run.h"
+#include "serve.h"
 #include "set.h"
 #include "watch.h"
 
@@ -21,6 +22,7 @@ static const struct command commands[] = {
         {"run", run_main, "start a command in a cgroup of its own, with limits"},
         {"watch", watch_main, "print every cgroup limit write on the host as it happens"},
         {"monitor", monitor_main, "a workload's memory, faults, reclaim and CPU live, with plots"},
+        {"serve", serve_main, "a Docker API socket: updates in microseconds, the rest relayed"},
         {"doctor", doctor_main, "what this machine offers cglat, and the fix for what is missing"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
