@@ -33,8 +33,8 @@ struct serve_request {
 	size_t head_len;
 	const char *body; /* the body, de-chunked */
 	size_t body_len;
-	const char *path;    /* the request target: "/v1.41/containers/web/update?x=y" */
-	char container[256]; /* the {id} of the path, as the client gave it (name or id) */
+	const char *path;     /* the request target: "/v1.41/containers/web/update?x=y" */
+	char container[256];  /* the {id} of the path, as the client gave it (name or id) */
 	uint64_t received_ns; /* CLOCK_MONOTONIC when its first byte was read */
 };
 

@@ -12,7 +12,6 @@
 
 #include "error.h"
 
-
 /* The resources cglat changes. */
 enum cg_resource { CG_RES_MEMORY, CG_RES_CPU, CG_RES_COUNT };
 
@@ -94,7 +93,6 @@ int cgroup_parse_limit(enum cg_resource res, int version, const char *text, int6
  * or a bare "<id>" last component; the innermost when nested; false when none. */
 bool cgroup_container_id_of_path(const char *path, char id[65]);
 
-
 /* The length of the longest cgroup mountpoint that path is below (0: none). */
 size_t cgroup_mount_len(const struct cg_mounts *mounts, const char *path);
 
@@ -104,7 +102,6 @@ size_t cgroup_mount_len(const struct cg_mounts *mounts, const char *path);
  * or -1 with errno (EXDEV: not below the mount, ELOOP: a symlink). */
 int cgroup_open_beneath(const char *path, size_t root_len, int flags);
 
-
 /* A whole file of any size (proc and cgroup files report st_size 0), NUL-terminated,
  * malloc'd; NULL with *saved_errno set when it cannot be read. */
 char *cgroup_read_all(const char *path, int *saved_errno);
@@ -113,7 +110,6 @@ char *cgroup_read_all(const char *path, int *saved_errno);
 int cgroup_read_file(const char *path, char *buf, size_t len, struct cg_err *err);
 
 /* ---- every file cglat set/run touch, per version (cgroup_knob.c) ---- */
-
 
 /* The file name of a knob for cgroup version 1 or 2; NULL when that version has none. */
 const char *cgroup_knob_file(enum cg_knob knob, int version);
