@@ -2418,15 +2418,9 @@ static void fast_cpu(struct fast *f, const struct cglat_limits *l)
 	}
 	if (l->set & (CGLAT_SET_CPU_WEIGHT | CGLAT_SET_CPU_SHARES)) {
 		char text[32];
-		uint64_t value;
-		if (vc == 1)
-			value = (l->set & CGLAT_SET_CPU_SHARES)
-			                ? (uint64_t)l->cpu_shares
-			                : units_weight_to_shares((uint64_t)l->cpu_weight);
-		else
-			value = (l->set & CGLAT_SET_CPU_WEIGHT)
-			                ? (uint64_t)l->cpu_weight
-			                : units_shares_to_weight((uint64_t)l->cpu_shares);
+		uint64_t value = units_cpu_weight_file_value(
+		        vc, l->set & CGLAT_SET_CPU_SHARES, (uint64_t)l->cpu_shares,
+		        l->set & CGLAT_SET_CPU_WEIGHT, (uint64_t)l->cpu_weight);
 		snprintf(text, sizeof(text), "%" PRIu64, value);
 		fast_add(f, CG_KNOB_CPU_WEIGHT, text);
 	}

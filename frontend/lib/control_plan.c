@@ -298,15 +298,9 @@ static int plan_cpu(const struct cglat_target *t, const struct cglat_limits *l,
 	int v;
 	if (cglat_target_path(t, CG_KNOB_CPU_WEIGHT, path, sizeof(path), &v, err) < 0)
 		return -1;
-	uint64_t value;
-	if (v == 1)
-		value = (l->set & CGLAT_SET_CPU_SHARES)
-		                ? (uint64_t)l->cpu_shares
-		                : units_weight_to_shares((uint64_t)l->cpu_weight);
-	else
-		value = (l->set & CGLAT_SET_CPU_WEIGHT)
-		                ? (uint64_t)l->cpu_weight
-		                : units_shares_to_weight((uint64_t)l->cpu_shares);
+	uint64_t value = units_cpu_weight_file_value(
+	        v, l->set & CGLAT_SET_CPU_SHARES, (uint64_t)l->cpu_shares,
+	        l->set & CGLAT_SET_CPU_WEIGHT, (uint64_t)l->cpu_weight);
 	snprintf(text, sizeof(text), "%" PRIu64, value);
 	return add_write(p, t, CG_KNOB_CPU_WEIGHT, text, err);
 }

@@ -241,3 +241,11 @@ int units_parse_cpulist(const char *text, uint64_t mask[UNITS_CPULIST_WORDS], st
 	}
 	return 0;
 }
+
+uint64_t units_cpu_weight_file_value(int version, bool has_shares, uint64_t shares, bool has_weight,
+                                     uint64_t weight)
+{
+	if (version == 1)
+		return has_shares ? shares : units_weight_to_shares(weight);
+	return has_weight ? weight : units_shares_to_weight(shares);
+}

@@ -32,6 +32,11 @@ int64_t units_cpus_to_quota(double cpus, int64_t period_us);
 /* cgroup v1 cpu.shares [2, 262144] <-> v2 cpu.weight [1, 10000], crun's formula. */
 uint64_t units_shares_to_weight(uint64_t shares);
 uint64_t units_weight_to_shares(uint64_t weight);
+/* What cgroup version `version`'s CPU weight file gets (v1 cpu.shares, v2 cpu.weight)
+ * for the shares and/or weight asked for: the file's own scale when given, else the
+ * other converted. */
+uint64_t units_cpu_weight_file_value(int version, bool has_shares, uint64_t shares, bool has_weight,
+                                     uint64_t weight);
 
 /* Human size with binary units: "128.0 MiB", "512 B"; "unlimited" when bytes < 0. */
 void units_format_size(int64_t bytes, char *buf, size_t len);
