@@ -13,8 +13,9 @@
  *
  * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
- * below): two perf events instead of one per syscall, because closing each one
- * waits for an RCU grace period under a global mutex (~40 ms apiece).
+ * below). They and the process life-cycle probes are raw tracepoints: closing a
+ * perf event tracepoint waits for an RCU grace period under a global mutex
+ * (70-80 ms apiece, one after another), closing a raw tracepoint does not.
  *
  * The frontend prepends cglat_event.h and passes -DCGLAT_BPF and the syscall
  * numbers, -DCGLAT_NR_<name>=N. */
@@ -35,17 +36,60 @@
  * from old C library headers) may be missing: their cases are left out. */
 #if !defined(CGLAT_NR_read) || !defined(CGLAT_NR_recvfrom) || !defined(CGLAT_NR_recvmsg) ||        \
         !defined(CGLAT_NR_recvmmsg) || !defined(CGLAT_NR_openat) || !defined(CGLAT_NR_close) ||    \
-        !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write)
+        !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write) || !defined(CGLAT_NR_clone)
 #error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
 #endif
 
-/* bpf_probe_read_user(_str) under other names. BCC (0.26) looks the helper up in
- * /proc/kallsyms at every call written by its name, to fall back to bpf_probe_read
- * on kernels before 5.5, and each look-up costs ~0.1 s: with a call site apiece
- * that was most of the compile. Every kernel cglat runs on has both helpers. */
+/* The raw syscall tracepoints pass the task's saved user registers (struct
+ * pt_regs). Their layout is the architecture's ptrace ABI, stable across kernels,
+ * so they are read at fixed offsets and no kernel header is needed. */
+#if defined(__x86_64__)
+/* r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ...: the first three
+ * arguments are di, si, dx; the syscall number is orig_ax. */
+#define REGS_DX_OFFSET (12 * 8)
+#define REGS_NR_OFFSET (15 * 8)
+#elif defined(__aarch64__)
+/* regs[31] sp pc pstate orig_x0 syscallno(s32): arguments in x0, x1, x2. */
+#define REGS_X0_OFFSET 0
+#define REGS_NR_OFFSET (35 * 8)
+#else
+#error "the raw syscall probes know the register layout of x86_64 and arm64 only"
+#endif
+
+/* bpf_probe_read_user(_str) and _kernel under other names. BCC (0.26) looks the
+ * helper up in /proc/kallsyms at every call written by its name, to fall back to
+ * bpf_probe_read on kernels before 5.5, and each look-up costs ~0.1 s: with a call
+ * site apiece that was most of the compile. Every kernel cglat runs on has them. */
 static long (*read_user)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
 static long (*read_user_str)(void *dst, u32 size,
                              const void *src) = (void *)BPF_FUNC_probe_read_user_str;
+static long (*read_kernel)(void *dst, u32 size,
+                           const void *src) = (void *)BPF_FUNC_probe_read_kernel;
+
+/* The first three arguments of the syscall whose registers are at regs. */
+static __always_inline void syscall_args(u64 regs, u64 a[3])
+{
+#if defined(__x86_64__)
+	u64 dx_si_di[3] = {};
+	read_kernel(dx_si_di, sizeof(dx_si_di), (void *)(regs + REGS_DX_OFFSET));
+	a[0] = dx_si_di[2];
+	a[1] = dx_si_di[1];
+	a[2] = dx_si_di[0];
+#else
+	read_kernel(a, 3 * sizeof(u64), (void *)(regs + REGS_X0_OFFSET));
+#endif
+}
+
+static __always_inline long syscall_nr(u64 regs)
+{
+#if defined(__x86_64__)
+	long nr = -1;
+#else
+	s32 nr = -1;
+#endif
+	read_kernel(&nr, sizeof(nr), (void *)(regs + REGS_NR_OFFSET));
+	return nr;
+}
 
 #define PATH_MASK (CGLAT_PATH_LEN - 1)
 #define DATA_MASK (CGLAT_DATA_LEN - 1)
@@ -113,7 +157,7 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
 	ev->exec_ns = exec ? *exec : 0;
 	struct parent_info *parent = parents.lookup(&tgid);
 	if (parent)
-		bpf_probe_read_kernel(ev->parent_comm, sizeof(ev->parent_comm), parent->comm);
+		read_kernel(ev->parent_comm, sizeof(ev->parent_comm), parent->comm);
 	else
 		ev->parent_comm[0] = 0;
 }
@@ -324,7 +368,12 @@ static __always_inline void forget_fds(void)
 }
 #endif /* CGLAT_TRACEPOINT */
 
-TRACEPOINT_PROBE(sched, sched_process_exec)
+/* The raw tracepoints' programs are named cglat_* (the kernel keeps 15 characters of
+ * a name), so that they can be told from other tools' on the host.
+ *
+ * Raw tracepoint sched_process_exec(task, old_pid, bprm): only the current task is
+ * used, which is the one that exec'd. */
+int cglat_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	u64 now = bpf_ktime_get_ns();
@@ -335,27 +384,38 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 	return 0;
 }
 
+/* A new process's first return to user space, from fork/vfork/clone/clone3 with 0:
+ * its command is still its parent's (exec has not run yet), so it records that as
+ * the parent's command. The fork tracepoint would tell the same, but its child is a
+ * kernel struct a raw tracepoint cannot read without the kernel's headers, and as a
+ * perf event tracepoint it costs a grace period to detach. Threads are skipped: their
+ * process keeps the entry its leader made. */
+static __always_inline void forked_child(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	if ((u32)id != id >> 32)
+		return;
+	u32 tgid = id >> 32;
+	struct parent_info p = {};
+	bpf_get_current_comm(p.comm, sizeof(p.comm));
+	parents.update(&tgid, &p);
+}
+
 #ifdef CGLAT_MONITOR
 static __always_inline void monitor_forget(u32 tgid);
 static __always_inline void monitor_fork(u32 child);
-#endif
 
-/* The current task is the parent. Threads are forks too: their entries are
- * never looked up (events are keyed by tgid) and age out of the LRU table. */
+/* The monitor follows forks from the parent's side, which this perf event
+ * tracepoint gives with the child's pid, at the moment of the fork. */
 TRACEPOINT_PROBE(sched, sched_process_fork)
 {
-	u32 child = args->child_pid;
-	struct parent_info p = {};
-	bpf_get_current_comm(p.comm, sizeof(p.comm));
-	parents.update(&child, &p);
-#ifdef CGLAT_MONITOR
-	monitor_fork(child);
-#endif
+	monitor_fork(args->child_pid);
 	return 0;
 }
+#endif
 
-/* Attached when either the tracepoint strategy or the monitor needs it. */
-TRACEPOINT_PROBE(sched, sched_process_exit)
+/* Raw tracepoint sched_process_exit(task): the current task is the one exiting. */
+int cglat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	if ((u32)id != id >> 32) /* a thread: only the group leader ends the process */
@@ -415,7 +475,7 @@ static __always_inline void write_exit(void *ctx, long ret)
 	u64 key = (id & 0xffffffff00000000ULL) | (u32)w.fd;
 	struct cglat_open_file *f = open_files.lookup(&key);
 	if (f)
-		bpf_probe_read_kernel(ev->path, sizeof(ev->path), f->path);
+		read_kernel(ev->path, sizeof(ev->path), f->path);
 	else
 		ev->path[0] = 0;
 	u64 n = w.count;
@@ -430,10 +490,11 @@ static __always_inline void write_exit(void *ctx, long ret)
 /* ---------------------------------------------------------- syscall dispatch */
 
 /* Every syscall of the host runs these two programs. For one that is not below,
- * the program is the switch and nothing else; the rest of its cost is the kernel's
- * (the tracepoint's record and the program's call). A syscall is one case in
- * sys_enter, taking its arguments from args->args[], and, when its return matters,
- * one more case label in sys_exit's group for its kind (reads, opens, writes).
+ * sys_enter is the switch and nothing else, sys_exit the switch and the read of the
+ * number; the rest is the kernel's call of the program. A syscall is one case in
+ * sys_enter, taking its arguments from syscall_args(), and, when its return
+ * matters, one more case label in sys_exit's group for its kind (reads, forks,
+ * opens, writes).
  *
  * Unlike syscalls:sys_enter_*, raw_syscalls also fire for a 32-bit (ia32)
  * process's syscalls, numbered from the ia32 table, and nothing here tells them
@@ -441,63 +502,90 @@ static __always_inline void write_exit(void *ctx, long ret)
  * That only touches the calling process's own (tgid, fd) entries, or for reads
  * dockerd's (a 64-bit program); an ia32 write(2) has another number than
  * x86-64's and stays unseen, as it was. */
-TRACEPOINT_PROBE(raw_syscalls, sys_enter)
+int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	switch (args->id) {
+	/* sys_enter(regs, id) */
+	u64 regs = ctx->args[0];
+	u64 a[3];
+	switch (ctx->args[1]) {
 	case CGLAT_NR_read:
-		recv_enter(args->args[0], args->args[1], CGLAT_RECV_READ);
+		syscall_args(regs, a);
+		recv_enter(a[0], a[1], CGLAT_RECV_READ);
 		break;
 	case CGLAT_NR_recvfrom:
-		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVFROM);
+		syscall_args(regs, a);
+		recv_enter(a[0], a[1], CGLAT_RECV_RECVFROM);
 		break;
 	case CGLAT_NR_recvmsg:
-		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVMSG);
+		syscall_args(regs, a);
+		recv_enter(a[0], a[1], CGLAT_RECV_RECVMSG);
 		break;
 	case CGLAT_NR_recvmmsg:
-		recv_enter(args->args[0], args->args[1], CGLAT_RECV_RECVMMSG);
+		syscall_args(regs, a);
+		recv_enter(a[0], a[1], CGLAT_RECV_RECVMMSG);
 		break;
 #ifdef CGLAT_TRACEPOINT
 	case CGLAT_NR_write: /* (fd, buf, count) */
-		write_enter(args->args[0], args->args[1], args->args[2]);
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2]);
 		break;
 	case CGLAT_NR_openat: /* (dfd, filename, flags, mode) */
 #ifdef CGLAT_NR_openat2
 	case CGLAT_NR_openat2: /* (dfd, filename, how, size) */
 #endif
-		open_enter((const char *)args->args[1]);
+		syscall_args(regs, a);
+		open_enter((const char *)a[1]);
 		break;
 	case CGLAT_NR_close: /* (fd) */
-		close_fd(args->args[0]);
+		syscall_args(regs, a);
+		close_fd(a[0]);
 		break;
 #ifdef CGLAT_NR_dup2
 	case CGLAT_NR_dup2: /* (oldfd, newfd) */
 #endif
 	case CGLAT_NR_dup3: /* (oldfd, newfd, flags) */
-		dup_fd(args->args[0], args->args[1]);
+		syscall_args(regs, a);
+		dup_fd(a[0], a[1]);
 		break;
 #endif /* CGLAT_TRACEPOINT */
 	}
 	return 0;
 }
 
-TRACEPOINT_PROBE(raw_syscalls, sys_exit)
+/* sys_exit(regs, ret) carries no syscall number: it is read from the registers,
+ * one 8-byte read per syscall of the host. */
+int cglat_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	switch (args->id) {
+	long ret = ctx->args[1];
+	switch (syscall_nr(ctx->args[0])) {
 	case CGLAT_NR_read:
 	case CGLAT_NR_recvfrom:
 	case CGLAT_NR_recvmsg:
 	case CGLAT_NR_recvmmsg:
-		recv_exit(args, args->ret);
+		recv_exit(ctx, ret);
+		break;
+	case CGLAT_NR_clone:
+#ifdef CGLAT_NR_clone3
+	case CGLAT_NR_clone3:
+#endif
+#ifdef CGLAT_NR_fork
+	case CGLAT_NR_fork:
+#endif
+#ifdef CGLAT_NR_vfork
+	case CGLAT_NR_vfork:
+#endif
+		if (ret == 0)
+			forked_child();
 		break;
 #ifdef CGLAT_TRACEPOINT
 	case CGLAT_NR_write:
-		write_exit(args, args->ret);
+		write_exit(ctx, ret);
 		break;
 	case CGLAT_NR_openat:
 #ifdef CGLAT_NR_openat2
 	case CGLAT_NR_openat2:
 #endif
-		open_exit(args->ret);
+		open_exit(ret);
 		break;
 #endif /* CGLAT_TRACEPOINT */
 	}

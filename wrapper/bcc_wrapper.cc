@@ -20,6 +20,7 @@ struct bccw {
 	std::string error;
 	std::vector<std::string> perf_tables;
 	std::vector<int> tracepoint_fds; // perf events this wrapper attached, closed together
+	std::vector<int> raw_tracepoint_fds;
 	bool loaded = false;
 };
 
@@ -181,6 +182,27 @@ int bccw_attach_tracepoint(struct bccw *b, const char *tracepoint, const char *f
 	});
 }
 
+int bccw_attach_raw_tracepoint(struct bccw *b, const char *event, const char *fn)
+{
+	return guarded(b, "attaching a raw tracepoint", [&] {
+		int prog_fd = -1;
+		StderrCapture capture;
+		auto st = b->bpf->load_func(fn, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_fd);
+		std::string diagnostics = capture.text();
+		if (check(b, st, std::string("attaching raw tracepoint ") + event) < 0) {
+			if (!diagnostics.empty())
+				b->error += "\n" + diagnostics;
+			return -1;
+		}
+		int fd = bpf_attach_raw_tracepoint(prog_fd, event);
+		if (fd < 0)
+			return fail(b, std::string("attaching raw tracepoint ") + event + ": " +
+			                       std::strerror(errno));
+		b->raw_tracepoint_fds.push_back(fd);
+		return 0;
+	});
+}
+
 int bccw_attach_kprobe(struct bccw *b, const char *symbol, const char *fn, int is_return)
 {
 	return guarded(b, "attaching a kprobe", [&] {
@@ -287,13 +309,20 @@ const char *bccw_last_error(const struct bccw *b)
 }
 
 // Closing a perf event that carries a BPF program unregisters its tracepoint, and the
-// kernel waits for a grace period under its event mutex (about 40 ms here), one event
-// after another however many threads close them: what keeps detaching short is
-// attaching few tracepoints (the probes use raw_syscalls:sys_enter/sys_exit).
+// kernel waits for a grace period under its event mutex (70-80 ms here), one event
+// after another however many threads close them. A raw tracepoint's fd unregisters
+// and leaves the freeing to RCU callbacks: closing it takes microseconds. So the
+// probes use raw tracepoints wherever they need no kernel struct.
 void close_all(const std::vector<int> &fds)
 {
 	for (int fd : fds)
 		bpf_close_perf_event_fd(fd);
+}
+
+void close_raw(const std::vector<int> &fds)
+{
+	for (int fd : fds)
+		close(fd);
 }
 
 void bccw_free(struct bccw *b)
@@ -301,6 +330,7 @@ void bccw_free(struct bccw *b)
 	if (!b)
 		return;
 	try {
+		close_raw(b->raw_tracepoint_fds);
 		close_all(b->tracepoint_fds);
 		delete b; // ~BPF detaches kprobes, closes perf buffers, programs and maps
 	} catch (...) {
@@ -314,12 +344,19 @@ extern "C" {
 // The module's one export: the tracer finds it with dlsym(BCCW_API_SYMBOL).
 __attribute__((visibility("default"))) extern const struct bccw_api cglat_bccw_api;
 const struct bccw_api cglat_bccw_api = {
-        BCCW_API_VERSION,   bccw_new,
-        bccw_load,          bccw_attach_tracepoint,
-        bccw_attach_kprobe, bccw_open_perf_buffer,
-        bccw_poll,          bccw_consume,
-        bccw_table_update,  bccw_table_delete,
-        bccw_table_lookup,  bccw_last_error,
+        BCCW_API_VERSION,
+        bccw_new,
+        bccw_load,
+        bccw_attach_tracepoint,
+        bccw_attach_raw_tracepoint,
+        bccw_attach_kprobe,
+        bccw_open_perf_buffer,
+        bccw_poll,
+        bccw_consume,
+        bccw_table_update,
+        bccw_table_delete,
+        bccw_table_lookup,
+        bccw_last_error,
         bccw_free,
 };
 

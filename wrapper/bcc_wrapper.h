@@ -22,7 +22,7 @@ typedef void (*bccw_event_cb)(void *ctx, void *data, int size);
 typedef void (*bccw_lost_cb)(void *ctx, uint64_t lost);
 
 /* Bumped whenever the table changes shape: a stale module is refused, not called. */
-#define BCCW_API_VERSION 2
+#define BCCW_API_VERSION 3
 #define BCCW_API_SYMBOL "cglat_bccw_api"
 #define BCCW_MODULE_NAME "cglat-bcc.so"
 
@@ -38,6 +38,11 @@ struct bccw_api {
 
 	/* tracepoint: "category:event", e.g. "syscalls:sys_enter_write". */
 	int (*attach_tracepoint)(struct bccw *b, const char *tracepoint, const char *fn);
+
+	/* raw tracepoint: the event name alone, e.g. "sys_enter"; the program gets the
+	 * tracepoint's arguments as they are (struct bpf_raw_tracepoint_args). Closing one
+	 * waits for no grace period, unlike a perf event tracepoint. */
+	int (*attach_raw_tracepoint)(struct bccw *b, const char *event, const char *fn);
 
 	/* kprobe (is_return 0) or kretprobe (is_return 1) on a kernel symbol. */
 	int (*attach_kprobe)(struct bccw *b, const char *symbol, const char *fn, int is_return);
@@ -64,8 +69,9 @@ struct bccw_api {
 	/* Message of the last failure, "" when none. Valid until the next call. */
 	const char *(*last_error)(const struct bccw *b);
 
-	/* Detaches every probe (each tracepoint waits for a grace period of its own in the
-	 * kernel), closes perf buffers and maps, frees the handle. */
+	/* Detaches every probe (each perf event tracepoint waits for a grace period of its
+	 * own in the kernel; raw tracepoints do not), closes perf buffers and maps, frees
+	 * the handle. */
 	void (*destroy)(struct bccw *b);
 };
 

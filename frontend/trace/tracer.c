@@ -37,20 +37,23 @@ struct tracer {
 	uint64_t malformed;
 };
 
+/* A probe and where it attaches: a raw tracepoint (the event's name), a perf event
+ * tracepoint ("category:event"), or, with both NULL, a kprobe attached apart. */
 struct attach {
-	const char *tracepoint; /* "category:event", or NULL for a kprobe */
+	const char *raw;        /* raw tracepoint event, e.g. "sys_enter" */
+	const char *tracepoint; /* "category:event" */
 	const char *fn;
 };
 
 /* Every syscall probe: the receive side (both strategies, with a dockerd to watch) and
- * the tracepoint strategy's write side, two tracepoints whose programs dispatch on the
- * syscall number. Each attached tracepoint is a perf event whose close waits for an
- * RCU grace period under a global mutex (~40 ms here, one close after another), so two
- * instead of the 17 syscalls:sys_enter_* / sys_exit_* events. Enter first: an exit
- * whose enter went unseen is ignored. */
+ * the tracepoint strategy's write side, two raw tracepoints whose programs dispatch on
+ * the syscall number. A perf event tracepoint's close waits for an RCU grace period
+ * under a global mutex (70-80 ms here, one close after another); a raw tracepoint's
+ * does not, so the probes attach raw tracepoints wherever they can. Enter first: an
+ * exit whose enter went unseen is ignored. */
 static const struct attach syscall_probes[] = {
-        {"raw_syscalls:sys_enter", "tracepoint__raw_syscalls__sys_enter"},
-        {"raw_syscalls:sys_exit", "tracepoint__raw_syscalls__sys_exit"},
+        {"sys_enter", NULL, "cglat_sys_enter"},
+        {"sys_exit", NULL, "cglat_sys_exit"},
 };
 
 /* The syscall numbers the probes dispatch on, from the C library's <sys/syscall.h>
@@ -74,7 +77,16 @@ static const struct probe_syscall {
 #ifdef SYS_dup2
         PROBE_SYSCALL(dup2),
 #endif
-        PROBE_SYSCALL(dup3),
+        PROBE_SYSCALL(dup3),     PROBE_SYSCALL(clone),
+#ifdef SYS_clone3
+        PROBE_SYSCALL(clone3),
+#endif
+#ifdef SYS_fork
+        PROBE_SYSCALL(fork),
+#endif
+#ifdef SYS_vfork
+        PROBE_SYSCALL(vfork),
+#endif
 };
 
 uint64_t tracer_now_ns(void)
@@ -286,26 +298,33 @@ static void on_lost(void *ctx, uint64_t lost)
 
 static int attach_all(struct tracer *t, const struct attach *list, size_t n, struct cg_err *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (t->bcc_api->attach_tracepoint(t->bcc, list[i].tracepoint, list[i].fn) < 0)
+	for (size_t i = 0; i < n; i++) {
+		int rc = list[i].raw ? t->bcc_api->attach_raw_tracepoint(t->bcc, list[i].raw,
+		                                                         list[i].fn)
+		                     : t->bcc_api->attach_tracepoint(t->bcc, list[i].tracepoint,
+		                                                     list[i].fn);
+		if (rc < 0)
 			return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	}
 	return 0;
 }
 
 /* Both strategies: exec times tell which process may carry out an update. */
-static const struct attach common_probes[] = {
-        {"sched:sched_process_exec", "tracepoint__sched__sched_process_exec"},
-        {"sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
+static const struct attach exec_probe[] = {
+        {"sched_process_exec", NULL, "cglat_exec"},
 };
 
 /* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids. */
 static const struct attach exit_probe[] = {
-        {"sched:sched_process_exit", "tracepoint__sched__sched_process_exit"},
+        {"sched_process_exit", NULL, "cglat_exit"},
 };
 
+/* The monitor's: these read tracepoint fields (the fork's child pid, reclaim counts)
+ * that only the perf event form gives without kernel headers. */
 static const struct attach monitor_probes[] = {
-        {"exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
-        {"vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
+        {NULL, "sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
+        {NULL, "exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
+        {NULL, "vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
 };
 
 /* Renamed in 6.2; see probes/cglat.bpf.c. */
@@ -317,15 +336,16 @@ static bool has_write_folio(void)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static int attach_probes(struct tracer *t, bool recv, bool monitor, struct cg_err *err)
+static int attach_probes(struct tracer *t, bool monitor, struct cg_err *err)
 {
-	if (attach_all(t, common_probes, COUNT(common_probes), err))
+	if (attach_all(t, exec_probe, COUNT(exec_probe), err))
 		return -1;
 	if ((monitor || t->strategy == TRACER_TRACEPOINT) &&
 	    attach_all(t, exit_probe, COUNT(exit_probe), err))
 		return -1;
 	if (monitor) {
-		struct attach writeback = {has_write_folio() ? "vmscan:mm_vmscan_write_folio"
+		struct attach writeback = {NULL,
+		                           has_write_folio() ? "vmscan:mm_vmscan_write_folio"
 		                                             : "vmscan:mm_vmscan_writepage",
 		                           has_write_folio()
 		                                   ? "tracepoint__vmscan__mm_vmscan_write_folio"
@@ -334,8 +354,9 @@ static int attach_probes(struct tracer *t, bool recv, bool monitor, struct cg_er
 		    attach_all(t, &writeback, 1, err))
 			return -1;
 	}
-	if ((recv || t->strategy == TRACER_TRACEPOINT) &&
-	    attach_all(t, syscall_probes, COUNT(syscall_probes), err))
+	/* Always: besides receives and the tracepoint strategy's writes, sys_exit sees the
+	 * fork family's returns, which give each new process its parent's command. */
+	if (attach_all(t, syscall_probes, COUNT(syscall_probes), err))
 		return -1;
 	if (t->strategy == TRACER_TRACEPOINT)
 		return 0;
@@ -390,7 +411,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 		return -1;
 	uint64_t t1 = tracer_now_ns();
 	t->timings.compile_ns = t1 - t0;
-	if (attach_probes(t, cfg->dockerd_tgid > 0, cfg->monitor, err))
+	if (attach_probes(t, cfg->monitor, err))
 		return -1;
 	if (t->bcc_api->open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
 	                                 TRACER_WAKEUP_EVENTS) < 0)

@@ -456,9 +456,10 @@ size_t it_bpf_progs_of_pid(pid_t pid, unsigned *ids, size_t max)
 
 size_t it_bpf_progs_of_cglat(unsigned *ids, size_t max)
 {
-	/* The kernel keeps 15 characters of a program's name: "cglat_vfs_write". */
+	/* The kernel keeps 15 characters of a program's name: "cglat_sys_enter",
+	 * "cglat_vfs_write" (bpftool shows longer ones from BTF). */
 	size_t n = it_bpf_progs_named("tracepoint__", ids, max);
-	return n + it_bpf_progs_named("cglat_vfs_write", ids + n, max - n);
+	return n + it_bpf_progs_named("cglat_", ids + n, max - n);
 }
 
 bool it_bpf_prog_held(unsigned id)

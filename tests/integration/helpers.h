@@ -84,8 +84,8 @@ void it_ensure_image(void);
  * name starts with prefix. Return how many were stored in ids (up to max). */
 size_t it_bpf_progs_of_pid(pid_t pid, unsigned *ids, size_t max);
 size_t it_bpf_progs_named(const char *prefix, unsigned *ids, size_t max);
-/* cglat's probe programs loaded on the host: tracepoint__* (every strategy) and
- * cglat_vfs_write_entry/return (the kprobe strategy), as the kernel names them. */
+/* cglat's probe programs loaded on the host, as the kernel names them: its raw
+ * tracepoints and kprobes (cglat_*) and its perf event tracepoints (tracepoint__*). */
 size_t it_bpf_progs_of_cglat(unsigned *ids, size_t max);
 /* Is a BPF program with this id held by any live process's fd? */
 bool it_bpf_prog_held(unsigned id);
