@@ -132,6 +132,15 @@ static bool restore_container(struct bench *b, struct cg_err *err)
 	return ok;
 }
 
+static void made_container_name(const struct bench *b, char *name, size_t len)
+{
+	if (b->cfg->name)
+		snprintf(name, len, "%s", b->cfg->name);
+	else
+		snprintf(name, len, "cglat-bench-%d", (int)getpid());
+}
+
+/* Runs while the probes compile: it must not write to stderr (see tracer_open_begin). */
 static int make_container(struct bench *b, struct cg_err *err)
 {
 	const struct bench_config *c = b->cfg;
@@ -139,14 +148,10 @@ static int make_container(struct bench *b, struct cg_err *err)
 	if (docker_ensure_image(b->docker, c->image, cglat_idle_tar, len, err))
 		return -1;
 	char name[256], label[64];
-	if (c->name)
-		snprintf(name, sizeof(name), "%s", c->name);
-	else
-		snprintf(name, sizeof(name), "cglat-bench-%d", (int)getpid());
+	made_container_name(b, name, sizeof(name));
 	/* A kept container must not look like one a killed run left (stale.c removes those). */
 	snprintf(label, sizeof(label), "%s=%d", c->keep ? "cglat.kept" : "cglat.owner",
 	         (int)getpid());
-	bench_log(b, "starting container %s from %s", name, c->image);
 	b->res->container_id[0] = '\0';
 	b->create_tried = true;
 	if (docker_run_idle(b->docker, c->image, name, label, b->res->container_id, err)) {
@@ -233,7 +238,9 @@ static int resolve_cgroup(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
-static int start_tracer(struct bench *b, struct cg_err *err)
+/* The probes compile in a thread while the container is made (pick_container): the
+ * compile is this process's CPU, the container dockerd's. */
+static int start_tracer(struct bench *b, struct tracer_opening **opening, struct cg_err *err)
 {
 	pid_t dockerd = docker_daemon_pid();
 	if (dockerd <= 0 && (b->cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
@@ -248,12 +255,47 @@ static int start_tracer(struct bench *b, struct cg_err *err)
 	        .ctx = b,
 	};
 	bench_log(b, "compiling and attaching the probes (dockerd is PID %d)", (int)dockerd);
-	if (tracer_open(&tc, &b->tracer, err))
+	if (!b->cfg->container && !b->cfg->probe_file) {
+		char name[256];
+		made_container_name(b, name, sizeof(name));
+		bench_log(b, "meanwhile starting container %s from %s", name, b->cfg->image);
+	}
+	return tracer_open_begin(&tc, opening, err);
+}
+
+static int finish_tracer(struct bench *b, struct tracer_opening *opening, struct cg_err *err)
+{
+	if (tracer_open_end(opening, &b->tracer, err))
 		return -1;
 	snprintf(b->res->host.probe_strategy, sizeof(b->res->host.probe_strategy), "%s",
 	         tracer_strategy_name(tracer_strategy(b->tracer)));
 	snprintf(b->res->host.probe_reason, sizeof(b->res->host.probe_reason), "%s",
 	         tracer_reason(b->tracer));
+	return 0;
+}
+
+/* The probes and the container, side by side; the probes' error comes first, as it
+ * would have if they had been made first. A --probe-file is the user's source, which
+ * may not compile: that is bad input, and it must not make a container, so it
+ * compiles first. */
+static int start_tracer_and_container(struct bench *b, struct cg_err *err)
+{
+	struct tracer_opening *opening = NULL;
+	if (start_tracer(b, &opening, err))
+		return -1;
+	if (b->cfg->probe_file)
+		return finish_tracer(b, opening, err) || bench_check_stop(err) ||
+		                       pick_container(b, err)
+		               ? -1
+		               : 0;
+	struct cg_err container_err = {{0}};
+	int made = pick_container(b, &container_err);
+	if (finish_tracer(b, opening, err))
+		return -1;
+	if (made) {
+		*err = container_err;
+		return -1;
+	}
 	return 0;
 }
 
@@ -447,10 +489,10 @@ int bench_preflight(const struct bench_config *cfg, struct cg_err *err)
 int bench_prepare(struct bench *b, struct cg_err *err)
 {
 	fill_host(b);
-	return check_container(b, err) || start_tracer(b, err) || bench_check_stop(err) ||
-	                       pick_container(b, err) || bench_check_stop(err) ||
-	                       resolve_cgroup(b, err) || save_originals(b, err) ||
-	                       open_direct_fds(b, err) || set_base_limits(b, err)
+	return check_container(b, err) || start_tracer_and_container(b, err) ||
+	                       bench_check_stop(err) || resolve_cgroup(b, err) ||
+	                       save_originals(b, err) || open_direct_fds(b, err) ||
+	                       set_base_limits(b, err)
 	               ? -1
 	               : 0;
 }

@@ -453,6 +453,64 @@ fail:
 	return -1;
 }
 
+struct tracer_opening {
+	pthread_t thread;
+	struct tracer_config cfg;
+	struct tracer *tracer;
+	struct cg_err err;
+	int rc;
+};
+
+static void *open_thread(void *arg)
+{
+	struct tracer_opening *o = arg;
+	o->rc = tracer_open(&o->cfg, &o->tracer, &o->err);
+	return NULL;
+}
+
+/* Signals blocked in the thread: SIGINT and SIGTERM must reach the main thread, whose
+ * handler sets the stop flag its loops check. */
+static int start_blocked(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	int rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int tracer_open_begin(const struct tracer_config *cfg, struct tracer_opening **out,
+                      struct cg_err *err)
+{
+	struct tracer_opening *o = calloc(1, sizeof(*o));
+	if (!o)
+		return cg_errf(err, "out of memory");
+	o->cfg = *cfg;
+	int rc = start_blocked(&o->thread, open_thread, o);
+	if (rc != 0) {
+		free(o);
+		return cg_errf(err, "starting the thread that compiles the probes: %s",
+		               strerror(rc));
+	}
+	*out = o;
+	return 0;
+}
+
+int tracer_open_end(struct tracer_opening *o, struct tracer **out, struct cg_err *err)
+{
+	pthread_join(o->thread, NULL);
+	int rc = o->rc;
+	if (rc == 0)
+		*out = o->tracer;
+	else
+		*err = o->err;
+	free(o);
+	return rc;
+}
+
 int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 {
 	if (t->detaching || !t->bcc)
@@ -519,15 +577,8 @@ void tracer_detach_begin(struct tracer *t)
 {
 	if (!t || !t->bcc || t->detaching)
 		return;
-	/* Nothing reads the perf buffers from here on; only the detacher touches t->bcc.
-	 * It runs with SIGINT and SIGTERM blocked, so that they reach the main thread. */
-	sigset_t stop, old;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	t->detaching = pthread_create(&t->detacher, NULL, detach_thread, t) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Nothing reads the perf buffers from here on; only the detacher touches t->bcc. */
+	t->detaching = start_blocked(&t->detacher, detach_thread, t) == 0;
 	if (!t->detaching)
 		detach(t);
 }

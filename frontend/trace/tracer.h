@@ -44,6 +44,17 @@ int tracer_choose(enum tracer_strategy wanted, const struct tracer_host *host,
 
 int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_err *err);
 
+/* tracer_open in a thread of its own (SIGINT and SIGTERM blocked there), so that the
+ * caller can do other work meanwhile: bench makes its container while the probes
+ * compile, which is CPU work in this process while dockerd works in its own. *cfg is
+ * copied; what its pointers point at must live until tracer_open_end. Nothing may
+ * write to stderr meanwhile: the compile captures fd 2 for its diagnostics. */
+struct tracer_opening;
+int tracer_open_begin(const struct tracer_config *cfg, struct tracer_opening **out,
+                      struct cg_err *err);
+/* Waits for the opening to finish and frees it: tracer_open's result and error. */
+int tracer_open_end(struct tracer_opening *o, struct tracer **out, struct cg_err *err);
+
 /* Delivers every pending event to the callback, waiting at most timeout_ms when
  * there is none. The kernel wakes the reader only every few events (waking it
  * costs the writer microseconds), so pending events are read after the wait
