@@ -31,7 +31,8 @@ const char *bench_metric_name(enum metric m)
 
 const char *bench_sample_path_name(enum sample_path p)
 {
-	static const char *const names[SAMPLE_PATH_COUNT] = {"docker", "api", "direct", "floor"};
+	static const char *const names[SAMPLE_PATH_COUNT] = {"docker", "api",       "direct",
+	                                                     "serve",  "serve-api", "floor"};
 	return p < SAMPLE_PATH_COUNT ? names[p] : "?";
 }
 
@@ -39,7 +40,7 @@ int64_t bench_metric(const struct sample *s, enum metric m)
 {
 	switch (m) {
 	case METRIC_DAEMON_TO_WRITE:
-		if (s->path != SAMPLE_DOCKER && s->path != SAMPLE_API)
+		if (!sample_path_has_daemon(s->path))
 			return -1;
 		if (!s->recv_ns || !s->write_exit_ns || s->write_exit_ns < s->recv_ns)
 			return -1;
@@ -79,7 +80,9 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 		return;
 	if (ev->kind == CGLAT_EV_RECV) {
 		char ref[256];
+		/* serve forwards the update to dockerd: only the sample's own daemon counts. */
 		if (b->want_recv && !b->recv_found && ev->ts_exit >= s->t0_ns &&
+		    ev->tgid == (uint32_t)b->recv_tgid &&
 		    event_parse_update_request(ev->data, ev->data_len, ref, sizeof(ref)) &&
 		    (strcmp(ref, b->res->container_id) == 0 || strcmp(ref, b->cli_ref) == 0)) {
 			b->recv_found = true;
@@ -89,6 +92,10 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 	}
 	if (ev->kind != CGLAT_EV_WRITE || b->write_found || ev->ts_enter < s->t0_ns ||
 	    !event_path_matches(ev->path, b->res->container_id, b->cur_file))
+		return;
+	/* On the serve paths runc writes the same value again when dockerd records it, and
+	 * the per-CPU buffers may hand its event over first: serve's write is the one. */
+	if (sample_path_is_serve(s->path) && ev->tgid != (uint32_t)b->serve.pid)
 		return;
 	event_written_value(ev->data, ev->data_len, s->seen, sizeof(s->seen));
 	s->write_ret = ev->ret;
@@ -155,6 +162,12 @@ static int issue(struct bench *b, struct sample *s, struct cg_err *err)
 	case SAMPLE_API:
 		rc = docker_update_api(b->docker, b->res->container_id, &u, err);
 		break;
+	case SAMPLE_SERVE:
+		rc = docker_update_cli_host(b->cfg->docker_bin, b->serve.host, b->cli_ref, &u, err);
+		break;
+	case SAMPLE_SERVE_API:
+		rc = docker_update_api(b->serve_docker, b->res->container_id, &u, err);
+		break;
 	case SAMPLE_DIRECT:
 		n = write(b->fd[s->resource], s->expected, len);
 		rc = n == (ssize_t)len ? 0
@@ -206,14 +219,15 @@ static void judge(struct bench *b, struct sample *s)
 		         b->cur_file, errno_text);
 		return;
 	}
+	const char *daemon = sample_path_is_serve(s->path) ? "cglat serve" : "dockerd";
 	if (b->want_recv && !b->recv_found) {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-		         "dockerd's receive of the update request was not seen");
+		         "%s's receive of the update request was not seen", daemon);
 		return;
 	}
 	if (b->want_recv && s->recv_ns > s->write_exit_ns) {
 		snprintf(s->invalid_reason, sizeof(s->invalid_reason),
-		         "dockerd received the request after the write returned");
+		         "%s received the request after the write returned", daemon);
 		return;
 	}
 	s->valid = true;
@@ -235,7 +249,8 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 		return -1;
 	b->cur = s;
 	b->cur_file = b->res->host.limit_file[r];
-	b->want_recv = path == SAMPLE_DOCKER || path == SAMPLE_API;
+	b->want_recv = sample_path_has_daemon(path);
+	b->recv_tgid = sample_path_is_serve(path) ? b->serve.pid : b->dockerd_pid;
 	b->recv_found = b->write_found = false;
 
 	struct cg_err issue_err;
@@ -255,6 +270,13 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 			return -1;
 		}
 		judge(b, s);
+		/* --reply-after enforce records in dockerd after the answer: the record's runc
+		 * write must land before the next sample starts, not during it. */
+		if (sample_path_is_serve(path) &&
+		    bench_serve_settle(&b->serve, b->cfg->timeout_s, err) < 0) {
+			b->cur = NULL;
+			return -1;
+		}
 	}
 	if (issued)
 		b->failed_in_a_row = 0;

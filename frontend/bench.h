@@ -13,14 +13,26 @@
 #include "cgroup.h"
 #include "error.h"
 
-/* Sample paths: the three update paths, plus the floor (bare pwrite, unprobed). */
+/* Sample paths: the update paths, plus the floor (bare pwrite, unprobed). */
 enum sample_path {
 	SAMPLE_DOCKER = PATH_DOCKER,
 	SAMPLE_API = PATH_API,
 	SAMPLE_DIRECT = PATH_DIRECT,
+	SAMPLE_SERVE = PATH_SERVE,
+	SAMPLE_SERVE_API = PATH_SERVE_API,
 	SAMPLE_FLOOR,
 	SAMPLE_PATH_COUNT
 };
+
+/* Is there a daemon (dockerd, or cglat serve) whose receive starts the sample? */
+static inline bool sample_path_has_daemon(enum sample_path p)
+{
+	return p == SAMPLE_DOCKER || p == SAMPLE_API || p == SAMPLE_SERVE || p == SAMPLE_SERVE_API;
+}
+static inline bool sample_path_is_serve(enum sample_path p)
+{
+	return p == SAMPLE_SERVE || p == SAMPLE_SERVE_API;
+}
 
 enum metric { METRIC_DAEMON_TO_WRITE, METRIC_REQUEST_TO_WRITE, METRIC_ROUND_TRIP, METRIC_COUNT };
 
@@ -32,7 +44,7 @@ struct sample {
 	char expected[48]; /* the text the kernel should be handed */
 	uint64_t t0_ns;    /* client, just before the update is issued */
 	uint64_t t_return_ns;
-	uint64_t recv_ns;        /* dockerd's receive of the request returned; 0: none */
+	uint64_t recv_ns;        /* the daemon's receive of the request returned; 0: none */
 	uint64_t write_enter_ns; /* the limit write entered / returned; 0: none */
 	uint64_t write_exit_ns;
 	int64_t write_ret;

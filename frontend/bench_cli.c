@@ -17,7 +17,8 @@
 
 const char *cli_path_name(enum bench_path p)
 {
-	static const char *const names[PATH_COUNT] = {"docker", "api", "direct"};
+	static const char *const names[PATH_COUNT] = {"docker", "api", "direct", "serve",
+	                                              "serve-api"};
 	return p < PATH_COUNT ? names[p] : "?";
 }
 
@@ -53,7 +54,9 @@ void cli_usage(FILE *out)
 	        "Options:\n"
 	        "  -n, --iterations N      measured iterations (default 100)\n"
 	        "      --warmup N          iterations run first and not counted (default 2)\n"
-	        "      --paths LIST        docker,api,direct (default: all three)\n"
+	        "      --paths LIST        docker,api,direct,serve,serve-api (default: "
+	        "docker,api,direct);\n"
+	        "                          serve and serve-api go through a cglat serve\n"
 	        "      --resources LIST    memory,cpu (default: both)\n"
 	        "      --mem-base SIZE     memory limit around which values alternate (default "
 	        "128m)\n"
@@ -72,6 +75,11 @@ void cli_usage(FILE *out)
 	        "      --docker-sock PATH  dockerd's socket (default /var/run/docker.sock)\n"
 	        "      --docker-bin PATH   Docker CLI for the docker path (default: docker in "
 	        "PATH)\n"
+	        "      --serve-sock PATH   the serve paths use this running cglat serve; "
+	        "default:\n"
+	        "                          start one for the run and stop it after\n"
+	        "      --serve-reply-after record|enforce\n"
+	        "                          when the serve started answers (default record)\n"
 	        "      --timeout SECONDS   wait this long for a sample's probe events (default 5)\n"
 	        "      --probe STRATEGY    auto, tracepoint or kprobe (default auto)\n"
 	        "      --probe-file FILE   compile this probe source instead of the built-in one\n"
@@ -85,6 +93,7 @@ void cli_usage(FILE *out)
 	        "Examples:\n"
 	        "  sudo cglat -n 100                        # all paths, both resources\n"
 	        "  sudo cglat -n 1000 --paths api,direct    # skip the CLI\n"
+	        "  sudo cglat --paths docker,serve,direct   # dockerd against cglat serve\n"
 	        "  sudo cglat -c web --resources memory     # an existing container, restored "
 	        "after\n"
 	        "  sudo cglat -n 50 --format json -o r.json # for scripts\n"
@@ -155,6 +164,8 @@ enum {
 	OPT_KEEP,
 	OPT_DOCKER_SOCK,
 	OPT_DOCKER_BIN,
+	OPT_SERVE_SOCK,
+	OPT_SERVE_REPLY_AFTER,
 	OPT_TIMEOUT,
 	OPT_PROBE,
 	OPT_PROBE_FILE,
@@ -179,6 +190,8 @@ static const struct option long_options[] = {
         {"keep", no_argument, NULL, OPT_KEEP},
         {"docker-sock", required_argument, NULL, OPT_DOCKER_SOCK},
         {"docker-bin", required_argument, NULL, OPT_DOCKER_BIN},
+        {"serve-sock", required_argument, NULL, OPT_SERVE_SOCK},
+        {"serve-reply-after", required_argument, NULL, OPT_SERVE_REPLY_AFTER},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"probe", required_argument, NULL, OPT_PROBE},
         {"probe-file", required_argument, NULL, OPT_PROBE_FILE},
@@ -194,7 +207,8 @@ static const struct option long_options[] = {
 static int apply_option(int c, const char *arg, struct bench_config *cfg, enum cli_action *action,
                         struct cg_err *err)
 {
-	static const char *const path_names[] = {"docker", "api", "direct"};
+	static const char *const path_names[] = {"docker", "api", "direct", "serve", "serve-api"};
+	static const char *const reply_names[] = {"record", "enforce"};
 	static const char *const res_names[] = {"memory", "cpu"};
 	static const char *const format_names[] = {"text", "json", "csv"};
 	int64_t v;
@@ -212,7 +226,7 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		cfg->warmup = (int)v;
 		return 0;
 	case OPT_PATHS:
-		return parse_list("--paths", arg, path_names, 3, &cfg->paths, err);
+		return parse_list("--paths", arg, path_names, PATH_COUNT, &cfg->paths, err);
 	case OPT_RESOURCES:
 		return parse_list("--resources", arg, res_names, 2, &cfg->resources, err);
 	case OPT_MEM_BASE:
@@ -250,6 +264,19 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		return 0;
 	case OPT_DOCKER_BIN:
 		cfg->docker_bin = arg;
+		return 0;
+	case OPT_SERVE_SOCK:
+		if (!arg[0] || strlen(arg) >= 108)
+			return cg_errf(err,
+			               "--serve-sock: \"%s\" is not a unix socket path (1 to "
+			               "107 bytes)",
+			               arg);
+		cfg->serve_sock = arg;
+		return 0;
+	case OPT_SERVE_REPLY_AFTER:
+		if (parse_choice("--serve-reply-after", arg, reply_names, 2, &choice, err))
+			return -1;
+		cfg->serve_reply_enforce = choice == 1;
 		return 0;
 	case OPT_TIMEOUT:
 		return units_parse_seconds("--timeout", arg, 3600, &cfg->timeout_s, err);
@@ -323,6 +350,14 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 		return cg_errf(err, "unexpected argument \"%s\"; see --help", argv[optind]);
 	if (*action != CLI_RUN)
 		return 0;
+	if ((cfg->serve_sock || cfg->serve_reply_enforce) && !(cfg->paths & BENCH_SERVE_PATHS))
+		return cg_errf(err,
+		               "%s only matters for the serve paths; add serve or serve-api "
+		               "to --paths",
+		               cfg->serve_sock ? "--serve-sock" : "--serve-reply-after");
+	if (cfg->serve_sock && cfg->serve_reply_enforce)
+		return cg_errf(err, "--serve-reply-after is for the serve cglat starts; a running "
+		                    "one (--serve-sock) keeps the mode it was started with");
 	return check_ranges(cfg, err);
 }
 

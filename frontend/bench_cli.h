@@ -9,8 +9,13 @@
 #include "error.h"
 #include "tracer.h"
 
-/* The ways a limit reaches the kernel, in the order each iteration runs them. */
-enum bench_path { PATH_DOCKER, PATH_API, PATH_DIRECT, PATH_COUNT };
+/* The ways a limit reaches the kernel. serve and serve-api go through a cglat serve in
+ * front of dockerd: `docker update` with its socket as the host, and the Engine API
+ * request sent to its socket. */
+enum bench_path { PATH_DOCKER, PATH_API, PATH_DIRECT, PATH_SERVE, PATH_SERVE_API, PATH_COUNT };
+
+/* Does the run need a cglat serve? */
+#define BENCH_SERVE_PATHS ((1u << PATH_SERVE) | (1u << PATH_SERVE_API))
 
 enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
@@ -27,6 +32,8 @@ struct bench_config {
 	bool keep;
 	const char *docker_sock;
 	const char *docker_bin;
+	const char *serve_sock;   /* a running cglat serve's socket; NULL: start one */
+	bool serve_reply_enforce; /* the serve started answers once enforced */
 	double timeout_s;
 	enum tracer_strategy probe;
 	const char *probe_file;
@@ -48,6 +55,6 @@ void cli_usage(FILE *out);
 /* The bench subcommand (also what `cglat` with no command runs); returns the exit status. */
 int bench_main(int argc, char **argv);
 
-const char *cli_path_name(enum bench_path p); /* "docker", "api", "direct" */
+const char *cli_path_name(enum bench_path p); /* "docker", "api", "direct", "serve", ... */
 
 #endif

@@ -247,9 +247,11 @@ static int start_tracer(struct bench *b, struct tracer_opening **opening, struct
 		return cg_errf(err, "cannot find the dockerd process (no /var/run/docker.pid and "
 		                    "no process named dockerd); is dockerd running in another "
 		                    "PID namespace?");
+	b->dockerd_pid = dockerd;
 	struct tracer_config tc = {
 	        .strategy = b->cfg->probe,
 	        .dockerd_tgid = dockerd,
+	        .serve_tgid = b->serve.pid,
 	        .probe_file = b->cfg->probe_file,
 	        .on_event = bench_on_event,
 	        .ctx = b,
@@ -271,6 +273,25 @@ static int finish_tracer(struct bench *b, struct tracer_opening *opening, struct
 	         tracer_strategy_name(tracer_strategy(b->tracer)));
 	snprintf(b->res->host.probe_reason, sizeof(b->res->host.probe_reason), "%s",
 	         tracer_reason(b->tracer));
+	return 0;
+}
+
+/* Before the probes, which are compiled with its pid. */
+static int start_serve(struct bench *b, struct cg_err *err)
+{
+	if (!(b->cfg->paths & BENCH_SERVE_PATHS))
+		return 0;
+	if (b->cfg->serve_sock)
+		bench_log(b, "using the cglat serve on %s", b->cfg->serve_sock);
+	else
+		bench_log(b, "starting cglat serve for the serve paths (--reply-after %s)",
+		          b->cfg->serve_reply_enforce ? "enforce" : "record");
+	if (bench_serve_start(b->cfg, &b->serve, err))
+		return -1;
+	bench_log(b, "cglat serve is PID %d on %s", (int)b->serve.pid, b->serve.sock);
+	if ((b->cfg->paths & (1u << PATH_SERVE_API)) &&
+	    docker_connect(b->serve.sock, &b->serve_docker, err))
+		return cg_err_wrap(err, "connecting to cglat serve");
 	return 0;
 }
 
@@ -400,9 +421,19 @@ void bench_clean_up(struct bench *b)
 	for (int r = 0; r < CG_RES_COUNT; r++)
 		if (b->fd[r] >= 0)
 			close(b->fd[r]);
+	struct cg_err err;
+	/* serve first: it finishes the updates and records it has in flight. */
+	docker_close(b->serve_docker);
+	b->serve_docker = NULL;
+	if (b->serve.sock[0]) {
+		bench_log(b, "%s",
+		          b->serve.child ? "stopping cglat serve" : "leaving cglat serve running");
+		if (bench_serve_stop(&b->serve, &err) < 0)
+			fprintf(stderr, "cglat: warning: %s\n", err.msg);
+		b->serve.sock[0] = '\0';
+	}
 	/* The probes detach while the container is removed. */
 	tracer_detach_begin(b->tracer);
-	struct cg_err err;
 	if (b->res->container_created && !b->cfg->keep) {
 		bench_log(b, "removing container %s", b->res->container_name);
 		if (remove_made_container(b, &err) < 0)
@@ -489,10 +520,10 @@ int bench_preflight(const struct bench_config *cfg, struct cg_err *err)
 int bench_prepare(struct bench *b, struct cg_err *err)
 {
 	fill_host(b);
-	return check_container(b, err) || start_tracer_and_container(b, err) ||
-	                       bench_check_stop(err) || resolve_cgroup(b, err) ||
-	                       save_originals(b, err) || open_direct_fds(b, err) ||
-	                       set_base_limits(b, err)
+	return check_container(b, err) || start_serve(b, err) ||
+	                       start_tracer_and_container(b, err) || bench_check_stop(err) ||
+	                       resolve_cgroup(b, err) || save_originals(b, err) ||
+	                       open_direct_fds(b, err) || set_base_limits(b, err)
 	               ? -1
 	               : 0;
 }

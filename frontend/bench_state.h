@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "bench_serve.h"
 #include "cglat.h"
 #include "docker.h"
 #include "tracer.h"
@@ -27,8 +28,11 @@ struct bench {
 	struct cglat_target *target;             /* the container's cgroups */
 	char limit_path[CG_RES_COUNT][PATH_MAX]; /* the file each resource's limit is in */
 	struct tracer *tracer;
-	int fd[CG_RES_COUNT]; /* kept open for the direct and floor paths */
-	const char *cli_ref;  /* what `docker update` is given */
+	pid_t dockerd_pid;
+	struct bench_serve serve;    /* the serve paths' cglat serve */
+	struct docker *serve_docker; /* the serve-api path's connection to it */
+	int fd[CG_RES_COUNT];        /* kept open for the direct and floor paths */
+	const char *cli_ref;         /* what `docker update` is given */
 	int64_t updates[CG_RES_COUNT];
 	/* Original file contents, for --container: swap, memory, cpu period, cpu quota. */
 	char orig_text[4][64];
@@ -39,6 +43,7 @@ struct bench {
 	struct sample *cur;
 	const char *cur_file;
 	bool want_recv, recv_found, write_found;
+	pid_t recv_tgid;     /* the daemon whose receive starts the sample */
 	int failed_in_a_row; /* updates that could not be issued, since the last that could */
 	bool create_tried;   /* a container may exist that cglat made, its id unknown */
 };

@@ -137,8 +137,13 @@ static void dur(double ns, char *buf, size_t len)
 
 static void text_table(FILE *out, const struct report_row *rows, size_t n)
 {
-	fprintf(out, "%-7s %-7s %-17s %6s %7s %10s %10s %10s %10s %10s %10s %10s\n", "PATH", "RES",
-	        "METRIC", "N", "INVALID", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99", "MAX");
+	int w = 7; /* the path column: as wide as the widest name in the table */
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(bench_sample_path_name(rows[i].path)) > w)
+			w = (int)strlen(bench_sample_path_name(rows[i].path));
+	fprintf(out, "%-*s %-7s %-17s %6s %7s %10s %10s %10s %10s %10s %10s %10s\n", w, "PATH",
+	        "RES", "METRIC", "N", "INVALID", "MEAN", "STDDEV", "MIN", "P50", "P90", "P99",
+	        "MAX");
 	for (size_t i = 0; i < n; i++) {
 		const struct report_row *r = &rows[i];
 		const struct stats *s = &r->stats;
@@ -153,7 +158,7 @@ static void text_table(FILE *out, const struct report_row *rows, size_t n)
 		if (!s->n)
 			for (int k = 0; k < 7; k++)
 				snprintf(v[k], 32, "-");
-		fprintf(out, "%-7s %-7s %-17s %6zu %7zu %10s %10s %10s %10s %10s %10s %10s\n",
+		fprintf(out, "%-*s %-7s %-17s %6zu %7zu %10s %10s %10s %10s %10s %10s %10s\n", w,
 		        bench_sample_path_name(r->path), cgroup_resource_name(r->resource),
 		        bench_metric_name(r->metric), s->n, r->invalid, v[0], v[1], v[2], v[3],
 		        v[4], v[5], v[6]);
@@ -236,6 +241,38 @@ static void text_floor(FILE *out, const struct report_row *rows, size_t n)
 	}
 }
 
+/* Each serve path beside the daemon path it fronts, resource by resource: what serve
+ * takes from receive to the kernel, and what the whole client call costs through it. */
+static void text_serve(FILE *out, const struct report_row *rows, size_t n)
+{
+	static const struct {
+		enum sample_path serve, daemon;
+		enum metric m;
+	} pairs[] = {
+	        {SAMPLE_SERVE, SAMPLE_DOCKER, METRIC_DAEMON_TO_WRITE},
+	        {SAMPLE_SERVE, SAMPLE_DOCKER, METRIC_ROUND_TRIP},
+	        {SAMPLE_SERVE_API, SAMPLE_API, METRIC_DAEMON_TO_WRITE},
+	        {SAMPLE_SERVE_API, SAMPLE_API, METRIC_ROUND_TRIP},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		for (int r = 0; r < CG_RES_COUNT; r++) {
+			const struct report_row *s =
+			        find_row(rows, n, pairs[i].serve, (enum cg_resource)r, pairs[i].m);
+			const struct report_row *d =
+			        find_row(rows, n, pairs[i].daemon, (enum cg_resource)r, pairs[i].m);
+			if (!s || !d || !s->stats.n || !d->stats.n || d->stats.p50 <= 0)
+				continue;
+			char a[32], b[32];
+			dur(s->stats.p50, a, sizeof(a));
+			dur(d->stats.p50, b, sizeof(b));
+			fprintf(out, "%s/%s %s (%s p50): %s / %s = %.3gx\n",
+			        bench_sample_path_name(pairs[i].serve),
+			        bench_sample_path_name(pairs[i].daemon),
+			        cgroup_resource_name((enum cg_resource)r),
+			        bench_metric_name(pairs[i].m), a, b, s->stats.p50 / d->stats.p50);
+		}
+}
+
 int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res)
 {
 	struct report_row rows[REPORT_MAX_ROWS];
@@ -269,6 +306,7 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 		        hl.daemon_path, a, b, hl.ratio);
 	}
 	text_floor(out, rows, n);
+	text_serve(out, rows, n);
 	struct report_original o;
 	report_original(rows, n, &o);
 	text_original(out, res, &o);

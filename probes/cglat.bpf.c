@@ -9,7 +9,8 @@
  *  CGLAT_KPROBE      vfs_write entry/return, the file named from its dentry (as
  *                    the original tool did); needs kprobes and matching headers.
  * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
- * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID; 0 disables).
+ * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID, and to
+ * CGLAT_SERVE_TGID, a cglat serve in front of dockerd; 0 disables either).
  *
  * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
@@ -25,6 +26,9 @@
 
 #ifndef CGLAT_DOCKERD_TGID
 #define CGLAT_DOCKERD_TGID 0
+#endif
+#ifndef CGLAT_SERVE_TGID
+#define CGLAT_SERVE_TGID 0
 #endif
 #ifndef CGLAT_MAX_OPEN_FILES
 #define CGLAT_MAX_OPEN_FILES 16384
@@ -195,16 +199,17 @@ struct user_msghdr_abi {
 	u32 pad2;
 };
 
-static __always_inline int is_dockerd(void)
+/* A process whose receives of update requests are start marks: dockerd, or serve. */
+static __always_inline int is_receiver(void)
 {
-	if (CGLAT_DOCKERD_TGID == 0)
-		return 0;
-	return (bpf_get_current_pid_tgid() >> 32) == CGLAT_DOCKERD_TGID;
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return (CGLAT_DOCKERD_TGID != 0 && tgid == CGLAT_DOCKERD_TGID) ||
+	       (CGLAT_SERVE_TGID != 0 && tgid == CGLAT_SERVE_TGID);
 }
 
 static __always_inline void recv_enter(s32 fd, u64 buf, u32 call)
 {
-	if (!is_dockerd())
+	if (!is_receiver())
 		return;
 	u32 tid = bpf_get_current_pid_tgid();
 	struct recv_args a = {.ts = bpf_ktime_get_ns(), .buf = buf, .call = call, .fd = fd};
@@ -213,7 +218,7 @@ static __always_inline void recv_enter(s32 fd, u64 buf, u32 call)
 
 static __always_inline void recv_exit(void *ctx, long ret)
 {
-	if (!is_dockerd())
+	if (!is_receiver())
 		return;
 	u32 tid = bpf_get_current_pid_tgid();
 	struct recv_args *a = recv_inflight.lookup(&tid);

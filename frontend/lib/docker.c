@@ -254,8 +254,9 @@ char *docker_update_body(const struct docker_update *u)
 	return s;
 }
 
-int docker_update_argv(const char *docker_bin, const char *ref, const struct docker_update *u,
-                       char storage[8][64], const char *argv[16])
+/* host: the CLI's -H (unix://PATH), or NULL for its default. */
+static int update_argv(const char *docker_bin, const char *host, const char *ref,
+                       const struct docker_update *u, char storage[8][64], const char *argv[16])
 {
 	/* The CLI's own order; numbers are plain bytes and microseconds. */
 	static const struct {
@@ -271,6 +272,10 @@ int docker_update_argv(const char *docker_bin, const char *ref, const struct doc
 	};
 	int argc = 0, used = 0;
 	argv[argc++] = docker_bin;
+	if (host) {
+		argv[argc++] = "-H";
+		argv[argc++] = host;
+	}
 	argv[argc++] = "update";
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		if (!(u->set & opts[i].flag))
@@ -283,6 +288,12 @@ int docker_update_argv(const char *docker_bin, const char *ref, const struct doc
 	argv[argc++] = ref;
 	argv[argc] = NULL;
 	return argc;
+}
+
+int docker_update_argv(const char *docker_bin, const char *ref, const struct docker_update *u,
+                       char storage[8][64], const char *argv[16])
+{
+	return update_argv(docker_bin, NULL, ref, u, storage, argv);
 }
 
 /* ---- references ---- */
@@ -815,6 +826,12 @@ static int spawn_cli(const char *bin, const char *const argv[], int err_fd, pid_
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
                       struct cg_err *err)
 {
+	return docker_update_cli_host(docker_bin, NULL, ref, u, err);
+}
+
+int docker_update_cli_host(const char *docker_bin, const char *host, const char *ref,
+                           const struct docker_update *u, struct cg_err *err)
+{
 	char storage[8][64], line[512];
 	const char *argv[16];
 	int fds[2], status = 0;
@@ -823,7 +840,7 @@ int docker_update_cli(const char *docker_bin, const char *ref, const struct dock
 		return cg_errf(err, "no docker binary given: pass --docker-bin");
 	if (docker_validate_ref(ref, err) < 0)
 		return -1;
-	docker_update_argv(docker_bin, ref, u, storage, argv);
+	update_argv(docker_bin, host, ref, u, storage, argv);
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return cg_errf(err, "cannot create a pipe for docker's stderr: %s",
 		               strerror(errno));

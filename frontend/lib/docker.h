@@ -100,6 +100,9 @@ int docker_update_json(struct docker *d, const char *id, const char *json, struc
  * /dev/null; on a non-zero exit the error holds the CLI's first stderr line. */
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
                       struct cg_err *err);
+/* The same with `-H host` (e.g. "unix:///run/cglat/docker.sock"): another daemon's socket. */
+int docker_update_cli_host(const char *docker_bin, const char *host, const char *ref,
+                           const struct docker_update *u, struct cg_err *err);
 
 /* Makes sure image (repo:tag) exists: when missing, imports `tar` (cglat's holds one
  * file, /idle, made at build time) through POST /images/create?fromSrc=-. */

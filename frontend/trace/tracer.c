@@ -371,14 +371,16 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	char *text = probe_text(cfg->probe_file, err);
 	if (!text)
 		return -1;
-	char tgid[64];
+	char tgid[64], serve_tgid[64];
 	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
-	const char *flags[5 + COUNT(probe_syscalls)] = {
+	snprintf(serve_tgid, sizeof(serve_tgid), "-DCGLAT_SERVE_TGID=%d", (int)cfg->serve_tgid);
+	const char *flags[6 + COUNT(probe_syscalls)] = {
 	        "-DCGLAT_BPF=1",
 	        t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
 	        tgid,
+	        serve_tgid,
 	};
-	size_t n = 3;
+	size_t n = 4;
 	if (cfg->monitor) {
 		flags[n++] = "-DCGLAT_MONITOR=1";
 		if (has_write_folio())

@@ -17,6 +17,7 @@ typedef void (*tracer_event_fn)(void *ctx, const struct cglat_event *ev);
 struct tracer_config {
 	enum tracer_strategy strategy;
 	pid_t dockerd_tgid;     /* 0: no receive probes */
+	pid_t serve_tgid;       /* a cglat serve whose receives are timed too; 0: none */
 	const char *probe_file; /* NULL: the source embedded at build time */
 	bool monitor; /* also count page faults, reclaim and writeback of chosen processes */
 	tracer_event_fn on_event;

@@ -94,12 +94,13 @@ Test(cli, usage_has_examples_and_every_option)
 	fclose(f);
 	cr_assert(strstr(text, "Examples:"));
 	cr_assert(strstr(text, "sudo cglat -n 100"));
-	const char *opts[] = {"--iterations", "--warmup",      "--paths",      "--resources",
-	                      "--mem-base",   "--mem-delta",   "--cpu-base",   "--cpu-delta",
-	                      "--cpu-period", "--container",   "--image",      "--name",
-	                      "--keep",       "--docker-sock", "--docker-bin", "--timeout",
-	                      "--probe",      "--probe-file",  "--format",     "--output",
-	                      "--hist",       "--verbose",     "--help",       "--version"};
+	const char *opts[] = {"--iterations", "--warmup",           "--paths",      "--resources",
+	                      "--mem-base",   "--mem-delta",        "--cpu-base",   "--cpu-delta",
+	                      "--cpu-period", "--container",        "--image",      "--name",
+	                      "--keep",       "--docker-sock",      "--docker-bin", "--timeout",
+	                      "--probe",      "--probe-file",       "--format",     "--output",
+	                      "--hist",       "--verbose",          "--help",       "--version",
+	                      "--serve-sock", "--serve-reply-after"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		cr_assert(strstr(text, opts[i]), "usage lacks %s", opts[i]);
 	free(text);
@@ -134,6 +135,11 @@ Test(cli, bad_usage_is_refused_with_a_message_naming_the_option)
 	        {{"--mem-base", "6m"}, "below 6 MiB"},
 	        {{"--mem-base", "4m", "--mem-delta", "8m"}, "--mem-delta must be smaller"},
 	        {{"--cpu-base", "1500"}, "below 1000 us"},
+	        {{"--paths", "serve,foo"}, "choose from docker, api, direct, serve, serve-api"},
+	        {{"--serve-sock", "/run/x.sock"}, "add serve or serve-api to --paths"},
+	        {{"--serve-reply-after", "enforce"}, "add serve or serve-api to --paths"},
+	        {{"--paths", "serve", "--serve-reply-after", "soon"}, "--serve-reply-after"},
+	        {{"--paths", "serve", "--serve-sock", ""}, "not a unix socket path"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *argv[6] = {"cglat"};
@@ -156,4 +162,30 @@ Test(cli, path_names)
 	cr_assert_str_eq(cli_path_name(PATH_DOCKER), "docker");
 	cr_assert_str_eq(cli_path_name(PATH_API), "api");
 	cr_assert_str_eq(cli_path_name(PATH_DIRECT), "direct");
+	cr_assert_str_eq(cli_path_name(PATH_SERVE), "serve");
+	cr_assert_str_eq(cli_path_name(PATH_SERVE_API), "serve-api");
+}
+
+Test(cli, serve_paths_and_their_options)
+{
+	struct bench_config cfg;
+	enum cli_action action;
+	struct cg_err err;
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "docker,serve,serve-api"), 0, "%s",
+	             err.msg);
+	cr_assert_eq(cfg.paths, (1u << PATH_DOCKER) | BENCH_SERVE_PATHS);
+	cr_assert_null(cfg.serve_sock, "a serve is started for the run by default");
+	cr_assert_not(cfg.serve_reply_enforce, "the default mode is record");
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "serve-api", "--serve-reply-after",
+	                   "enforce"),
+	             0, "%s", err.msg);
+	cr_assert(cfg.serve_reply_enforce);
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "serve", "--serve-sock",
+	                   "/run/cglat/docker.sock"),
+	             0, "%s", err.msg);
+	cr_assert_str_eq(cfg.serve_sock, "/run/cglat/docker.sock");
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "serve", "--serve-sock",
+	                   "/run/cglat/docker.sock", "--serve-reply-after", "enforce"),
+	             -1);
+	cr_assert(strstr(err.msg, "keeps the mode it was started with"), "%s", err.msg);
 }

@@ -152,6 +152,32 @@ Test(report, headline_is_the_ratio_of_medians)
 	free(f.res.samples);
 }
 
+Test(report, text_sets_each_serve_path_beside_the_daemon_path_it_fronts)
+{
+	struct fixture f;
+	make(&f, 2);
+	f.cfg.paths |= BENCH_SERVE_PATHS;
+	for (int i = 0; i < 10; i++)
+		for (int r = 0; r < CG_RES_COUNT; r++) {
+			add(&f.res, SAMPLE_SERVE, (enum cg_resource)r, i, 10000, true);
+			add(&f.res, SAMPLE_SERVE_API, (enum cg_resource)r, i, 5000, true);
+		}
+	char *text = render(report_text, &f);
+	/* docker daemon_to_write p50 5.5 ms; serve's 55 us: 0.01x */
+	cr_assert(strstr(text,
+	                 "serve/docker memory (daemon_to_write p50): 55.0 us / 5.50 ms = 0.01x"),
+	          "%s", text);
+	/* The path column widens for "serve-api", the rows stay aligned. */
+	cr_assert(strstr(text, "\ndocker    memory  daemon_to_write "), "%s", text);
+	cr_assert(
+	        strstr(text, "serve-api/api cpu (daemon_to_write p50): 27.5 us / 2.75 ms = 0.01x"),
+	        "%s", text);
+	cr_assert(strstr(text, "serve/docker cpu (round_trip p50)"), "%s", text);
+	cr_assert(strstr(text, "\nserve-api cpu     daemon_to_write "), "%s", text);
+	free(text);
+	free(f.res.samples);
+}
+
 Test(report, original_summary_is_means_in_ms)
 {
 	struct fixture f;
