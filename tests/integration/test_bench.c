@@ -793,3 +793,153 @@ Test(bench_cli, version_is_printed)
 	free(out);
 	free(err);
 }
+
+/* ------------------------------------------------------ the serve paths */
+
+TestSuite(bench_serve, .timeout = 180);
+
+/* Each row of path for both resources: n samples, none invalid. */
+static void expect_path_rows(json_t *root, const char *path, const char *const metrics[],
+                             json_int_t n)
+{
+	static const char *const resources[] = {"memory", "cpu"};
+	json_t *results = jget(root, "results");
+	for (size_t r = 0; r < 2; r++)
+		for (size_t m = 0; metrics[m]; m++) {
+			json_t *row = NULL;
+			size_t found = find_rows(results, path, resources[r], metrics[m], &row);
+			cr_expect_eq(found, 1, "row %s %s %s appears %zu times", path, resources[r],
+			             metrics[m], found);
+			if (!row)
+				continue;
+			cr_expect_eq(json_integer_value(json_object_get(row, "n")), n,
+			             "%s %s %s: n is not %" JSON_INTEGER_FORMAT, path, resources[r],
+			             metrics[m], n);
+			cr_expect_eq(json_integer_value(json_object_get(row, "invalid")), 0,
+			             "%s %s %s has invalid samples", path, resources[r],
+			             metrics[m]);
+		}
+}
+
+static const char *const daemon_metrics[] = {"daemon_to_write", "request_to_write", "round_trip",
+                                             NULL};
+
+/* Is there a process whose command line is `cglat serve ... PATH ...`? */
+static bool serve_process_on(const char *sock)
+{
+	char *out = NULL, *err = NULL;
+	int status = 0;
+	const char *argv[] = {"pgrep", "-f", "--", sock, NULL};
+	it_run(argv, 10, &out, &err, &status, NULL);
+	bool found = it_exit_code(status) == 0 && out && out[0];
+	free(out);
+	free(err);
+	return found;
+}
+
+Test(bench_serve, serve_paths_through_a_serve_it_starts_and_stops)
+{
+	char *orphans = it_orphan_containers();
+	const char *args[] = {"-n",       "3",    "--paths", "docker,serve,serve-api,direct",
+	                      "--format", "json", NULL};
+	char *out = NULL, *err = NULL;
+	pid_t pid;
+	run_expect(args, 0, &out, &err, &pid);
+	json_t *root = parse_json(out);
+	expect_path_rows(root, "serve", daemon_metrics, 3);
+	expect_path_rows(root, "serve-api", daemon_metrics, 3);
+	expect_path_rows(root, "docker", daemon_metrics, 3);
+	cr_expect_eq(json_integer_value(jget(root, "invalid_samples")), 0);
+
+	/* The serve it started is gone, with its socket and directory. */
+	char *dir = it_strf("/run/cglat-bench-%d", (int)pid);
+	cr_expect_neq(access(dir, F_OK), 0, "%s is left", dir);
+	cr_expect_not(serve_process_on(dir), "a cglat serve on %s still runs", dir);
+	assert_nothing_left(pid, orphans);
+	free(dir);
+	json_decref(root);
+	free(out);
+	free(err);
+	free(orphans);
+}
+
+Test(bench_serve, reply_after_enforce_answers_before_the_record)
+{
+	char *orphans = it_orphan_containers();
+	const char *args[] = {"-n",      "3",        "--paths", "serve-api", "--serve-reply-after",
+	                      "enforce", "--format", "json",    NULL};
+	char *out = NULL, *err = NULL;
+	pid_t pid;
+	run_expect(args, 0, &out, &err, &pid);
+	json_t *root = parse_json(out);
+	expect_path_rows(root, "serve-api", daemon_metrics, 3);
+	assert_nothing_left(pid, orphans);
+	json_decref(root);
+	free(out);
+	free(err);
+	free(orphans);
+}
+
+Test(bench_serve, a_running_serve_is_used_and_left_running)
+{
+	const char *dir = "/run/cglat-it-bench-serve";
+	char *sock = it_strf("%s/docker.sock", dir);
+	const char *serve_argv[] = {CGLAT_BIN, "serve", "--listen", sock, NULL};
+	struct it_proc serve;
+	cr_assert_eq(it_spawn(serve_argv, &serve), 0);
+	for (int i = 0; i < 200 * it_time_scale() && access(sock, F_OK) != 0; i++) {
+		it_drain(&serve);
+		usleep(20000);
+	}
+	cr_assert_eq(access(sock, F_OK), 0, "cglat serve made no socket %s", sock);
+	usleep(100000); /* bound before it listens: the run's connect retries are not ours */
+
+	char *orphans = it_orphan_containers();
+	const char *args[] = {"-n", "3",        "--paths", "serve", "--serve-sock",
+	                      sock, "--format", "json",    NULL};
+	char *out = NULL, *err = NULL;
+	pid_t pid;
+	int status = 0;
+	int rc = it_cglat(args, &out, &err, &status, &pid);
+	bool serve_alive = kill(serve.pid, 0) == 0;
+	kill(serve.pid, SIGTERM);
+	char *serve_err = NULL;
+	int serve_status = 0;
+	it_wait(&serve, 30, NULL, &serve_err, &serve_status);
+	cr_assert_eq(rc, 0, "cglat did not finish; stderr:\n%s", err);
+	cr_assert_eq(it_exit_code(status), 0, "cglat exited 0x%x; stderr:\n%s", status, err);
+	cr_expect(serve_alive, "the run stopped the serve it did not start");
+	cr_expect_eq(it_exit_code(serve_status), 0, "cglat serve exited 0x%x after SIGTERM: %s",
+	             serve_status, serve_err);
+	json_t *root = parse_json(out);
+	expect_path_rows(root, "serve", daemon_metrics, 3);
+	assert_nothing_left(pid, orphans);
+	json_decref(root);
+	free(out);
+	free(err);
+	free(serve_err);
+	free(orphans);
+	free(sock);
+}
+
+Test(bench_serve, a_serve_sock_nobody_answers_is_refused_before_anything)
+{
+	char *orphans = it_orphan_containers();
+	double since = it_now();
+	const char *args[] = {
+	        "-n", "1", "--paths", "serve", "--serve-sock", "/run/cglat-it-nobody/docker.sock",
+	        NULL};
+	char *out = NULL, *err = NULL;
+	pid_t pid;
+	run_expect(args, 1, &out, &err, &pid);
+	assert_one_message(err);
+	cr_expect(strstr(err, "--serve-sock /run/cglat-it-nobody/docker.sock"), "%s", err);
+	cr_expect(strstr(err, "cglat serve --listen"), "the fix is not named: %s", err);
+	char *made = it_created_containers(since, it_now(), pid);
+	cr_expect_str_empty(made, "containers made: %s", made);
+	assert_nothing_left(pid, orphans);
+	free(made);
+	free(out);
+	free(err);
+	free(orphans);
+}
