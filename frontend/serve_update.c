@@ -3094,6 +3094,8 @@ struct entry {
 	size_t q_len;
 	bool busy; /* a worker has it, or it waits for one */
 	struct entry *ready_next;
+	bool refresh_queued; /* under u->mu: waits for the refresher */
+	struct entry *refresh_next;
 };
 
 static void job_free(struct job *j);
@@ -3123,6 +3125,11 @@ struct serve_updates {
 	/* the events stream */
 	pthread_t events;
 	bool events_started;
+	/* entries an event made stale, refreshed in the background (under mu) */
+	pthread_t refresher;
+	bool refresher_started, refresher_stop;
+	pthread_cond_t refresh_cv;
+	struct entry *refresh_head, *refresh_tail;
 	int stop_pipe[2];
 	pthread_mutex_t emu;
 	pthread_cond_t ecv;
@@ -4120,6 +4127,56 @@ struct events_reader {
 	bool headers;
 };
 
+/* Under u->mu: have the refresher read e again now, so that the next update finds its
+ * cache current instead of asking dockerd on its way to the kernel's files (someone
+ * else's `docker update` costs the next update through serve a round trip otherwise). */
+static void queue_refresh(struct serve_updates *u, struct entry *e)
+{
+	if (e->refresh_queued || !u->refresher_started)
+		return;
+	e->refresh_queued = true;
+	e->refs++;
+	e->refresh_next = NULL;
+	if (u->refresh_tail)
+		u->refresh_tail->refresh_next = e;
+	else
+		u->refresh_head = e;
+	u->refresh_tail = e;
+	pthread_cond_signal(&u->refresh_cv);
+}
+
+/* Takes each entry's turn like an update, so it never reads while one writes; an update
+ * that arrives meanwhile waits for a refresh that started before it. */
+static void *refresher_main(void *arg)
+{
+	struct serve_updates *u = arg;
+	pthread_mutex_lock(&u->mu);
+	for (;;) {
+		while (!u->refresher_stop && !u->refresh_head)
+			pthread_cond_wait(&u->refresh_cv, &u->mu);
+		struct entry *e = u->refresh_head;
+		if (!e)
+			break;
+		u->refresh_head = e->refresh_next;
+		if (!u->refresh_head)
+			u->refresh_tail = NULL;
+		e->refresh_queued = false;
+		bool stop = u->refresher_stop;
+		pthread_mutex_unlock(&u->mu);
+		if (!stop) {
+			struct su_error err;
+			turn_take(e);
+			if (refresh(u, e, &err) < 0) /* the next update tries again, and says why */
+				vlog(u, "refreshing %.12s after an event: %s", e->id, err.msg);
+			turn_give(e);
+		}
+		unref(u, e);
+		pthread_mutex_lock(&u->mu);
+	}
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
 static void on_event(struct serve_updates *u, const char *text, size_t n)
 {
 	json_t *ev = json_loadb(text, n, 0, NULL);
@@ -4152,15 +4209,18 @@ static void on_event(struct serve_updates *u, const char *text, size_t n)
 		if (!strcmp(action, "rename") && name)
 			snprintf(e->name, sizeof(e->name), "%s", name);
 		pthread_mutex_lock(&e->mu);
+		bool stale = false;
 		if (!strcmp(action, "start") || !strcmp(action, "die"))
-			e->target_stale = e->limits_stale = true;
+			stale = e->target_stale = e->limits_stale = true;
 		else if (!strcmp(action, "update")) {
 			if (e->expect_events > 0)
 				e->expect_events--;
 			else
-				e->limits_stale = true; /* someone else's update */
+				stale = e->limits_stale = true; /* someone else's update */
 		}
 		pthread_mutex_unlock(&e->mu);
+		if (stale)
+			queue_refresh(u, e);
 	}
 	pthread_mutex_unlock(&u->mu);
 	json_decref(ev);
@@ -4325,6 +4385,7 @@ int serve_updates_open(const struct serve_config *cfg, struct serve_updates **ou
 	pthread_mutex_init(&u->emu, NULL);
 	pthread_cond_init(&u->ecv, NULL);
 	pthread_mutex_init(&u->smu, NULL);
+	pthread_cond_init(&u->refresh_cv, NULL);
 	su_server_defaults(&u->server);
 	u->enforced_ns.v = calloc(SAMPLES, sizeof(int64_t));
 	u->recorded_ns.v = calloc(SAMPLES, sizeof(int64_t));
@@ -4349,9 +4410,11 @@ int serve_updates_open(const struct serve_config *cfg, struct serve_updates **ou
 			break;
 		u->nworkers++;
 	}
+	if (pthread_create(&u->refresher, NULL, refresher_main, u) == 0)
+		u->refresher_started = true;
 	if (pthread_create(&u->events, NULL, events_main, u) == 0)
 		u->events_started = true;
-	if (u->nworkers == 0 || !u->events_started) {
+	if (u->nworkers == 0 || !u->events_started || !u->refresher_started) {
 		serve_updates_close(u);
 		return cg_errf(err, "cannot start the update path's threads");
 	}
@@ -4380,6 +4443,15 @@ void serve_updates_close(struct serve_updates *u)
 	if (u->events_started)
 		pthread_join(u->events, NULL);
 	u->events_started = false;
+	/* Nothing queues a refresh now: the refresher ends, dropping what is still queued. */
+	if (u->refresher_started) {
+		pthread_mutex_lock(&u->mu);
+		u->refresher_stop = true;
+		pthread_cond_broadcast(&u->refresh_cv);
+		pthread_mutex_unlock(&u->mu);
+		pthread_join(u->refresher, NULL);
+	}
+	u->refresher_started = false;
 	for (;;) {
 		pthread_mutex_lock(&u->mu);
 		struct entry *e = u->entries;
@@ -4425,6 +4497,7 @@ void serve_updates_close(struct serve_updates *u)
 	pthread_cond_destroy(&u->rcv);
 	pthread_mutex_destroy(&u->emu);
 	pthread_cond_destroy(&u->ecv);
+	pthread_cond_destroy(&u->refresh_cv);
 	pthread_mutex_destroy(&u->smu);
 	free(u);
 }
