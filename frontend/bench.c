@@ -134,23 +134,11 @@ static int64_t next_value(struct bench *b, enum cg_resource r)
 	return c->cpu_base + (k % 2 == 0 ? c->cpu_delta : -c->cpu_delta);
 }
 
-static void update_request(enum cg_resource r, int64_t value, struct docker_update *u)
-{
-	memset(u, 0, sizeof(*u));
-	if (r == CG_RES_MEMORY) {
-		u->set = DOCKER_SET_MEMORY;
-		u->memory = value;
-	} else {
-		u->set = DOCKER_SET_CPU_QUOTA;
-		u->cpu_quota = value;
-	}
-}
-
 /* Issues one update through a path; the client timestamps bracket the call. */
 static int issue(struct bench *b, struct sample *s, struct cg_err *err)
 {
 	struct docker_update u;
-	update_request(s->resource, s->value, &u);
+	bench_sample_update(b->res->cpu_field, s->resource, s->value, &u);
 	size_t len = strlen(s->expected);
 	int rc = 0;
 	ssize_t n;

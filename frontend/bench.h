@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bench_cli.h"
+#include "bench_limits.h"
 #include "cgroup.h"
 #include "error.h"
 
@@ -73,6 +74,7 @@ struct bench_result {
 	char container_id[65];
 	char container_name[256];
 	bool container_created;
+	enum bench_cpu_field cpu_field; /* how the docker and api paths ask for a CPU quota */
 	struct sample *samples;
 	size_t count, cap;
 	uint64_t lost_events;

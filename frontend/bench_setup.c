@@ -95,23 +95,10 @@ static bool restore_files(struct bench *b)
 static bool restore_container(struct bench *b, struct cg_err *err)
 {
 	const struct docker_limits *o = &b->orig.limits;
-	struct docker_update u = {0};
-	if (o->memory > 0) {
-		u.set |= DOCKER_SET_MEMORY;
-		u.memory = o->memory;
-	}
-	if (o->memory_swap != 0) {
-		u.set |= DOCKER_SET_MEMORY_SWAP;
-		u.memory_swap = o->memory_swap;
-	}
-	if (o->cpu_period > 0) {
-		u.set |= DOCKER_SET_CPU_PERIOD;
-		u.cpu_period = o->cpu_period;
-	}
-	u.set |= DOCKER_SET_CPU_QUOTA;
-	u.cpu_quota = o->cpu_quota > 0 ? o->cpu_quota : -1;
+	struct docker_update u;
+	bench_restore_update(b->cfg, b->res->cpu_field, o, &u);
 	struct cg_err uerr;
-	if (docker_update_api(b->docker, b->res->container_id, &u, &uerr) < 0)
+	if (u.set && docker_update_api(b->docker, b->res->container_id, &u, &uerr) < 0)
 		fprintf(stderr,
 		        "cglat: warning: could not put back Docker's record of the limits: "
 		        "%s\n",
@@ -177,14 +164,9 @@ static int check_container(struct bench *b, struct cg_err *err)
 	if (!b->orig.running || b->orig.pid <= 0)
 		return cg_errf(err, "container %s is not running; start it with `docker start %s`",
 		               ref, ref);
-	/* Found by the fault trials: every update would fail after the probes were loaded. */
-	if (b->orig.limits.nano_cpus > 0)
-		return cg_errf(
-		        err,
-		        "container %s was started with --cpus (NanoCpus %lld): Docker refuses "
-		        "CPU quota and period updates on it; benchmark a container started "
-		        "with --cpu-quota or without CPU limits",
-		        ref, (long long)b->orig.limits.nano_cpus);
+	/* Started with --cpus: Docker refuses quota updates, so the paths send NanoCpus. */
+	if (bench_cpu_field_for(b->cfg, &b->orig.limits, ref, &b->res->cpu_field, err))
+		return -1;
 	snprintf(b->res->container_id, sizeof(b->res->container_id), "%s", b->orig.id);
 	snprintf(b->res->container_name, sizeof(b->res->container_name), "%s", b->orig.name);
 	b->cli_ref = ref;
@@ -339,20 +321,11 @@ static int open_direct_fds(struct bench *b, struct cg_err *err)
  * once, as the original tool did, so that Docker accepts every memory step. */
 static int set_base_limits(struct bench *b, struct cg_err *err)
 {
-	const struct bench_config *c = b->cfg;
-	struct docker_update u = {
-	        .set = DOCKER_SET_MEMORY | DOCKER_SET_CPU_PERIOD | DOCKER_SET_CPU_QUOTA,
-	        .memory = c->mem_base,
-	        .cpu_period = c->cpu_period,
-	        .cpu_quota = c->cpu_base,
-	};
+	struct docker_update u;
 	char swap[PATH_MAX];
 	snprintf(swap, sizeof(swap), "%s/%s", b->target->dir[res_ctl(CG_RES_MEMORY)],
 	         cgroup_swap_file(b->target->version[res_ctl(CG_RES_MEMORY)]));
-	if (access(swap, F_OK) == 0) {
-		u.set |= DOCKER_SET_MEMORY_SWAP;
-		u.memory_swap = 2 * (c->mem_base + c->mem_delta);
-	}
+	bench_base_update(b->cfg, b->res->cpu_field, access(swap, F_OK) == 0, &u);
 	if (docker_update_api(b->docker, b->res->container_id, &u, err))
 		return cg_err_wrap(err, "setting the base limits");
 	return 0;

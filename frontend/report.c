@@ -284,10 +284,13 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	        cgroup_mode_name(h->cgroup_mode), h->probe_strategy, h->probe_reason);
 	fprintf(out, "docker:    %s (API %s), %s, cgroup driver %s\n", h->docker_version,
 	        h->api_version, h->runtime, h->cgroup_driver);
-	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)\n\n", res->container_name,
+	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)%s\n\n", res->container_name,
 	        res->container_id, res->container_created ? ", made by cglat" : "",
 	        h->limit_file[CG_RES_MEMORY], h->cgroup_version[CG_RES_MEMORY],
-	        h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU]);
+	        h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU],
+	        res->cpu_field == BENCH_CPU_NANO && (cfg->resources & (1u << CG_RES_CPU))
+	                ? "; CPU sent as NanoCpus (started with --cpus)"
+	                : "");
 	text_table(out, rows, n);
 	text_invalid(out, res);
 	if (cfg->hist)
@@ -399,11 +402,12 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 		invalid += !res->samples[i].valid;
 
 	json_t *root = json_pack(
-	        "{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:b}, s:o, s:{s:s, s:f, s:f, s:f}, "
+	        "{s:s, s:s, s:o, s:o, s:{s:s, s:s, s:b, s:s}, s:o, s:{s:s, s:f, s:f, s:f}, "
 	        "s:{s:o, s:o, s:o}, s:{s:i, s:b, s:b}, s:I, s:I, s:b, s:I}",
 	        "tool", "cglat", "version", CGLAT_VERSION, "host", json_host(&res->host), "config",
 	        json_config(cfg), "container", "id", res->container_id, "name", res->container_name,
-	        "created", res->container_created, "results", results, "headline", "daemon_path",
+	        "created", res->container_created, "cpu_field",
+	        bench_cpu_field_name(res->cpu_field), "results", results, "headline", "daemon_path",
 	        hl.daemon_path, "docker_daemon_to_write_p50_ns", hl.docker_p50_ns,
 	        "direct_request_to_write_p50_ns", hl.direct_p50_ns, "ratio", hl.ratio,
 	        "original_summary", "memory_ms", json_ms_or_null(o.memory_ms), "cpu_ms",

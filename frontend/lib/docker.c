@@ -7,6 +7,7 @@
 #endif
 #include "docker.h"
 #include "text.h"
+#include "units.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -239,6 +240,7 @@ char *docker_update_body(const struct docker_update *u)
 	        {DOCKER_SET_MEMORY_SWAP, "MemorySwap", offsetof(struct docker_update, memory_swap)},
 	        {DOCKER_SET_CPU_QUOTA, "CpuQuota", offsetof(struct docker_update, cpu_quota)},
 	        {DOCKER_SET_CPU_PERIOD, "CpuPeriod", offsetof(struct docker_update, cpu_period)},
+	        {DOCKER_SET_NANO_CPUS, "NanoCpus", offsetof(struct docker_update, nano_cpus)},
 	};
 	json_t *obj = json_object();
 	if (!obj)
@@ -258,7 +260,7 @@ char *docker_update_body(const struct docker_update *u)
 static int update_argv(const char *docker_bin, const char *host, const char *ref,
                        const struct docker_update *u, char storage[8][64], const char *argv[16])
 {
-	/* The CLI's own order; numbers are plain bytes and microseconds. */
+	/* The CLI's own order; numbers are plain bytes and microseconds, --cpus a decimal. */
 	static const struct {
 		unsigned flag;
 		const char *opt;
@@ -269,6 +271,7 @@ static int update_argv(const char *docker_bin, const char *host, const char *ref
 	         offsetof(struct docker_update, memory_swap)},
 	        {DOCKER_SET_CPU_PERIOD, "--cpu-period", offsetof(struct docker_update, cpu_period)},
 	        {DOCKER_SET_CPU_QUOTA, "--cpu-quota", offsetof(struct docker_update, cpu_quota)},
+	        {DOCKER_SET_NANO_CPUS, "--cpus", offsetof(struct docker_update, nano_cpus)},
 	};
 	int argc = 0, used = 0;
 	argv[argc++] = docker_bin;
@@ -281,7 +284,10 @@ static int update_argv(const char *docker_bin, const char *host, const char *ref
 		if (!(u->set & opts[i].flag))
 			continue;
 		int64_t v = *(const int64_t *)((const char *)u + opts[i].off);
-		snprintf(storage[used], 64, "%lld", (long long)v);
+		if (opts[i].flag == DOCKER_SET_NANO_CPUS)
+			units_format_nano_cpus(v, storage[used], 64);
+		else
+			snprintf(storage[used], 64, "%lld", (long long)v);
 		argv[argc++] = opts[i].opt;
 		argv[argc++] = storage[used++];
 	}

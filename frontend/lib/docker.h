@@ -53,6 +53,7 @@ enum {
 	DOCKER_SET_MEMORY_SWAP = 1 << 1,
 	DOCKER_SET_CPU_QUOTA = 1 << 2,
 	DOCKER_SET_CPU_PERIOD = 1 << 3,
+	DOCKER_SET_NANO_CPUS = 1 << 4,
 };
 
 struct docker_update {
@@ -61,6 +62,7 @@ struct docker_update {
 	int64_t memory_swap;
 	int64_t cpu_quota;
 	int64_t cpu_period;
+	int64_t nano_cpus; /* 1e-9 CPUs: "NanoCpus" in the API, --cpus on the CLI */
 };
 
 /* Checks that sock is a unix socket owned by root, connects, and reads /version

@@ -128,6 +128,33 @@ int64_t units_cpus_to_quota(double cpus, int64_t period_us)
 	return (int64_t)((__int128)nano * period_us / 1000000000);
 }
 
+int64_t units_nano_cpus_to_quota(int64_t nano_cpus)
+{
+	return (int64_t)((__int128)nano_cpus * UNITS_NANO_CPUS_PERIOD_US / 1000000000);
+}
+
+int64_t units_quota_to_nano_cpus(int64_t quota_us)
+{
+	return quota_us * (1000000000 / UNITS_NANO_CPUS_PERIOD_US);
+}
+
+void units_format_nano_cpus(int64_t nano_cpus, char *buf, size_t len)
+{
+	const char *sign = nano_cpus < 0 ? "-" : "";
+	uint64_t mag = nano_cpus < 0 ? -(uint64_t)nano_cpus : (uint64_t)nano_cpus;
+	uint64_t whole = mag / 1000000000u, frac = mag % 1000000000u;
+	if (!frac) {
+		snprintf(buf, len, "%s%" PRIu64, sign, whole);
+		return;
+	}
+	char digits[10];
+	snprintf(digits, sizeof(digits), "%09" PRIu64, frac);
+	size_t n = strlen(digits);
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	snprintf(buf, len, "%s%" PRIu64 ".%.*s", sign, whole, (int)n, digits);
+}
+
 #define SHARES_MIN 2
 #define SHARES_MAX 262144
 #define WEIGHT_MIN 1

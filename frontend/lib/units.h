@@ -29,6 +29,19 @@ int units_parse_cpus(const char *text, double *cpus, struct cg_err *err);
 /* CPUs -> CFS quota in microseconds for the given period, rounded like docker. */
 int64_t units_cpus_to_quota(double cpus, int64_t period_us);
 
+/* The CFS period dockerd gives a limit held as NanoCpus (`--cpus`): 100 ms. */
+#define UNITS_NANO_CPUS_PERIOD_US 100000
+/* NanoCpus -> the quota in microseconds dockerd has runc write for it, of a
+ * UNITS_NANO_CPUS_PERIOD_US period: nano * 100000 / 1e9, truncated as dockerd does. */
+int64_t units_nano_cpus_to_quota(int64_t nano_cpus);
+/* A quota in microseconds of a UNITS_NANO_CPUS_PERIOD_US period -> the NanoCpus that
+ * dockerd turns back into exactly that quota (quota * 10000). */
+int64_t units_quota_to_nano_cpus(int64_t quota_us);
+/* NanoCpus as `docker update --cpus` takes them, the exact decimal of nano / 1e9 with
+ * no trailing zeros: "0.5", "2", "0.0105", "0.000000001". The CLI refuses a value
+ * that is not a whole number of NanoCpus ("value is too precise"), so no rounding. */
+void units_format_nano_cpus(int64_t nano_cpus, char *buf, size_t len);
+
 /* cgroup v1 cpu.shares [2, 262144] <-> v2 cpu.weight [1, 10000], crun's formula. */
 uint64_t units_shares_to_weight(uint64_t shares);
 uint64_t units_weight_to_shares(uint64_t weight);

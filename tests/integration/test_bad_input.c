@@ -252,7 +252,7 @@ Test(bad_input, bench)
 	        BAD(2, "longer than 64 hex digits", "-c", C_ID65),
 	        BAD(1, "no such container", "-c", "cglat-no-such-container"),
 	        BAD(1, "no such container", "-c", "12g4"),
-	        BAD(1, "was started with --cpus", "-c", C_NAME),
+	        BAD(1, "was started with --cpus", "-c", C_NAME, "--cpu-period", "50000"),
 	        BAD(2, "invalid container reference \"a/b\"", "--name", "a/b"),
 	        BAD(2, "invalid image name", "--image", "../x"),
 	        BAD(2, "--paths", "--paths", "ftp"),

@@ -194,10 +194,9 @@ static const struct {
 	unsigned flag;
 	const char *key;
 } body_keys[] = {
-        {DOCKER_SET_MEMORY, "Memory"},
-        {DOCKER_SET_MEMORY_SWAP, "MemorySwap"},
-        {DOCKER_SET_CPU_QUOTA, "CpuQuota"},
-        {DOCKER_SET_CPU_PERIOD, "CpuPeriod"},
+        {DOCKER_SET_MEMORY, "Memory"},      {DOCKER_SET_MEMORY_SWAP, "MemorySwap"},
+        {DOCKER_SET_CPU_QUOTA, "CpuQuota"}, {DOCKER_SET_CPU_PERIOD, "CpuPeriod"},
+        {DOCKER_SET_NANO_CPUS, "NanoCpus"},
 };
 
 Test(docker, update_body_every_flag_combination)
@@ -207,9 +206,10 @@ Test(docker, update_body_every_flag_combination)
 	        .memory_swap = -1,
 	        .cpu_quota = 50000,
 	        .cpu_period = 100000,
+	        .nano_cpus = 110000000,
 	};
-	const int64_t want[] = {u.memory, u.memory_swap, u.cpu_quota, u.cpu_period};
-	for (unsigned set = 0; set < 16; set++) {
+	const int64_t want[] = {u.memory, u.memory_swap, u.cpu_quota, u.cpu_period, u.nano_cpus};
+	for (unsigned set = 0; set < 32; set++) {
 		u.set = set;
 		char *s = docker_update_body(&u);
 		cr_assert_not_null(s);
@@ -217,7 +217,7 @@ Test(docker, update_body_every_flag_combination)
 		cr_assert(json_is_object(obj), "set=%u: not a JSON object: %s", set, s);
 		cr_assert_eq(json_object_size(obj), (size_t)__builtin_popcount(set), "set=%u: %s",
 		             set, s);
-		for (size_t k = 0; k < 4; k++) {
+		for (size_t k = 0; k < 5; k++) {
 			json_t *v = json_object_get(obj, body_keys[k].key);
 			if (!(set & body_keys[k].flag)) {
 				cr_assert_null(v, "set=%u: %s sent unasked", set, body_keys[k].key);
@@ -289,6 +289,32 @@ Test(docker, update_argv_subsets)
 	argc = docker_update_argv("docker", "c", &u, storage, argv);
 	const char *none[] = {"docker", "update", "c", NULL};
 	assert_argv(argv, argc, none);
+}
+
+/* `docker update --cpus` takes a decimal, exact to the NanoCpu (the CLI refuses a value
+ * "too precise"); with every other flag, argv still fits. */
+Test(docker, update_argv_cpus_is_an_exact_decimal)
+{
+	char storage[8][64];
+	const char *argv[16];
+	struct docker_update u = {.set = DOCKER_SET_NANO_CPUS, .nano_cpus = 110000000};
+	int argc = docker_update_argv("docker", "c", &u, storage, argv);
+	const char *cpus[] = {"docker", "update", "--cpus", "0.11", "c", NULL};
+	assert_argv(argv, argc, cpus);
+
+	u = (struct docker_update){.set = DOCKER_SET_MEMORY | DOCKER_SET_MEMORY_SWAP |
+	                                  DOCKER_SET_CPU_QUOTA | DOCKER_SET_CPU_PERIOD |
+	                                  DOCKER_SET_NANO_CPUS,
+	                           .memory = 1,
+	                           .memory_swap = 2,
+	                           .cpu_quota = 3,
+	                           .cpu_period = 4,
+	                           .nano_cpus = 2000000001};
+	argc = docker_update_argv("docker", "c", &u, storage, argv);
+	const char *all[] = {"docker", "update",       "--memory", "1",           "--memory-swap",
+	                     "2",      "--cpu-period", "4",        "--cpu-quota", "3",
+	                     "--cpus", "2.000000001",  "c",        NULL};
+	assert_argv(argv, argc, all);
 }
 
 /* ---- references ---- */

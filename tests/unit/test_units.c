@@ -1,6 +1,7 @@
 /* Unit conversions users see: parsing option values and printing sizes and
  * durations. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -177,6 +178,57 @@ Test(limits, cpus_to_quota_matches_docker)
 	/* dockerd truncates nano-CPUs * period / 1e9: 12345.6 us becomes 12345. */
 	cr_assert_eq(units_cpus_to_quota(0.123456, 100000), 12345);
 	cr_assert_eq(units_cpus_to_quota(9223372035.0, 1000000), INT64_C(9223372035000000));
+}
+
+/* dockerd: quota = NanoCpus * 100000 / 1e9 of a 100000 us period, truncated. */
+Test(limits, nano_cpus_to_quota_matches_dockerd)
+{
+	cr_assert_eq(UNITS_NANO_CPUS_PERIOD_US, 100000);
+	cr_assert_eq(units_nano_cpus_to_quota(500000000), 50000);   /* --cpus 0.5 */
+	cr_assert_eq(units_nano_cpus_to_quota(200000000), 20000);   /* --cpus 0.2, seen here */
+	cr_assert_eq(units_nano_cpus_to_quota(2000000000), 200000); /* --cpus 2 */
+	cr_assert_eq(units_nano_cpus_to_quota(123456789), 12345);   /* truncated */
+	cr_assert_eq(units_nano_cpus_to_quota(9999), 0);
+	cr_assert_eq(units_nano_cpus_to_quota(INT64_MAX), INT64_MAX / 10000);
+}
+
+/* Every quota bench asks for comes back exactly through NanoCpus. */
+Test(limits, quota_to_nano_cpus_round_trips)
+{
+	cr_assert_eq(units_quota_to_nano_cpus(11000), 110000000);
+	cr_assert_eq(units_quota_to_nano_cpus(9000), 90000000);
+	cr_assert_eq(units_quota_to_nano_cpus(1000), 10000000);
+	for (int64_t q = 1000; q <= 10000000; q += 997)
+		cr_assert_eq(units_nano_cpus_to_quota(units_quota_to_nano_cpus(q)), q, "quota %lld",
+		             (long long)q);
+}
+
+static const char *nano_text(int64_t nano)
+{
+	static char buf[32];
+	units_format_nano_cpus(nano, buf, sizeof(buf));
+	return buf;
+}
+
+Test(limits, nano_cpus_as_docker_cli_decimal)
+{
+	cr_assert_str_eq(nano_text(500000000), "0.5");
+	cr_assert_str_eq(nano_text(110000000), "0.11");
+	cr_assert_str_eq(nano_text(2000000000), "2");
+	cr_assert_str_eq(nano_text(2500000000), "2.5");
+	cr_assert_str_eq(nano_text(105000000), "0.105");
+	cr_assert_str_eq(nano_text(1), "0.000000001");
+	cr_assert_str_eq(nano_text(0), "0");
+	cr_assert_str_eq(nano_text(INT64_MAX), "9223372036.854775807");
+	cr_assert_str_eq(nano_text(-1500000000), "-1.5");
+	/* What the text says is what units_parse_cpus reads: the same NanoCpus. */
+	double cpus = 0;
+	struct cg_err err = {{0}};
+	cr_assert_eq(units_parse_cpus(nano_text(123456789), &cpus, &err), 0, "%s", err.msg);
+	cr_assert_eq(llround(cpus * 1e9), 123456789);
+	char small[4];
+	units_format_nano_cpus(110000000, small, sizeof(small));
+	cr_assert_str_eq(small, "0.1", "a short buffer is cut, not overrun");
 }
 
 Test(limits, shares_to_weight_crun_formula)
