@@ -3333,17 +3333,21 @@ static struct entry *entry_new(const struct su_container_info *info)
 static struct entry *lookup(struct serve_updates *u, const char *ref, char *name_out,
                             size_t name_cap, struct su_error *e)
 {
-	bool current = events_current(u);
+	/* Without the events stream a name may have moved to another container: dockerd
+	 * is asked, and the cache answers only when dockerd cannot be reached (the record
+	 * then fails too, and what was written is put back). */
+	bool ask = !events_current(u);
 	pthread_mutex_lock(&u->mu);
-	struct entry *en = !current ? NULL : strlen(ref) == 64 ? find(u, ref, false) : NULL;
-	if (!en && current)
-		en = find(u, ref, true); /* names only while events say renames and removals */
-	if (en) {
+	struct entry *en = strlen(ref) == 64 ? find(u, ref, false) : NULL;
+	if (!en)
+		en = find(u, ref, true);
+	if (en && !ask) {
 		en->refs++;
 		snprintf(name_out, name_cap, "%s", en->name);
 		pthread_mutex_unlock(&u->mu);
 		return en;
 	}
+	bool cached = en != NULL;
 	uint64_t gen = u->unknown_gen;
 	pthread_mutex_unlock(&u->mu);
 	struct su_container_info *info = malloc(sizeof(*info));
@@ -3353,7 +3357,18 @@ static struct entry *lookup(struct serve_updates *u, const char *ref, char *name
 	}
 	if (inspect(u, ref, info, e) < 0) {
 		free(info);
-		return NULL;
+		if (!cached || e->status != 502)
+			return NULL;
+		pthread_mutex_lock(&u->mu); /* dockerd unreachable: the cache it is */
+		en = strlen(ref) == 64 ? find(u, ref, false) : NULL;
+		if (!en)
+			en = find(u, ref, true);
+		if (en) {
+			en->refs++;
+			snprintf(name_out, name_cap, "%s", en->name);
+		}
+		pthread_mutex_unlock(&u->mu);
+		return en;
 	}
 	struct cglat_target *t = open_target(info);
 	if (!t)
@@ -3415,7 +3430,8 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 {
 	bool current = events_current(u);
 	pthread_mutex_lock(&e->mu);
-	bool stale = e->limits_stale || e->target_stale || !current;
+	bool known_stale = e->limits_stale || e->target_stale;
+	bool stale = known_stale || !current;
 	if (stale)
 		drain(e);
 	pthread_mutex_unlock(&e->mu);
@@ -3428,7 +3444,9 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	}
 	if (inspect(u, e->id, info, err) < 0) {
 		free(info);
-		return -1;
+		/* Stale only for want of the events stream, and dockerd cannot be reached: the
+		 * cache is all there is (the record fails too, and the files are put back). */
+		return !known_stale && err->status == 502 ? 0 : -1;
 	}
 	struct cglat_target *t = open_target(info);
 	pthread_mutex_lock(&u->mu);
