@@ -42,6 +42,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2780,6 +2781,10 @@ bool su_path_version(const char *path, int *major, int *minor)
 #define INSPECT_TIMEOUT_MS 30000
 #define ANSWER_MAX (16u << 20)
 #define CONNECT_TRIES 3 /* records retried when dockerd took no connection */
+/* Connections to dockerd kept open between requests. A burst of updates to many
+ * containers opens one per record running at once; more than this many are closed as
+ * they come back, so that serve's fds go back down after the burst. */
+#define POOL_IDLE_MAX 4
 #define RETRY_MS 200
 
 static uint64_t now_ns(void)
@@ -3048,7 +3053,12 @@ static int upstream(struct serve_updates *u, const char *head, size_t hlen, cons
 			conn_put(u, uc, false);
 			return -1;
 		}
+		/* The request may have reached dockerd before it closed: that stays known
+		 * (f->sent) whatever the second try does, so that the outcome is taken as
+		 * unknown when it fails too. */
+		bool sent = f->sent;
 		fwd_free(f);
+		f->sent = sent;
 	}
 }
 
@@ -3115,6 +3125,7 @@ struct serve_updates {
 	/* the pool of connections to dockerd */
 	pthread_mutex_t pool_mu;
 	struct upconn *pool;
+	size_t pool_len;
 	/* records waiting for a worker */
 	pthread_mutex_t rmu;
 	pthread_cond_t rcv;
@@ -3146,8 +3157,10 @@ static struct upconn *conn_get(struct serve_updates *u)
 {
 	pthread_mutex_lock(&u->pool_mu);
 	struct upconn *uc = u->pool;
-	if (uc)
+	if (uc) {
 		u->pool = uc->next;
+		u->pool_len--;
+	}
 	pthread_mutex_unlock(&u->pool_mu);
 	if (!uc && (uc = calloc(1, sizeof(*uc))))
 		dh_init(&uc->c, u->sock, CONNECT_TIMEOUT_MS, RECORD_TIMEOUT_MS, ANSWER_MAX);
@@ -3159,9 +3172,17 @@ static void conn_put(struct serve_updates *u, struct upconn *uc, bool keep)
 	if (!keep)
 		dh_disconnect(&uc->c);
 	pthread_mutex_lock(&u->pool_mu);
-	uc->next = u->pool;
-	u->pool = uc;
+	bool full = u->pool_len >= POOL_IDLE_MAX;
+	if (!full) {
+		uc->next = u->pool;
+		u->pool = uc;
+		u->pool_len++;
+	}
 	pthread_mutex_unlock(&u->pool_mu);
+	if (full) {
+		dh_free(&uc->c);
+		free(uc);
+	}
 }
 
 static void ring_add(struct ring *r, int64_t v)
@@ -3196,6 +3217,16 @@ static void vlog(struct serve_updates *u, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "cglat serve: %s\n", line);
+}
+
+/* Is the /events stream subscribed? While it is not (dockerd restarting, say), an event
+ * may be missed at any moment, so nothing cached is taken as current. */
+static bool events_current(struct serve_updates *u)
+{
+	pthread_mutex_lock(&u->emu);
+	bool up = u->events_up;
+	pthread_mutex_unlock(&u->emu);
+	return up;
 }
 
 static void entry_free(struct entry *e)
@@ -3309,16 +3340,21 @@ static struct entry *entry_new(const struct su_container_info *info)
 static struct entry *lookup(struct serve_updates *u, const char *ref, char *name_out,
                             size_t name_cap, struct su_error *e)
 {
+	/* Without the events stream a name may have moved to another container: dockerd
+	 * is asked, and the cache answers only when dockerd cannot be reached (the record
+	 * then fails too, and what was written is put back). */
+	bool ask = !events_current(u);
 	pthread_mutex_lock(&u->mu);
 	struct entry *en = strlen(ref) == 64 ? find(u, ref, false) : NULL;
 	if (!en)
 		en = find(u, ref, true);
-	if (en) {
+	if (en && !ask) {
 		en->refs++;
 		snprintf(name_out, name_cap, "%s", en->name);
 		pthread_mutex_unlock(&u->mu);
 		return en;
 	}
+	bool cached = en != NULL;
 	uint64_t gen = u->unknown_gen;
 	pthread_mutex_unlock(&u->mu);
 	struct su_container_info *info = malloc(sizeof(*info));
@@ -3328,7 +3364,18 @@ static struct entry *lookup(struct serve_updates *u, const char *ref, char *name
 	}
 	if (inspect(u, ref, info, e) < 0) {
 		free(info);
-		return NULL;
+		if (!cached || e->status != 502)
+			return NULL;
+		pthread_mutex_lock(&u->mu); /* dockerd unreachable: the cache it is */
+		en = strlen(ref) == 64 ? find(u, ref, false) : NULL;
+		if (!en)
+			en = find(u, ref, true);
+		if (en) {
+			en->refs++;
+			snprintf(name_out, name_cap, "%s", en->name);
+		}
+		pthread_mutex_unlock(&u->mu);
+		return en;
 	}
 	struct cglat_target *t = open_target(info);
 	if (!t)
@@ -3384,11 +3431,14 @@ static void drain(struct entry *e)
 }
 
 /* With the turn held: the record and the cgroup as dockerd has them now, when an event
- * (or a lost one) says they may have changed. Queued records go first. */
+ * (or a lost one, or no events stream) says they may have changed. Queued records go
+ * first. */
 static int refresh(struct serve_updates *u, struct entry *e, struct su_error *err)
 {
+	bool current = events_current(u);
 	pthread_mutex_lock(&e->mu);
-	bool stale = e->limits_stale || e->target_stale;
+	bool known_stale = e->limits_stale || e->target_stale;
+	bool stale = known_stale || !current;
 	if (stale)
 		drain(e);
 	pthread_mutex_unlock(&e->mu);
@@ -3401,7 +3451,9 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	}
 	if (inspect(u, e->id, info, err) < 0) {
 		free(info);
-		return -1;
+		/* Stale only for want of the events stream, and dockerd cannot be reached: the
+		 * cache is all there is (the record fails too, and the files are put back). */
+		return !known_stale && err->status == 502 ? 0 : -1;
 	}
 	struct cglat_target *t = open_target(info);
 	pthread_mutex_lock(&u->mu);
@@ -3831,8 +3883,19 @@ static struct job *job_new(struct update *up, uint64_t seq)
 	return j;
 }
 
+#define ENFORCE_GONE (-2)
+
+/* Has the process serve knows as the container's ended (it stopped or was removed, and
+ * the event saying so is still on its way)? */
+static bool process_gone(pid_t pid)
+{
+	return pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH);
+}
+
 /* With the turn held, under e->mu: dockerd's checks, then the writes. 1 when files were
- * written (plan filled), 0 when nothing is to be written, -1 refused (up->err). */
+ * written (plan filled), 0 when nothing is to be written, -1 refused (up->err),
+ * ENFORCE_GONE when a write failed and the container's process is gone (up->err as for
+ * -1). */
 static int enforce(struct update *up, struct entry *e, struct su_record *merged,
                    struct cglat_plan *plan, struct cglat_apply_result *res)
 {
@@ -3867,7 +3930,7 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 	for (;;) {
 		if (!fast && cglat_limits_plan(e->t, &l, plan, &cerr) < 0) {
 			runc_error(&up->err, e->id, cerr.msg);
-			return -1;
+			return process_gone(e->info.pid) ? ENFORCE_GONE : -1;
 		}
 		if (cglat_limits_apply(plan, 0, res, &cerr) == 0)
 			break;
@@ -3881,11 +3944,45 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 		char m[SU_MSG_MAX];
 		su_runc_write_error(plan, res, cerr.msg, m, sizeof(m));
 		runc_error(&up->err, e->id, m);
-		return -1;
+		return process_gone(e->info.pid) ? ENFORCE_GONE : -1;
 	}
 	for (size_t i = 0; i < plan->count; i++)
 		su_kcache_set(&e->kc, plan->w[i].knob, plan->w[i].new_text);
 	return 1;
+}
+
+/* refresh() for an update: a container removed meanwhile is "No such container" with
+ * the name the client gave, as dockerd says it. */
+static int refresh_for(struct update *up, struct entry *e)
+{
+	if (refresh(up->u, e, &up->err) == 0)
+		return 0;
+	if (up->err.status == 404)
+		su_errf(&up->err, 404, "No such container: %s", up->req->container);
+	return -1;
+}
+
+/* With the turn held: enforce(), and once more after looking at the container again
+ * when its process turned out to be gone: dockerd then answers for the container as it
+ * is now (stopped: recorded only; removed: 404), not for the cgroup that was. Returns with
+ * e->mu held. */
+static int enforce_current(struct update *up, struct entry *e, struct su_record *merged,
+                           struct cglat_plan *plan, struct cglat_apply_result *res)
+{
+	pthread_mutex_lock(&e->mu);
+	int wrote = enforce(up, e, merged, plan, res);
+	if (wrote != ENFORCE_GONE)
+		return wrote;
+	e->limits_stale = e->target_stale = true;
+	pthread_mutex_unlock(&e->mu);
+	vlog(up->u, "update %s: its process is gone; looking at the container again", up->name);
+	int rc = refresh_for(up, e);
+	pthread_mutex_lock(&e->mu);
+	if (rc < 0)
+		return -1;
+	*res = (struct cglat_apply_result){0};
+	wrote = enforce(up, e, merged, plan, res);
+	return wrote == ENFORCE_GONE ? -1 : wrote;
 }
 
 static void log_done(struct update *up, struct entry *e, int wrote, uint64_t enforced,
@@ -3912,8 +4009,7 @@ static void update_record_mode(struct update *up, struct entry *e)
 		refuse(up);
 		return;
 	}
-	pthread_mutex_lock(&e->mu);
-	int wrote = enforce(up, e, &merged, plan, &res);
+	int wrote = enforce_current(up, e, &merged, plan, &res);
 	pthread_mutex_unlock(&e->mu);
 	if (wrote < 0) {
 		refuse(up);
@@ -3998,8 +4094,7 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 		return;
 	}
 	entry_ref(u, e); /* the job's, taken before e->mu (u->mu comes first) */
-	pthread_mutex_lock(&e->mu);
-	int wrote = enforce(up, e, &merged, plan, &res);
+	int wrote = enforce_current(up, e, &merged, plan, &res);
 	if (wrote < 0) {
 		pthread_mutex_unlock(&e->mu);
 		job_free(j);
@@ -4105,7 +4200,7 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 		refuse(&up);
 	} else {
 		turn_take(e);
-		if (refresh(u, e, &up.err) < 0)
+		if (refresh_for(&up, e) < 0)
 			refuse(&up);
 		else if (u->cfg.reply_after == SERVE_REPLY_AFTER_ENFORCE)
 			update_enforce_mode(&up, e);
