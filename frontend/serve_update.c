@@ -3095,8 +3095,9 @@ struct entry {
 	struct su_container_info info; /* info.rec: Docker's record as dockerd holds it */
 	struct su_record expected;     /* ... with the queued records in */
 	struct cglat_target *t;
-	struct su_kcache kc;     /* what t's files hold, as serve last read or wrote them */
-	struct cglat_plan *plan; /* the update holding the turn plans here */
+	struct cglat_files *files; /* t's limit files, kept open between updates (the turn) */
+	struct su_kcache kc;       /* what t's files hold, as serve last read or wrote them */
+	struct cglat_plan *plan;   /* the update holding the turn plans here */
 	struct su_knobs ks;
 	int expect_events; /* "update" events our records will cause */
 	uint64_t seq;
@@ -3239,6 +3240,7 @@ static void entry_free(struct entry *e)
 		free(j);
 	}
 	cglat_target_close(e->t);
+	cglat_files_close(e->files);
 	free(e->plan);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
@@ -3466,6 +3468,8 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	e->expected = info->rec;
 	cglat_target_close(e->t);
 	e->t = t;
+	cglat_files_close(e->files); /* the cgroup may be another one now */
+	e->files = NULL;
 	memset(&e->kc, 0, sizeof(e->kc));
 	if (t)
 		su_kcache_fill(&e->kc, t);
@@ -3932,7 +3936,9 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 			runc_error(&up->err, e->id, cerr.msg);
 			return process_gone(e->info.pid) ? ENFORCE_GONE : -1;
 		}
-		if (cglat_limits_apply(plan, 0, res, &cerr) == 0)
+		if (!e->files)
+			e->files = cglat_files_new(); /* NULL: each apply opens its files */
+		if (cglat_limits_apply_kept(plan, 0, e->files, res, &cerr) == 0)
 			break;
 		if (fast) {
 			su_kcache_fill(&e->kc, e->t);

@@ -225,6 +225,21 @@ struct cglat_apply_result {
 CGLAT_API int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
                                  struct cglat_apply_result *res, struct cg_err *err);
 
+/* Files kept open from one apply to the next, for a caller that changes the same
+ * target's limits again and again (cglat serve, an autoscaler): each apply then costs
+ * its writes alone, not an open, fstatfs and close per file as well. A file that went
+ * away (its cgroup was removed and made again) is opened once more on its next write.
+ * Not shared between threads without the caller's own lock. */
+struct cglat_files;
+CGLAT_API struct cglat_files *cglat_files_new(void);     /* NULL when memory runs out */
+CGLAT_API void cglat_files_close(struct cglat_files *f); /* closes every file; NULL is fine */
+
+/* cglat_limits_apply with the plan's files taken from (and kept in) files; files NULL
+ * is cglat_limits_apply. */
+CGLAT_API int cglat_limits_apply_kept(const struct cglat_plan *plan, unsigned flags,
+                                      struct cglat_files *files, struct cglat_apply_result *res,
+                                      struct cg_err *err);
+
 /* Does the text read back from a file hold the value that was written? Memory limits
  * compare after the kernel's rounding down to pages, CPU lists as sets. */
 CGLAT_API bool cglat_value_matches(const struct cglat_write *w, const char *read_back);

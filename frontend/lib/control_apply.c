@@ -54,13 +54,6 @@ static int write_value(int fd, bool cgroupfs, const char *text, uint64_t *ns)
 	return 0;
 }
 
-static void close_all(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
 static int err_append(struct cg_err *err, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
@@ -147,26 +140,141 @@ static int verify(const struct cglat_plan *plan, struct cglat_apply_result *res,
 	return 0;
 }
 
+/* ---- files kept open ---- */
+
+#define KEPT_MAX (2 * CGLAT_MAX_WRITES)
+
+struct cglat_files {
+	struct kept {
+		char path[CGLAT_PATH_MAX];
+		int fd; /* -1: a free slot */
+		bool cgfs;
+	} f[KEPT_MAX];
+	size_t next; /* the slot a new file takes when none is free */
+};
+
+struct cglat_files *cglat_files_new(void)
+{
+	struct cglat_files *f = calloc(1, sizeof(*f));
+	if (f)
+		for (size_t i = 0; i < KEPT_MAX; i++)
+			f->f[i].fd = -1;
+	return f;
+}
+
+static void kept_drop(struct kept *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+	k->path[0] = '\0';
+}
+
+void cglat_files_close(struct cglat_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < KEPT_MAX; i++)
+		kept_drop(&f->f[i]);
+	free(f);
+}
+
+static struct kept *kept_find(struct cglat_files *f, const char *path)
+{
+	for (size_t i = 0; f && i < KEPT_MAX; i++)
+		if (f->f[i].fd >= 0 && strcmp(f->f[i].path, path) == 0)
+			return &f->f[i];
+	return NULL;
+}
+
+/* Keeps fd for path; the oldest slot gives way when all are taken. */
+static void kept_add(struct cglat_files *f, const char *path, int fd, bool cgfs)
+{
+	struct kept *k = NULL;
+	for (size_t i = 0; i < KEPT_MAX && !k; i++)
+		if (f->f[i].fd < 0)
+			k = &f->f[i];
+	if (!k) {
+		k = &f->f[f->next];
+		f->next = (f->next + 1) % KEPT_MAX;
+		kept_drop(k);
+	}
+	snprintf(k->path, sizeof(k->path), "%s", path);
+	k->fd = fd;
+	k->cgfs = cgfs;
+}
+
+/* The plan's file i: kept (owned by files) or opened here (closed by the caller). */
+static int open_write(const struct cglat_write *w, struct cglat_files *files, int *fd, bool *cgfs,
+                      bool *owned)
+{
+	struct kept *k = kept_find(files, w->path);
+	if (k) {
+		*fd = k->fd;
+		*cgfs = k->cgfs;
+		*owned = false;
+		return 0;
+	}
+	*fd = cgroup_open_beneath(w->path, w->beneath, O_WRONLY);
+	if (*fd < 0)
+		return -1;
+	*cgfs = is_cgroupfs(*fd);
+	*owned = files == NULL;
+	if (files)
+		kept_add(files, w->path, *fd, *cgfs);
+	return 0;
+}
+
+static void close_owned(const int *fds, const bool *owned, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (owned[i] && fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* A kept file whose cgroup was removed (and perhaps made again) fails with ENODEV or
+ * ENOENT: open it once more and write again. */
+static int write_kept(const struct cglat_write *w, struct cglat_files *files, int *fd, bool *cgfs,
+                      bool owned, uint64_t *ns)
+{
+	if (write_value(*fd, *cgfs, w->new_text, ns) == 0)
+		return 0;
+	if (owned || (errno != ENODEV && errno != ENOENT))
+		return -1;
+	struct kept *k = kept_find(files, w->path);
+	if (k)
+		kept_drop(k);
+	bool again_owned;
+	if (open_write(w, files, fd, cgfs, &again_owned) < 0)
+		return -1;
+	return write_value(*fd, *cgfs, w->new_text, ns);
+}
+
 int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
                        struct cglat_apply_result *res, struct cg_err *err)
 {
+	return cglat_limits_apply_kept(plan, flags, NULL, res, err);
+}
+
+int cglat_limits_apply_kept(const struct cglat_plan *plan, unsigned flags,
+                            struct cglat_files *files, struct cglat_apply_result *res,
+                            struct cg_err *err)
+{
 	memset(res, 0, sizeof(*res));
 	int fds[CGLAT_MAX_WRITES];
-	bool cgfs[CGLAT_MAX_WRITES];
+	bool cgfs[CGLAT_MAX_WRITES], owned[CGLAT_MAX_WRITES];
 	for (size_t i = 0; i < plan->count; i++) {
-		fds[i] = cgroup_open_beneath(plan->w[i].path, plan->w[i].beneath, O_WRONLY);
-		if (fds[i] < 0) {
+		if (open_write(&plan->w[i], files, &fds[i], &cgfs[i], &owned[i]) < 0) {
 			int e = errno;
-			close_all(fds, i);
+			close_owned(fds, owned, i);
 			return cg_errf(err, "cannot open %s for writing: %s; nothing was written",
 			               plan->w[i].path, strerror(e));
 		}
-		cgfs[i] = is_cgroupfs(fds[i]);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < plan->count && rc == 0; i++) {
 		const struct cglat_write *w = &plan->w[i];
-		if (write_value(fds[i], cgfs[i], w->new_text, &res->write_ns) == 0) {
+		if (write_kept(w, files, &fds[i], &cgfs[i], owned[i], &res->write_ns) == 0) {
 			res->written++;
 			continue;
 		}
@@ -175,7 +283,7 @@ int cglat_limits_apply(const struct cglat_plan *plan, unsigned flags,
 		rc = roll_back(plan, fds, cgfs, i, res, err);
 		res->written = 0;
 	}
-	close_all(fds, plan->count);
+	close_owned(fds, owned, plan->count);
 	if (rc == 0 && plan->renice && renice_tasks(plan, res, err) < 0)
 		rc = -1;
 	if (rc == 0 && (flags & CGLAT_APPLY_VERIFY))

@@ -2,6 +2,7 @@
  * v1, v2 and hybrid: regular files stand in for cgroup files, a mountinfo file points
  * at them. Plans (order, values, errors), apply, verify and rollback. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -526,6 +527,77 @@ Test(control, failed_write_puts_back_the_files_already_written)
 	cr_assert_eq(r.written, 0);
 	cr_assert_str_eq(get("memory/grp/memory.limit_in_bytes"), "134217728");
 	cr_assert_str_eq(get("pids/grp/pids.max"), "max");
+	cglat_target_close(t);
+}
+
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Kept files: the first apply opens them, the next ones write through the same fds, each
+ * value lands, and closing the set gives every fd back. */
+Test(control, kept_files_are_opened_once_and_written_again)
+{
+	const char *layouts[] = {"v1", "v2", "hybrid"};
+	for (int i = 0; i < 3; i++) {
+		make_tree(layouts[i]);
+		struct cglat_target *t = open_grp();
+		struct cglat_files *files = cglat_files_new();
+		cr_assert_not_null(files);
+		int before = open_fds();
+		const char *mem =
+		        i == 1 ? "unified/grp/memory.max" : "memory/grp/memory.limit_in_bytes";
+		int after_first = 0;
+		for (int k = 0; k < 3; k++) {
+			char value[32];
+			snprintf(value, sizeof(value), "memory=%dm", 100 + k);
+			plan_ok(t, limits(value, "pids-max=50", NULL));
+			struct cglat_apply_result r;
+			cr_assert_eq(
+			        cglat_limits_apply_kept(&plan, CGLAT_APPLY_VERIFY, files, &r, &err),
+			        0, "%s: %s", layouts[i], err.msg);
+			cr_assert_eq(r.written, 2);
+			cr_assert(r.verified);
+			char want[32];
+			snprintf(want, sizeof(want), "%lld", (100LL + k) * 1024 * 1024);
+			cr_assert_str_eq(get(mem), want, "%s, apply %d", layouts[i], k);
+			if (k == 0)
+				after_first = open_fds();
+			else
+				cr_assert_eq(open_fds(), after_first,
+				             "%s: apply %d opened files again", layouts[i], k);
+		}
+		cr_assert_eq(after_first, before + 2, "%s: %d fds kept, not 2", layouts[i],
+		             after_first - before);
+		cglat_files_close(files);
+		cr_assert_eq(open_fds(), before, "%s: closing the kept files left fds", layouts[i]);
+		cglat_target_close(t);
+		remove_tree();
+	}
+	make_tree("v1");
+}
+
+/* A kept file that fails is not kept failing: rollback works through the kept fds too. */
+Test(control, kept_files_roll_back_like_opened_ones)
+{
+	make_tree("v1");
+	struct cglat_target *t = open_grp();
+	struct cglat_files *files = cglat_files_new();
+	plan_ok(t, limits("memory=64m", "cpus=0.5", "pids-max=20", NULL));
+	fail_writes_of("cpu.cfs_quota_us");
+	struct cglat_apply_result r;
+	cr_assert_eq(cglat_limits_apply_kept(&plan, 0, files, &r, &err), -1);
+	cr_assert(strstr(err.msg, "put back the 1 file already written (memory.limit_in_bytes)"),
+	          "%s", err.msg);
+	cr_assert_str_eq(get("memory/grp/memory.limit_in_bytes"), "134217728");
+	cglat_files_close(files);
 	cglat_target_close(t);
 }
 
