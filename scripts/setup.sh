@@ -61,11 +61,26 @@ if [ ! -e /sys/kernel/debug/tracing ] && [ -d /sys/kernel/debug ] && ! mountpoin
 	mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
 fi
 
+# A daemon started in the background, holding no fd of ours but 0-2: whatever the caller
+# holds open (a lock taken with flock(1) around a test run, say) must not live on in
+# dockerd, or the lock is held as long as dockerd runs. Output goes to log file $1.
+start_daemon() {
+	local log="$1"
+	shift
+	(
+		for fd in /proc/self/fd/*; do
+			fd="${fd##*/}"
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+		done
+		exec nohup setsid "$@" </dev/null >"$log" 2>&1
+	) &
+}
+
 # dockerd: started here when none answers. Test traffic stays on this machine.
 if ! docker version >/dev/null 2>&1; then
 	if ! pgrep -x containerd >/dev/null; then
 		log "starting containerd"
-		nohup containerd >/var/log/cglat-containerd.log 2>&1 &
+		start_daemon /var/log/cglat-containerd.log containerd
 		for _ in $(seq 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
 	fi
 	# A dockerd killed with SIGKILL takes a moment to exit and leaves its pid file; a new
@@ -80,8 +95,8 @@ if ! docker version >/dev/null 2>&1; then
 		grep -qx dockerd "/proc/$old/comm" 2>/dev/null || rm -f /var/run/docker.pid
 	fi
 	log "starting dockerd (--bridge=none --iptables=false --ip6tables=false)"
-	nohup dockerd --bridge=none --iptables=false --ip6tables=false \
-		--containerd=/run/containerd/containerd.sock >/var/log/cglat-dockerd.log 2>&1 &
+	start_daemon /var/log/cglat-dockerd.log dockerd --bridge=none --iptables=false \
+		--ip6tables=false --containerd=/run/containerd/containerd.sock
 	for _ in $(seq 150); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 	if ! docker version >/dev/null 2>&1; then
 		echo "setup: dockerd did not come up; see /var/log/cglat-dockerd.log" >&2
