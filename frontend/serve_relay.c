@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -572,10 +573,20 @@ static int buf_add(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+/* Stacks of serve's own for the connection threads, kept from one connection to the
+ * next. glibc gives the pages of a stack it made back to the kernel when its thread
+ * exits, so each `docker update` (a new connection, so a new thread) took page faults
+ * all the way down the update path; a stack the caller provides keeps its pages. */
+#define CONN_STACK_SIZE (1u << 20)
+#define CONN_STACK_GUARD 4096u
+#define CONN_STACKS_KEPT 16
+
 struct serve_relay {
 	struct serve_relay_config cfg;
 	char docker_sock[108];
 	pthread_mutex_t lock;
+	void *stacks[CONN_STACKS_KEPT]; /* free ones, under lock */
+	size_t nstacks;
 	struct conn *conns;
 	size_t nconns;
 	unsigned long next_id;
@@ -588,7 +599,8 @@ struct conn {
 	struct serve_relay *relay;
 	struct conn *next;
 	pthread_t thread;
-	bool done; /* the thread has finished (under relay->lock) */
+	void *stack; /* the mapping its thread runs on (guard page first) */
+	bool done;   /* the thread has finished (under relay->lock) */
 	unsigned long id;
 	int cfd, ufd;
 	struct serve_rr rr;
@@ -1189,6 +1201,59 @@ int serve_relay_open(const struct serve_relay_config *cfg, struct serve_relay **
 	return 0;
 }
 
+static void *stack_get(struct serve_relay *r)
+{
+	pthread_mutex_lock(&r->lock);
+	void *st = r->nstacks ? r->stacks[--r->nstacks] : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (st)
+		return st;
+	st = mmap(NULL, CONN_STACK_SIZE + CONN_STACK_GUARD, PROT_READ | PROT_WRITE,
+	          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	if (st == MAP_FAILED)
+		return NULL;
+	if (mprotect(st, CONN_STACK_GUARD, PROT_NONE) != 0) {
+		munmap(st, CONN_STACK_SIZE + CONN_STACK_GUARD);
+		return NULL;
+	}
+	return st;
+}
+
+/* After the thread that ran on it was joined. */
+static void stack_put(struct serve_relay *r, void *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&r->lock);
+	bool kept = r->nstacks < CONN_STACKS_KEPT;
+	if (kept)
+		r->stacks[r->nstacks++] = st;
+	pthread_mutex_unlock(&r->lock);
+	if (!kept)
+		munmap(st, CONN_STACK_SIZE + CONN_STACK_GUARD);
+}
+
+/* A thread on a kept stack, or on one of glibc's when none can be had. */
+static int start_conn_thread(struct serve_relay *r, struct conn *c)
+{
+	pthread_attr_t attr;
+	c->stack = stack_get(r);
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	if (c->stack && pthread_attr_setstack(&attr, (char *)c->stack + CONN_STACK_GUARD,
+	                                      CONN_STACK_SIZE) != 0) {
+		stack_put(r, c->stack);
+		c->stack = NULL;
+	}
+	int rc = pthread_create(&c->thread, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		stack_put(r, c->stack);
+		c->stack = NULL;
+	}
+	return rc;
+}
+
 static void refuse(int fd, int status, const char *msg)
 {
 	size_t len = 0;
@@ -1235,8 +1300,8 @@ void serve_relay_add(struct serve_relay *r, int fd)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = start_conn_thread(r, c);
 	pthread_mutex_lock(&r->lock);
-	int rc = pthread_create(&c->thread, NULL, conn_main, c);
 	if (rc == 0) {
 		c->next = r->conns;
 		r->conns = c;
@@ -1272,6 +1337,7 @@ void serve_relay_reap(struct serve_relay *r)
 		struct conn *c = done;
 		done = c->next;
 		pthread_join(c->thread, NULL);
+		stack_put(r, c->stack);
 		free(c);
 	}
 }
@@ -1317,6 +1383,8 @@ void serve_relay_free(struct serve_relay *r)
 	close(r->stop_pipe[1]);
 	close(r->force_pipe[0]);
 	close(r->force_pipe[1]);
+	for (size_t i = 0; i < r->nstacks; i++)
+		munmap(r->stacks[i], CONN_STACK_SIZE + CONN_STACK_GUARD);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
