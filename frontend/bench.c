@@ -1,4 +1,5 @@
 #include "bench.h"
+#include "bench_runtime.h"
 #include "bench_state.h"
 
 #include <ctype.h>
@@ -31,8 +32,8 @@ const char *bench_metric_name(enum metric m)
 
 const char *bench_sample_path_name(enum sample_path p)
 {
-	static const char *const names[SAMPLE_PATH_COUNT] = {"docker", "api",       "direct",
-	                                                     "serve",  "serve-api", "floor"};
+	static const char *const names[SAMPLE_PATH_COUNT] = {
+	        "docker", "api", "direct", "serve", "serve-api", "runtime", "floor"};
 	return p < SAMPLE_PATH_COUNT ? names[p] : "?";
 }
 
@@ -97,6 +98,10 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 	 * the per-CPU buffers may hand its event over first: serve's write is the one. */
 	if (sample_path_is_serve(s->path) && ev->tgid != (uint32_t)b->serve.pid)
 		return;
+	/* The runtime path: only the runtime process this sample started, exec'd after T0. */
+	if (s->path == SAMPLE_RUNTIME &&
+	    (ev->tgid != (uint32_t)b->runtime_pid || ev->exec_ns < s->t0_ns))
+		return;
 	event_written_value(ev->data, ev->data_len, s->seen, sizeof(s->seen));
 	s->write_ret = ev->ret;
 	s->writer_tgid = ev->tgid;
@@ -156,6 +161,10 @@ static int issue(struct bench *b, struct sample *s, struct cg_err *err)
 	case SAMPLE_SERVE_API:
 		rc = docker_update_api(b->serve_docker, b->res->container_id, &u, err);
 		break;
+	case SAMPLE_RUNTIME:
+		rc = bench_runtime_update(&b->res->runtime, b->res->container_id, s->resource,
+		                          s->value, &b->runtime_pid, err);
+		break;
 	case SAMPLE_DIRECT:
 		n = write(b->fd[s->resource], s->expected, len);
 		rc = n == (ssize_t)len ? 0
@@ -195,6 +204,10 @@ static void judge(struct bench *b, struct sample *s)
 		if (s->seen[0])
 			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
 			         "the kernel was handed \"%s\", not \"%s\"", s->seen, s->expected);
+		else if (s->path == SAMPLE_RUNTIME)
+			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
+			         "no write of %s by %s (PID %d) seen within %.1f s", b->cur_file,
+			         b->res->runtime.name, (int)b->runtime_pid, b->cfg->timeout_s);
 		else
 			snprintf(s->invalid_reason, sizeof(s->invalid_reason),
 			         "no write of %s seen within %.1f s", b->cur_file,
@@ -240,6 +253,7 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	b->want_recv = sample_path_has_daemon(path);
 	b->recv_tgid = sample_path_is_serve(path) ? b->serve.pid : b->dockerd_pid;
 	b->recv_found = b->write_found = false;
+	b->runtime_pid = 0;
 
 	struct cg_err issue_err;
 	bool issued = issue(b, s, &issue_err) == 0;

@@ -21,6 +21,7 @@ enum sample_path {
 	SAMPLE_DIRECT = PATH_DIRECT,
 	SAMPLE_SERVE = PATH_SERVE,
 	SAMPLE_SERVE_API = PATH_SERVE_API,
+	SAMPLE_RUNTIME = PATH_RUNTIME,
 	SAMPLE_FLOOR,
 	SAMPLE_PATH_COUNT
 };
@@ -69,8 +70,16 @@ struct bench_host {
 	char cgroup_driver[32];
 };
 
+/* The runtime path's command: the binary, its state root, Docker's name of the runtime. */
+struct bench_runtime_info {
+	char name[64];   /* "runc", "crun": HostConfig.Runtime, else dockerd's default */
+	char bin[4096];  /* absolute path of the binary run */
+	char root[4096]; /* --root given to it */
+};
+
 struct bench_result {
 	struct bench_host host;
+	struct bench_runtime_info runtime; /* name "" when the runtime path did not run */
 	char container_id[65];
 	char container_name[256];
 	bool container_created;

@@ -17,8 +17,8 @@
 
 const char *cli_path_name(enum bench_path p)
 {
-	static const char *const names[PATH_COUNT] = {"docker", "api", "direct", "serve",
-	                                              "serve-api"};
+	static const char *const names[PATH_COUNT] = {"docker", "api",       "direct",
+	                                              "serve",  "serve-api", "runtime"};
 	return p < PATH_COUNT ? names[p] : "?";
 }
 
@@ -54,9 +54,10 @@ void cli_usage(FILE *out)
 	        "Options:\n"
 	        "  -n, --iterations N      measured iterations (default 100)\n"
 	        "      --warmup N          iterations run first and not counted (default 2)\n"
-	        "      --paths LIST        docker,api,direct,serve,serve-api (default: "
-	        "docker,api,direct);\n"
-	        "                          serve and serve-api go through a cglat serve\n"
+	        "      --paths LIST        docker,api,direct,serve,serve-api,runtime\n"
+	        "                          (default: docker,api,direct); serve and serve-api\n"
+	        "                          go through a cglat serve; runtime runs the\n"
+	        "                          container's runtime (runc update) itself, no dockerd\n"
 	        "      --resources LIST    memory,cpu (default: both)\n"
 	        "      --mem-base SIZE     memory limit around which values alternate (default "
 	        "128m)\n"
@@ -75,6 +76,10 @@ void cli_usage(FILE *out)
 	        "      --docker-sock PATH  dockerd's socket (default /var/run/docker.sock)\n"
 	        "      --docker-bin PATH   Docker CLI for the docker path (default: docker in "
 	        "PATH)\n"
+	        "      --runtime-bin PATH  runtime for the runtime path (default: the one dockerd\n"
+	        "                          runs the container with, e.g. runc)\n"
+	        "      --runtime-root DIR  its state root (default: dockerd's exec root's\n"
+	        "                          runtime-NAME/moby, e.g. /run/docker/runtime-runc/moby)\n"
 	        "      --serve-sock PATH   the serve paths use this running cglat serve; "
 	        "default:\n"
 	        "                          start one for the run and stop it after\n"
@@ -94,6 +99,7 @@ void cli_usage(FILE *out)
 	        "  sudo cglat -n 100                        # all paths, both resources\n"
 	        "  sudo cglat -n 1000 --paths api,direct    # skip the CLI\n"
 	        "  sudo cglat --paths docker,serve,direct   # dockerd against cglat serve\n"
+	        "  sudo cglat --paths docker,runtime,direct # dockerd against runc update alone\n"
 	        "  sudo cglat -c web --resources memory     # an existing container, restored "
 	        "after\n"
 	        "  sudo cglat -n 50 --format json -o r.json # for scripts\n"
@@ -164,6 +170,8 @@ enum {
 	OPT_KEEP,
 	OPT_DOCKER_SOCK,
 	OPT_DOCKER_BIN,
+	OPT_RUNTIME_BIN,
+	OPT_RUNTIME_ROOT,
 	OPT_SERVE_SOCK,
 	OPT_SERVE_REPLY_AFTER,
 	OPT_TIMEOUT,
@@ -190,6 +198,8 @@ static const struct option long_options[] = {
         {"keep", no_argument, NULL, OPT_KEEP},
         {"docker-sock", required_argument, NULL, OPT_DOCKER_SOCK},
         {"docker-bin", required_argument, NULL, OPT_DOCKER_BIN},
+        {"runtime-bin", required_argument, NULL, OPT_RUNTIME_BIN},
+        {"runtime-root", required_argument, NULL, OPT_RUNTIME_ROOT},
         {"serve-sock", required_argument, NULL, OPT_SERVE_SOCK},
         {"serve-reply-after", required_argument, NULL, OPT_SERVE_REPLY_AFTER},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -207,7 +217,8 @@ static const struct option long_options[] = {
 static int apply_option(int c, const char *arg, struct bench_config *cfg, enum cli_action *action,
                         struct cg_err *err)
 {
-	static const char *const path_names[] = {"docker", "api", "direct", "serve", "serve-api"};
+	static const char *const path_names[] = {"docker", "api",       "direct",
+	                                         "serve",  "serve-api", "runtime"};
 	static const char *const reply_names[] = {"record", "enforce"};
 	static const char *const res_names[] = {"memory", "cpu"};
 	static const char *const format_names[] = {"text", "json", "csv"};
@@ -264,6 +275,20 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		return 0;
 	case OPT_DOCKER_BIN:
 		cfg->docker_bin = arg;
+		return 0;
+	case OPT_RUNTIME_BIN:
+		if (!arg[0])
+			return cg_errf(err, "--runtime-bin: give the runtime's binary, e.g. "
+			                    "/usr/sbin/runc");
+		cfg->runtime_bin = arg;
+		return 0;
+	case OPT_RUNTIME_ROOT:
+		if (arg[0] != '/')
+			return cg_errf(err,
+			               "--runtime-root: \"%s\" is not an absolute directory, e.g. "
+			               "/run/docker/runtime-runc/moby",
+			               arg);
+		cfg->runtime_root = arg;
 		return 0;
 	case OPT_SERVE_SOCK:
 		if (!arg[0] || strlen(arg) >= 108)
@@ -355,6 +380,9 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 		               "%s only matters for the serve paths; add serve or serve-api "
 		               "to --paths",
 		               cfg->serve_sock ? "--serve-sock" : "--serve-reply-after");
+	if ((cfg->runtime_bin || cfg->runtime_root) && !(cfg->paths & (1u << PATH_RUNTIME)))
+		return cg_errf(err, "%s only matters for the runtime path; add runtime to --paths",
+		               cfg->runtime_bin ? "--runtime-bin" : "--runtime-root");
 	if (cfg->serve_sock && cfg->serve_reply_enforce)
 		return cg_errf(err, "--serve-reply-after is for the serve cglat starts; a running "
 		                    "one (--serve-sock) keeps the mode it was started with");

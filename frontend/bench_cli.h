@@ -11,8 +11,17 @@
 
 /* The ways a limit reaches the kernel. serve and serve-api go through a cglat serve in
  * front of dockerd: `docker update` with its socket as the host, and the Engine API
- * request sent to its socket. */
-enum bench_path { PATH_DOCKER, PATH_API, PATH_DIRECT, PATH_SERVE, PATH_SERVE_API, PATH_COUNT };
+ * request sent to its socket. runtime runs the container's runtime itself (`runc update`
+ * with Docker's state root), no daemon involved. */
+enum bench_path {
+	PATH_DOCKER,
+	PATH_API,
+	PATH_DIRECT,
+	PATH_SERVE,
+	PATH_SERVE_API,
+	PATH_RUNTIME,
+	PATH_COUNT
+};
 
 /* Does the run need a cglat serve? */
 #define BENCH_SERVE_PATHS ((1u << PATH_SERVE) | (1u << PATH_SERVE_API))
@@ -32,6 +41,8 @@ struct bench_config {
 	bool keep;
 	const char *docker_sock;
 	const char *docker_bin;
+	const char *runtime_bin;  /* the runtime path's binary; NULL: dockerd's for the container */
+	const char *runtime_root; /* its state root; NULL: EXEC_ROOT/runtime-NAME/moby */
 	const char *serve_sock;   /* a running cglat serve's socket; NULL: start one */
 	bool serve_reply_enforce; /* the serve started answers once enforced */
 	double timeout_s;

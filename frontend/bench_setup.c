@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_runtime.h"
 #include "bench_state.h"
 #include "cgroup.h"
 #include "signals.h"
@@ -218,6 +219,31 @@ static int resolve_cgroup(struct bench *b, struct cg_err *err)
 	bench_log(b, "cgroup %s: %s, %s", cgroup_mode_name(h->cgroup_mode),
 	          b->limit_path[CG_RES_MEMORY], b->limit_path[CG_RES_CPU]);
 	return 0;
+}
+
+/* The runtime path's binary and state root, before anything is made: the container's
+ * runtime (for --container, Docker's record of it; else dockerd's default). */
+static int prepare_runtime(struct bench *b, struct cg_err *err)
+{
+	if (!(b->cfg->paths & (1u << PATH_RUNTIME)))
+		return 0;
+	const struct docker_container *c = b->cfg->container ? &b->orig : NULL;
+	if (bench_runtime_resolve(b->cfg, &b->dinfo, c, docker_daemon_pid(), &b->res->runtime, err))
+		return -1;
+	if (c && bench_runtime_check_state(&b->res->runtime, c->id, c->name, err))
+		return -1;
+	bench_log(b, "runtime path: %s --root %s update ... (Docker's runtime %s)",
+	          b->res->runtime.bin, b->res->runtime.root, b->res->runtime.name);
+	return 0;
+}
+
+/* The container cglat made: its runtime's state must be where the runtime path looks. */
+static int check_made_runtime_state(struct bench *b, struct cg_err *err)
+{
+	if (!(b->cfg->paths & (1u << PATH_RUNTIME)) || b->cfg->container)
+		return 0;
+	return bench_runtime_check_state(&b->res->runtime, b->res->container_id,
+	                                 b->res->container_name, err);
 }
 
 /* The probes compile in a thread while the container is made (pick_container): the
@@ -493,10 +519,11 @@ int bench_preflight(const struct bench_config *cfg, struct cg_err *err)
 int bench_prepare(struct bench *b, struct cg_err *err)
 {
 	fill_host(b);
-	return check_container(b, err) || start_serve(b, err) ||
+	return check_container(b, err) || prepare_runtime(b, err) || start_serve(b, err) ||
 	                       start_tracer_and_container(b, err) || bench_check_stop(err) ||
-	                       resolve_cgroup(b, err) || save_originals(b, err) ||
-	                       open_direct_fds(b, err) || set_base_limits(b, err)
+	                       check_made_runtime_state(b, err) || resolve_cgroup(b, err) ||
+	                       save_originals(b, err) || open_direct_fds(b, err) ||
+	                       set_base_limits(b, err)
 	               ? -1
 	               : 0;
 }

@@ -44,6 +44,7 @@ struct bench {
 	const char *cur_file;
 	bool want_recv, recv_found, write_found;
 	pid_t recv_tgid;     /* the daemon whose receive starts the sample */
+	pid_t runtime_pid;   /* the runtime path: the process of this sample's update */
 	int failed_in_a_row; /* updates that could not be issued, since the last that could */
 	bool create_tried;   /* a container may exist that cglat made, its id unknown */
 };

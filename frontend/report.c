@@ -24,8 +24,8 @@ static bool metric_applies(enum sample_path p, enum metric m)
 {
 	if (p == SAMPLE_FLOOR)
 		return m == METRIC_ROUND_TRIP;
-	if (p == SAMPLE_DIRECT)
-		return m != METRIC_DAEMON_TO_WRITE;
+	if (p == SAMPLE_DIRECT || p == SAMPLE_RUNTIME)
+		return m != METRIC_DAEMON_TO_WRITE; /* no daemon: cglat runs the write's process */
 	return true;
 }
 
@@ -273,6 +273,27 @@ static void text_serve(FILE *out, const struct report_row *rows, size_t n)
 		}
 }
 
+/* The runtime alone beside dockerd: the whole `runc update` process (runtime round_trip)
+ * against dockerd's receive -> the same runtime's write (docker daemon_to_write). */
+static void text_runtime(FILE *out, const struct report_row *rows, size_t n)
+{
+	for (int r = 0; r < CG_RES_COUNT; r++) {
+		const struct report_row *rt =
+		        find_row(rows, n, SAMPLE_RUNTIME, (enum cg_resource)r, METRIC_ROUND_TRIP);
+		const struct report_row *d = find_row(rows, n, SAMPLE_DOCKER, (enum cg_resource)r,
+		                                      METRIC_DAEMON_TO_WRITE);
+		if (!rt || !d || !rt->stats.n || !d->stats.n || d->stats.p50 <= 0)
+			continue;
+		char a[32], b[32];
+		dur(rt->stats.p50, a, sizeof(a));
+		dur(d->stats.p50, b, sizeof(b));
+		fprintf(out,
+		        "runtime round_trip / docker daemon_to_write %s (p50): %s / %s = %.3gx\n",
+		        cgroup_resource_name((enum cg_resource)r), a, b,
+		        rt->stats.p50 / d->stats.p50);
+	}
+}
+
 int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res)
 {
 	struct report_row rows[REPORT_MAX_ROWS];
@@ -284,13 +305,18 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	        cgroup_mode_name(h->cgroup_mode), h->probe_strategy, h->probe_reason);
 	fprintf(out, "docker:    %s (API %s), %s, cgroup driver %s\n", h->docker_version,
 	        h->api_version, h->runtime, h->cgroup_driver);
-	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)%s\n\n", res->container_name,
+	fprintf(out, "container: %s (%.12s)%s; files %s (v%d), %s (v%d)%s\n", res->container_name,
 	        res->container_id, res->container_created ? ", made by cglat" : "",
 	        h->limit_file[CG_RES_MEMORY], h->cgroup_version[CG_RES_MEMORY],
 	        h->limit_file[CG_RES_CPU], h->cgroup_version[CG_RES_CPU],
 	        res->cpu_field == BENCH_CPU_NANO && (cfg->resources & (1u << CG_RES_CPU))
 	                ? "; CPU sent as NanoCpus (started with --cpus)"
 	                : "");
+	if (res->runtime.name[0] && path_ran(cfg, SAMPLE_RUNTIME))
+		fprintf(out,
+		        "runtime:   %s --root %s update (Docker's runtime %s; dockerd bypassed)\n",
+		        res->runtime.bin, res->runtime.root, res->runtime.name);
+	fputc('\n', out);
 	text_table(out, rows, n);
 	text_invalid(out, res);
 	if (cfg->hist)
@@ -310,6 +336,7 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	}
 	text_floor(out, rows, n);
 	text_serve(out, rows, n);
+	text_runtime(out, rows, n);
 	struct report_original o;
 	report_original(rows, n, &o);
 	text_original(out, res, &o);
@@ -418,6 +445,11 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 	        "interrupted", res->interrupted, "wall_ns", (json_int_t)res->wall_ns);
 	if (!root)
 		return -1;
+	if (res->runtime.name[0] && path_ran(cfg, SAMPLE_RUNTIME))
+		json_object_set_new(root, "runtime",
+		                    json_pack("{s:s, s:s, s:s}", "name", res->runtime.name,
+		                              "binary", res->runtime.bin, "root",
+		                              res->runtime.root));
 	json_object_set_new(root, "timings",
 	                    json_pack("{s:I, s:I, s:I}", "compile_ns",
 	                              (json_int_t)res->timings.compile_ns, "attach_ns",

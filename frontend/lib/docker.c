@@ -175,6 +175,18 @@ int docker_parse_info(const char *json, struct docker_info *info, struct cg_err 
 		return cg_errf(err, "dockerd's /info answer has no CgroupDriver or DefaultRuntime");
 	}
 	text_copy(info->cgroup_driver, sizeof(info->cgroup_driver), driver);
+	text_copy(info->default_runtime, sizeof(info->default_runtime), rt);
+	info->nruntimes = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach(json_object_get(root, "Runtimes"), key, val)
+	{
+		if (info->nruntimes == DOCKER_MAX_RUNTIMES)
+			break;
+		struct docker_runtime *r = &info->runtimes[info->nruntimes++];
+		text_copy(r->name, sizeof(r->name), key);
+		text_copy(r->path, sizeof(r->path), obj_str(val, "path"));
+	}
 	/* Before API 1.40 there is no CgroupVersion and only v1 was supported. */
 	text_copy(info->cgroup_version, sizeof(info->cgroup_version), cgver ? cgver : "1");
 
@@ -190,6 +202,16 @@ int docker_parse_info(const char *json, struct docker_info *info, struct cg_err 
 	}
 	json_decref(root);
 	return 0;
+}
+
+const char *docker_runtime_path(const struct docker_info *info, const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	for (size_t i = 0; i < info->nruntimes; i++)
+		if (strcmp(info->runtimes[i].name, name) == 0 && info->runtimes[i].path[0])
+			return info->runtimes[i].path;
+	return name;
 }
 
 int docker_parse_inspect(const char *json, struct docker_container *out, struct cg_err *err)
@@ -211,6 +233,7 @@ int docker_parse_inspect(const char *json, struct docker_container *out, struct 
 	out->running = json_is_true(json_object_get(state, "Running"));
 	out->pid = (pid_t)obj_int(state, "Pid");
 	text_copy(out->cgroupns_mode, sizeof(out->cgroupns_mode), obj_str(hc, "CgroupnsMode"));
+	text_copy(out->runtime, sizeof(out->runtime), obj_str(hc, "Runtime"));
 	json_t *labels = json_object_get(json_object_get(root, "Config"), "Labels");
 	const char *owner = json_is_object(labels) ? obj_str(labels, "cglat.owner") : NULL;
 	char *end = NULL;

@@ -18,13 +18,28 @@
 
 struct docker;
 
-struct docker_info {
-	char server_version[64]; /* "20.10.24+dfsg1" */
-	char api_version[16];    /* "1.41": the prefix every request uses */
-	char runtime[128];       /* default runtime and its version: "runc 1.1.5+ds1" */
-	char cgroup_driver[32];  /* "cgroupfs" or "systemd" */
-	char cgroup_version[8];  /* "1" or "2" */
+#define DOCKER_MAX_RUNTIMES 8
+
+/* A runtime dockerd knows (/info's Runtimes): its name and the binary it runs. */
+struct docker_runtime {
+	char name[64];  /* "runc", "crun", "io.containerd.runc.v2" */
+	char path[256]; /* Runtimes[name].path: "runc" (looked up in PATH) or "/usr/bin/crun" */
 };
+
+struct docker_info {
+	char server_version[64];  /* "20.10.24+dfsg1" */
+	char api_version[16];     /* "1.41": the prefix every request uses */
+	char runtime[128];        /* default runtime and its version: "runc 1.1.5+ds1" */
+	char cgroup_driver[32];   /* "cgroupfs" or "systemd" */
+	char cgroup_version[8];   /* "1" or "2" */
+	char default_runtime[64]; /* /info's DefaultRuntime: "runc" */
+	struct docker_runtime runtimes[DOCKER_MAX_RUNTIMES];
+	size_t nruntimes;
+};
+
+/* The binary dockerd runs for runtime name: Runtimes[name].path, else the name itself
+ * (dockerd's built-in runc); NULL for an empty name. */
+const char *docker_runtime_path(const struct docker_info *info, const char *name);
 
 /* The limits Docker holds for a container (HostConfig), in Docker's units:
  * bytes, microseconds, 0 for "not set", -1 for unlimited swap. */
@@ -43,6 +58,7 @@ struct docker_container {
 	pid_t pid;      /* 0 when not running */
 	bool running;
 	char cgroupns_mode[16]; /* "host", "private" or "" */
+	char runtime[64];       /* HostConfig.Runtime: "runc"; "" when dockerd did not say */
 	pid_t owner;            /* label cglat.owner: the cglat that made it; 0 when none */
 	struct docker_limits limits;
 };

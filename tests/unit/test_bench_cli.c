@@ -135,7 +135,12 @@ Test(cli, bad_usage_is_refused_with_a_message_naming_the_option)
 	        {{"--mem-base", "6m"}, "below 6 MiB"},
 	        {{"--mem-base", "4m", "--mem-delta", "8m"}, "--mem-delta must be smaller"},
 	        {{"--cpu-base", "1500"}, "below 1000 us"},
-	        {{"--paths", "serve,foo"}, "choose from docker, api, direct, serve, serve-api"},
+	        {{"--paths", "serve,foo"},
+	         "choose from docker, api, direct, serve, serve-api, runtime"},
+	        {{"--runtime-bin", "/usr/sbin/runc"}, "add runtime to --paths"},
+	        {{"--runtime-root", "/run/x"}, "add runtime to --paths"},
+	        {{"--paths", "runtime", "--runtime-root", "run/x"}, "not an absolute directory"},
+	        {{"--paths", "runtime", "--runtime-bin", ""}, "--runtime-bin"},
 	        {{"--serve-sock", "/run/x.sock"}, "add serve or serve-api to --paths"},
 	        {{"--serve-reply-after", "enforce"}, "add serve or serve-api to --paths"},
 	        {{"--paths", "serve", "--serve-reply-after", "soon"}, "--serve-reply-after"},
@@ -164,6 +169,26 @@ Test(cli, path_names)
 	cr_assert_str_eq(cli_path_name(PATH_DIRECT), "direct");
 	cr_assert_str_eq(cli_path_name(PATH_SERVE), "serve");
 	cr_assert_str_eq(cli_path_name(PATH_SERVE_API), "serve-api");
+	cr_assert_str_eq(cli_path_name(PATH_RUNTIME), "runtime");
+}
+
+Test(cli, runtime_path_and_its_options)
+{
+	struct bench_config cfg;
+	enum cli_action action;
+	struct cg_err err;
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "docker,runtime,direct"), 0, "%s",
+	             err.msg);
+	cr_assert_eq(cfg.paths, (1u << PATH_DOCKER) | (1u << PATH_RUNTIME) | (1u << PATH_DIRECT));
+	cr_assert_null(cfg.runtime_bin, "dockerd's runtime by default");
+	cr_assert_null(cfg.runtime_root);
+	cr_assert_eq(PARSE(&cfg, &action, &err, "--paths", "runtime", "--runtime-bin",
+	                   "/usr/bin/crun", "--runtime-root", "/run/docker/runtime-crun/moby"),
+	             0, "%s", err.msg);
+	cr_assert_str_eq(cfg.runtime_bin, "/usr/bin/crun");
+	cr_assert_str_eq(cfg.runtime_root, "/run/docker/runtime-crun/moby");
+	cli_defaults(&cfg);
+	cr_assert_eq(cfg.paths & (1u << PATH_RUNTIME), 0, "not run by default");
 }
 
 Test(cli, serve_paths_and_their_options)

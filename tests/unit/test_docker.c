@@ -63,6 +63,28 @@ Test(docker, parse_info_after_version_names_runtime_and_version)
 	free(i);
 }
 
+Test(docker, parse_info_keeps_the_runtimes_and_their_binaries)
+{
+	struct docker_info info = {0};
+	struct cg_err err = {0};
+	char *i = read_fixture("info.json");
+	cr_assert_eq(docker_parse_info(i, &info, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(info.default_runtime, "runc");
+	cr_assert_str_eq(docker_runtime_path(&info, "io.containerd.runc.v2"), "runc");
+	cr_assert_str_eq(docker_runtime_path(&info, "runc"), "runc", "runc is dockerd's own");
+	free(i);
+
+	const char *two = "{\"CgroupDriver\":\"cgroupfs\",\"DefaultRuntime\":\"crun\","
+	                  "\"Runtimes\":{\"runc\":{\"path\":\"runc\"},"
+	                  "\"crun\":{\"path\":\"/usr/local/bin/crun\"}}}";
+	cr_assert_eq(docker_parse_info(two, &info, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(info.default_runtime, "crun");
+	cr_assert_eq(info.nruntimes, 2);
+	cr_assert_str_eq(docker_runtime_path(&info, "crun"), "/usr/local/bin/crun");
+	cr_assert_str_eq(docker_runtime_path(&info, "kata"), "kata", "unknown: the name itself");
+	cr_assert_null(docker_runtime_path(&info, ""));
+}
+
 Test(docker, parse_info_alone_names_runtime_without_version)
 {
 	struct docker_info info = {0};
@@ -120,6 +142,7 @@ Test(docker, parse_inspect_running)
 	cr_assert(c.running);
 	cr_assert_eq(c.pid, 5365);
 	cr_assert_str_eq(c.cgroupns_mode, "host");
+	cr_assert_str_eq(c.runtime, "runc", "HostConfig.Runtime");
 	cr_assert_eq(c.limits.memory, 134217728);
 	cr_assert_eq(c.limits.memory_swap, 536870912);
 	cr_assert_eq(c.limits.cpu_quota, 50000);

@@ -35,7 +35,7 @@ static void add(struct bench_result *res, enum sample_path p, enum cg_resource r
 	s->write_exit_ns = s->recv_ns + (uint64_t)v;
 	s->write_enter_ns = s->write_exit_ns - 10;
 	s->t_return_ns = s->t0_ns + (uint64_t)(v + unit / 5);
-	if (p == SAMPLE_DIRECT || p == SAMPLE_FLOOR) {
+	if (p == SAMPLE_DIRECT || p == SAMPLE_RUNTIME || p == SAMPLE_FLOOR) {
 		s->recv_ns = 0;
 		s->write_exit_ns = p == SAMPLE_FLOOR ? 0 : s->t0_ns + (uint64_t)v;
 		s->t_return_ns = s->t0_ns + (uint64_t)(2 * v);
@@ -89,6 +89,16 @@ static char *render(int (*fn)(FILE *, const struct bench_config *, const struct 
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	cr_assert_eq(fn(out, &f->cfg, &f->res), 0);
+	fclose(out);
+	return text;
+}
+
+static char *render_csv(const struct fixture *f)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_eq(report_csv(out, &f->res), 0);
 	fclose(out);
 	return text;
 }
@@ -175,6 +185,71 @@ Test(report, text_sets_each_serve_path_beside_the_daemon_path_it_fronts)
 	cr_assert(strstr(text, "serve/docker cpu (round_trip p50)"), "%s", text);
 	cr_assert(strstr(text, "\nserve-api cpu     daemon_to_write "), "%s", text);
 	free(text);
+	free(f.res.samples);
+}
+
+Test(report, runtime_path_rows_and_its_line_beside_dockerd)
+{
+	struct fixture f;
+	make(&f, 1);
+	f.cfg.paths |= 1u << PATH_RUNTIME;
+	snprintf(f.res.runtime.name, sizeof(f.res.runtime.name), "runc");
+	snprintf(f.res.runtime.bin, sizeof(f.res.runtime.bin), "/usr/sbin/runc");
+	snprintf(f.res.runtime.root, sizeof(f.res.runtime.root), "/run/docker/runtime-runc/moby");
+	for (int i = 0; i < 10; i++)
+		for (int r = 0; r < CG_RES_COUNT; r++)
+			add(&f.res, SAMPLE_RUNTIME, (enum cg_resource)r, i, 600000, true);
+	struct report_row rows[REPORT_MAX_ROWS];
+	size_t n = report_rows(&f.cfg, &f.res, rows);
+	size_t runtime_rows = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].path == SAMPLE_RUNTIME) {
+			runtime_rows++;
+			cr_assert_neq(rows[i].metric, METRIC_DAEMON_TO_WRITE, "no daemon on it");
+			cr_assert_eq(rows[i].stats.n, 10);
+		}
+	cr_assert_eq(runtime_rows, 4, "request_to_write and round_trip, per resource");
+
+	char *text = render(report_text, &f);
+	/* runtime round_trip: 2 x 0.6..6 ms, p50 6.6 ms; docker daemon_to_write p50 5.5 ms */
+	cr_assert(strstr(text, "runtime round_trip / docker daemon_to_write memory (p50): 6.60 ms "
+	                       "/ 5.50 ms = 1.2x\n"),
+	          "%s", text);
+	cr_assert(strstr(text, "runtime round_trip / docker daemon_to_write cpu (p50)"), "%s",
+	          text);
+	cr_assert(strstr(text, "runtime:   /usr/sbin/runc --root /run/docker/runtime-runc/moby "
+	                       "update (Docker's runtime runc; dockerd bypassed)\n\nPATH"),
+	          "%s", text);
+	cr_assert(strstr(text, "\nruntime memory  request_to_write "), "%s", text);
+	free(text);
+
+	char *json = render(report_json, &f);
+	json_t *root = json_loads(json, 0, NULL);
+	cr_assert_not_null(root, "%s", json);
+	cr_assert_str_eq(
+	        json_string_value(json_object_get(json_object_get(root, "runtime"), "root")),
+	        "/run/docker/runtime-runc/moby");
+	json_t *paths = json_object_get(json_object_get(root, "config"), "paths");
+	cr_assert_str_eq(json_string_value(json_array_get(paths, json_array_size(paths) - 1)),
+	                 "runtime");
+	size_t i;
+	json_t *row;
+	size_t seen = 0;
+	json_array_foreach(json_object_get(root, "results"), i, row)
+	{
+		if (strcmp(json_string_value(json_object_get(row, "path")), "runtime") != 0)
+			continue;
+		seen++;
+		cr_assert_eq(json_integer_value(json_object_get(row, "n")), 10);
+		cr_assert_eq(json_integer_value(json_object_get(row, "invalid")), 0);
+	}
+	cr_assert_eq(seen, 4);
+	json_decref(root);
+	free(json);
+
+	char *csv = render_csv(&f);
+	cr_assert(strstr(csv, "\n0,runtime,memory,"), "%s", csv);
+	free(csv);
 	free(f.res.samples);
 }
 
