@@ -446,6 +446,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 	t->bcc = t->bcc_api->create();
 	if (!t->bcc)
 		return cg_errf(err, "out of memory");
+	t->unseen[0] = '\0'; /* of this attempt: auto may retry with another strategy */
 	uint64_t t0 = tracer_now_ns();
 	if (load(t, cfg, err))
 		return -1;
