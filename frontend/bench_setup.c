@@ -328,7 +328,19 @@ static int start_tracer_and_container(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
-/* Opened after the probes are attached, so that the probes learn the fds. */
+/* The direct path's fds are opened after the probes are attached, so that the probes
+ * learn them: the tracepoint strategy keeps (tgid, fd) of every open whose path ends
+ * in a limit file's name, and times every write, pwrite64, writev, pwritev and
+ * pwritev2 on such an fd.
+ *
+ * The floor must stay unprobed by construction, now that pwrite is watched too. Its
+ * fd is a second open of the same file through /proc/self/fd/N of the direct fd: a
+ * path that ends in a number, never in a limit file's name, so the probes do not
+ * learn it (the container is made while the probes compile, so its files cannot be
+ * opened before they attach). bench checks it against the probes' own table. The
+ * kprobe strategy names the file at every vfs_write from its dentry and keeps no
+ * fds: there, as before, the floor's pwrite runs the vfs_write kprobe like every
+ * write on the host (README, "floor"). */
 static int open_direct_fds(struct bench *b, struct cg_err *err)
 {
 	for (int r = 0; r < CG_RES_COUNT; r++) {
@@ -339,6 +351,23 @@ static int open_direct_fds(struct bench *b, struct cg_err *err)
 		if (b->fd[r] < 0)
 			return cg_errf(err, "cannot open %s for writing: %s", b->limit_path[r],
 			               strerror(errno));
+		if (!(b->cfg->paths & (1u << PATH_DIRECT)))
+			continue;
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", b->fd[r]);
+		b->floor_fd[r] = open(self, O_WRONLY | O_CLOEXEC);
+		if (b->floor_fd[r] < 0)
+			return cg_errf(err,
+			               "cannot open %s again through %s for the floor: %s; is "
+			               "/proc mounted?",
+			               b->limit_path[r], self, strerror(errno));
+		if (tracer_fd_watched(b->tracer, b->floor_fd[r]))
+			return cg_errf(err,
+			               "the probes know the floor's fd %d for %s, so its pwrite "
+			               "would be timed like the direct write; this is a bug in "
+			               "cglat: run without the floor (--paths docker,api) and "
+			               "report it",
+			               b->floor_fd[r], b->limit_path[r]);
 	}
 	return 0;
 }
@@ -417,9 +446,12 @@ static int remove_made_container(struct bench *b, struct cg_err *err)
  * that the first error stays the one reported. */
 void bench_clean_up(struct bench *b)
 {
-	for (int r = 0; r < CG_RES_COUNT; r++)
+	for (int r = 0; r < CG_RES_COUNT; r++) {
 		if (b->fd[r] >= 0)
 			close(b->fd[r]);
+		if (b->floor_fd[r] >= 0)
+			close(b->floor_fd[r]);
+	}
 	struct cg_err err;
 	/* serve first: it finishes the updates and records it has in flight. */
 	docker_close(b->serve_docker);

@@ -31,7 +31,8 @@ struct bench {
 	pid_t dockerd_pid;
 	struct bench_serve serve;    /* the serve paths' cglat serve */
 	struct docker *serve_docker; /* the serve-api path's connection to it */
-	int fd[CG_RES_COUNT];        /* kept open for the direct and floor paths */
+	int fd[CG_RES_COUNT];        /* kept open for the direct path: the probes know it */
+	int floor_fd[CG_RES_COUNT];  /* the same file for the floor: the probes do not */
 	const char *cli_ref;         /* what `docker update` is given */
 	int64_t updates[CG_RES_COUNT];
 	/* Original file contents, for --container: swap, memory, cpu period, cpu quota. */

@@ -136,6 +136,14 @@ void doctor_gather(struct doctor_facts *f, const char *docker_sock)
 		text_copy(f->docker_error, sizeof(f->docker_error), err.msg);
 	}
 	find_in_path("docker", f->docker_cli, sizeof(f->docker_cli));
+	if (f->host.kprobes)
+		f->vfs_writev = tracer_kernel_has_function("vfs_writev");
+	char text[16], dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/events/io_uring", f->host.tracefs_dir);
+	if (read_small("/proc/sys/kernel/io_uring_disabled", text, sizeof(text)))
+		f->io_uring = atoi(text);
+	else
+		f->io_uring = f->host.tracefs && access(dir, F_OK) == 0 ? 0 : -1;
 }
 
 __attribute__((format(printf, 4, 5))) static struct doctor_line *
@@ -291,13 +299,41 @@ void doctor_assess(const struct doctor_facts *f, struct doctor_report *r)
 	enum tracer_strategy chosen = TRACER_TRACEPOINT;
 	char why[256] = "";
 	struct cg_err err = {{0}};
-	if (tracer_choose(TRACER_AUTO, h, &chosen, why, sizeof(why), &err) == 0) {
+	bool can_choose = tracer_choose(TRACER_AUTO, h, &chosen, why, sizeof(why), &err) == 0;
+	if (can_choose) {
 		add(r, DOCTOR_OK, "probe auto", "%s (%s)", tracer_strategy_name(chosen), why);
 		r->chosen = chosen;
 	} else {
 		add(r, DOCTOR_FAIL, "probe auto", "no strategy can run: %s", err.msg);
 		ok = false;
 	}
+
+	/* Which write calls to limit files watch and bench see with that strategy. */
+	if (can_choose && chosen == TRACER_KPROBE && !f->vfs_writev) {
+		l = add(r, DOCTOR_WARN, "writes",
+		        "kprobe: write and pwrite64 (vfs_write); writev, pwritev and pwritev2 "
+		        "are not seen: this kernel has no vfs_writev in /proc/kallsyms (inlined)");
+		fix(l, "use --probe tracepoint, which sees all five");
+	} else if (can_choose && chosen == TRACER_KPROBE) {
+		add(r, DOCTOR_OK, "writes",
+		    "kprobe: write and pwrite64 (vfs_write), writev, pwritev and pwritev2 "
+		    "(vfs_writev)");
+	} else if (can_choose) {
+		add(r, DOCTOR_OK, "writes",
+		    "tracepoint: write, pwrite64, writev, pwritev and pwritev2 (syscall "
+		    "tracepoints)");
+	}
+	if (f->io_uring == 2)
+		add(r, DOCTOR_OK, "io_uring",
+		    "disabled (kernel.io_uring_disabled=2): no write can go around the probes");
+	else if (f->io_uring >= 0)
+		add(r, DOCTOR_INFO, "io_uring",
+		    "writes through io_uring are not seen: they make no write system call, "
+		    "and io_uring's tracepoints carry no bytes written (README, cglat "
+		    "watch)%s",
+		    f->io_uring == 1 ? "; only members of kernel.io_uring_group may use it" : "");
+	else
+		add(r, DOCTOR_INFO, "io_uring", "not in this kernel, or unknown (no tracefs)");
 	r->can_bench = ok;
 }
 

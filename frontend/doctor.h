@@ -30,6 +30,11 @@ struct doctor_facts {
 	char docker_error[512];
 	struct docker_info docker;
 	char docker_cli[256]; /* the docker CLI found in PATH, "" when none */
+	bool vfs_writev;      /* /proc/kallsyms has vfs_writev (gathered with kprobes only) */
+	/* io_uring: -1 unknown (no io_uring tracepoints, no io_uring_disabled), or the
+	 * value of kernel.io_uring_disabled (0 on, 1 for io_uring_group only, 2 off); 0 on
+	 * kernels before 6.6 that have io_uring's tracepoints but no such switch. */
+	int io_uring;
 };
 
 struct doctor_line {
@@ -39,7 +44,7 @@ struct doctor_line {
 	char fix[512]; /* "" when there is nothing to fix */
 };
 
-#define DOCTOR_MAX_LINES 16
+#define DOCTOR_MAX_LINES 20
 
 struct doctor_report {
 	struct doctor_line line[DOCTOR_MAX_LINES];

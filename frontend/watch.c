@@ -42,8 +42,11 @@ void watch_usage(FILE *out)
 	        "  sudo cglat watch --format json > w.jsonl\n"
 	        "\n"
 	        "Columns: TIME (wall clock), PID and COMM of the writer, CONTAINER (short id) or\n"
-	        "CGROUP, FILE, VALUE written, RET (bytes or the error), DUR(us) of the write,\n"
-	        "RECV->WRITE(ms) from dockerd's receive of the update request.\n");
+	        "CGROUP, FILE, CALL (write, pwrite64, writev, pwritev, pwritev2; with kprobes\n"
+	        "vfs_write or vfs_writev), VALUE written, RET (bytes or the error), DUR(us) of\n"
+	        "the write, RECV->WRITE(ms) from dockerd's receive of the update request.\n"
+	        "Not seen: writes through io_uring, which make no system call (cglat doctor).\n"
+	        "Events lost under a burst are counted on stderr as it happens.\n");
 }
 
 int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action *action,
@@ -122,6 +125,12 @@ int watch_parse(int argc, char **argv, struct watch_config *cfg, enum cli_action
 	return 0;
 }
 
+/* event_write_call_name() indexes its names by these values. */
+_Static_assert(CGLAT_WRITE_WRITE == 1 && CGLAT_WRITE_PWRITE64 == 2 && CGLAT_WRITE_WRITEV == 3 &&
+                       CGLAT_WRITE_PWRITEV == 4 && CGLAT_WRITE_PWRITEV2 == 5 &&
+                       CGLAT_WRITE_VFS_WRITE == 6 && CGLAT_WRITE_VFS_WRITEV == 7,
+               "event_write_call_name's table follows enum cglat_write_call");
+
 void watch_line_from_event(const struct cglat_event *ev, double wall, struct watch_line *line)
 {
 	memset(line, 0, sizeof(*line));
@@ -139,6 +148,7 @@ void watch_line_from_event(const struct cglat_event *ev, double wall, struct wat
 	}
 	if (!cgroup_container_id_of_path(line->cgroup, line->container_id))
 		line->container_id[0] = '\0';
+	snprintf(line->call, sizeof(line->call), "%s", event_write_call_name(ev->call));
 	event_written_value(ev->data, ev->data_len, line->value, sizeof(line->value));
 	line->ret = ev->ret;
 	line->duration_ns = ev->ts_exit - ev->ts_enter;
@@ -157,8 +167,9 @@ bool watch_line_wanted(const struct watch_line *line, const char *container_id, 
 
 void watch_format_header(char *buf, size_t len)
 {
-	snprintf(buf, len, "%-15s %-7s %-15s %-24s %-28s %-20s %6s %8s %15s\n", "TIME", "PID",
-	         "COMM", "CONTAINER/CGROUP", "FILE", "VALUE", "RET", "DUR(us)", "RECV->WRITE(ms)");
+	snprintf(buf, len, "%-15s %-7s %-15s %-24s %-28s %-10s %-20s %6s %8s %15s\n", "TIME", "PID",
+	         "COMM", "CONTAINER/CGROUP", "FILE", "CALL", "VALUE", "RET", "DUR(us)",
+	         "RECV->WRITE(ms)");
 }
 
 static void ret_text(int64_t ret, char *buf, size_t len)
@@ -175,13 +186,13 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 	char ret[32];
 	ret_text(l->ret, ret, sizeof(ret));
 	if (format == FORMAT_JSON) {
-		json_t *o = json_pack("{s:f, s:I, s:I, s:s, s:s?, s:s, s:s, s:s, s:I, s:s?, s:I}",
-		                      "time", l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid",
-		                      (json_int_t)l->pid, "comm", l->comm, "container",
-		                      l->container_id[0] ? l->container_id : NULL, "cgroup",
-		                      l->cgroup, "file", l->file, "value", l->value, "ret",
-		                      (json_int_t)l->ret, "error", l->ret < 0 ? ret : NULL,
-		                      "duration_ns", (json_int_t)l->duration_ns);
+		json_t *o = json_pack(
+		        "{s:f, s:I, s:I, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:s?, s:I}", "time",
+		        l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid", (json_int_t)l->pid, "comm",
+		        l->comm, "container", l->container_id[0] ? l->container_id : NULL, "cgroup",
+		        l->cgroup, "file", l->file, "call", l->call, "value", l->value, "ret",
+		        (json_int_t)l->ret, "error", l->ret < 0 ? ret : NULL, "duration_ns",
+		        (json_int_t)l->duration_ns);
 		if (o && l->since_receive_ns >= 0)
 			json_object_set_new(o, "since_receive_ns",
 			                    json_integer(l->since_receive_ns));
@@ -209,8 +220,23 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 		snprintf(since, sizeof(since), "%.3f", (double)l->since_receive_ns / 1e6);
 	else
 		snprintf(since, sizeof(since), "-");
-	snprintf(buf, len, "%-15s %-7u %-15s %-24s %-28s %-20s %6s %8.2f %15s\n", when, l->pid,
-	         l->comm, where, l->file, l->value, ret, (double)l->duration_ns / 1e3, since);
+	snprintf(buf, len, "%-15s %-7u %-15s %-24s %-28s %-10s %-20s %6s %8.2f %15s\n", when,
+	         l->pid, l->comm, where, l->file, l->call, l->value, ret,
+	         (double)l->duration_ns / 1e3, since);
+}
+
+bool watch_loss_line(struct watch_loss *l, uint64_t lost, uint64_t now_ns, char *buf, size_t len)
+{
+	if (lost <= l->reported || (l->last_ns && now_ns - l->last_ns < WATCH_LOSS_INTERVAL_NS))
+		return false;
+	uint64_t now_lost = lost - l->reported;
+	snprintf(buf, len,
+	         "cglat watch: %llu event%s lost just now (%llu in all): the probes wrote "
+	         "faster than watch read, so some writes are not shown\n",
+	         (unsigned long long)now_lost, now_lost == 1 ? "" : "s", (unsigned long long)lost);
+	l->reported = lost;
+	l->last_ns = now_ns;
+	return true;
 }
 
 /* ------------------------------------------------------------------- live */
@@ -401,6 +427,9 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 		docker_close(w.docker);
 		return -1;
 	}
+	if (tracer_unseen_writes(t)[0])
+		fprintf(stderr, "cglat watch: not seen with these probes: %s\n",
+		        tracer_unseen_writes(t));
 	fprintf(stderr, "cglat watch: probes %s (%s); Ctrl-C to stop\n",
 	        tracer_strategy_name(tracer_strategy(t)), tracer_reason(t));
 	if (cfg->format == FORMAT_TEXT) {
@@ -412,12 +441,17 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 	uint64_t deadline =
 	        cfg->duration_s > 0 ? tracer_now_ns() + (uint64_t)(cfg->duration_s * 1e9) : 0;
 	int rc = 0;
+	struct watch_loss loss = {0};
+	char loss_text[256];
 	while (!signals_stop_requested() && (!deadline || tracer_now_ns() < deadline)) {
 		if (tracer_poll(t, 100, err) < 0) {
 			rc = -1;
 			break;
 		}
 		handle_batch(&w);
+		if (watch_loss_line(&loss, tracer_lost_events(t) + w.dropped, tracer_now_ns(),
+		                    loss_text, sizeof(loss_text)))
+			fputs(loss_text, stderr);
 	}
 	if (tracer_poll(t, 0, NULL) == 0)
 		handle_batch(&w);
@@ -426,7 +460,7 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 	docker_close(w.docker);
 	free(w.batch);
 	if (lost)
-		fprintf(stderr, "cglat watch: %llu events lost (perf buffer full)\n",
+		fprintf(stderr, "cglat watch: %llu events lost in all (perf buffer full)\n",
 		        (unsigned long long)lost);
 	return rc;
 }

@@ -31,6 +31,7 @@ struct watch_line {
 	char container_id[65]; /* "" when the cgroup is not a container's */
 	char cgroup[CGLAT_PATH_LEN];
 	char file[64];
+	char call[16]; /* the write call: event_write_call_name() */
 	char value[CGLAT_DATA_LEN + 1];
 	int64_t ret;              /* bytes written or -errno */
 	uint64_t duration_ns;     /* write enter -> return */
@@ -52,6 +53,17 @@ bool watch_line_wanted(const struct watch_line *line, const char *container_id, 
 void watch_format_header(char *buf, size_t len);
 void watch_format_line(const struct watch_line *line, enum output_format format, char *buf,
                        size_t len);
+
+/* Events lost while watch runs (the probes' perf buffer full, or more events in one
+ * poll than watch holds), said on stderr as it happens, at most once a second. */
+#define WATCH_LOSS_INTERVAL_NS 1000000000ull
+struct watch_loss {
+	uint64_t reported; /* lost events already said */
+	uint64_t last_ns;  /* CLOCK_MONOTONIC of the last line; 0: none yet */
+};
+/* lost is the count since the start; true (with the line in buf, ending in '\n') when
+ * it grew since the last line and that line is WATCH_LOSS_INTERVAL_NS old or more. */
+bool watch_loss_line(struct watch_loss *l, uint64_t lost, uint64_t now_ns, char *buf, size_t len);
 
 int watch_main(int argc, char **argv);
 

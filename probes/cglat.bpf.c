@@ -4,10 +4,15 @@
  *  CGLAT_TRACEPOINT  syscall tracepoints only; no kernel struct is read, so any
  *                    kernel headers do. (tgid, fd) of limit files is learnt from
  *                    openat/openat2 exits, forgotten on close, dup2/dup3, exec
- *                    and exit, and write(2) to those fds is timed from enter to
- *                    exit.
- *  CGLAT_KPROBE      vfs_write entry/return, the file named from its dentry (as
- *                    the original tool did); needs kprobes and matching headers.
+ *                    and exit, and write(2), pwrite64(2), writev(2), pwritev(2)
+ *                    and pwritev2(2) to those fds are timed from enter to exit.
+ *  CGLAT_KPROBE      vfs_write (write, pwrite64) and vfs_writev (writev, pwritev,
+ *                    pwritev2) entry/return, the file named from its dentry (as
+ *                    the original tool did for vfs_write); needs kprobes and
+ *                    matching headers. The frontend attaches vfs_writev only where
+ *                    /proc/kallsyms has it (a static function the compiler may
+ *                    inline).
+ * Neither sees writes that no system call makes: io_uring's (see README).
  * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
  * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID, and to
  * CGLAT_SERVE_TGID, a cglat serve in front of dockerd; 0 disables either).
@@ -36,11 +41,12 @@
 
 /* Syscall numbers come from the frontend (tracer.c, from the C library's
  * <sys/syscall.h>), never from kernel headers, which may be another kernel's.
- * dup2 (absent on arm64 and other asm-generic architectures) and openat2 (absent
- * from old C library headers) may be missing: their cases are left out. */
+ * dup2 (absent on arm64 and other asm-generic architectures), openat2 and pwritev2
+ * (absent from old C library headers) may be missing: their cases are left out. */
 #if !defined(CGLAT_NR_read) || !defined(CGLAT_NR_recvfrom) || !defined(CGLAT_NR_recvmsg) ||        \
         !defined(CGLAT_NR_recvmmsg) || !defined(CGLAT_NR_openat) || !defined(CGLAT_NR_close) ||    \
-        !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write) || !defined(CGLAT_NR_clone)
+        !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write) || !defined(CGLAT_NR_clone) ||         \
+        !defined(CGLAT_NR_pwrite64) || !defined(CGLAT_NR_writev) || !defined(CGLAT_NR_pwritev)
 #error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
 #endif
 
@@ -99,7 +105,15 @@ static __always_inline long syscall_nr(u64 regs)
 #define DATA_MASK (CGLAT_DATA_LEN - 1)
 
 BPF_PERF_OUTPUT(events);
-BPF_PERCPU_ARRAY(scratch, struct cglat_event, 1);
+/* The event being built. The slack after it lets gather_iovecs() read each iovec's
+ * bytes at a variable offset into data with a length the verifier can bound on its
+ * own (offset < CGLAT_DATA_LEN, length <= CGLAT_DATA_LEN) while the code keeps their
+ * sum within data; only the event itself is submitted. */
+struct event_scratch {
+	struct cglat_event ev;
+	char slack[CGLAT_DATA_LEN];
+};
+BPF_PERCPU_ARRAY(scratch, struct event_scratch, 1);
 /* tgid -> when it last exec'd: a write by a process exec'd after dockerd
  * received an update (runc update) can be carrying out that update. */
 BPF_TABLE("lru_hash", u32, u64, exec_time, 16384);
@@ -199,6 +213,45 @@ struct user_msghdr_abi {
 	u32 pad2;
 };
 
+static __always_inline bool vectored(u32 call)
+{
+	return call == CGLAT_WRITE_WRITEV || call == CGLAT_WRITE_PWRITEV ||
+	       call == CGLAT_WRITE_PWRITEV2 || call == CGLAT_WRITE_VFS_WRITEV;
+}
+
+/* The first bytes of a vectored write into ev->data, from the writer's array of vlen
+ * user ABI iovecs at vec: at most CGLAT_IOV_GATHER iovecs, CGLAT_DATA_LEN bytes in
+ * all; returns how many. Runs only for writes of limit files. A 32-bit (compat)
+ * process's iovecs have another layout; its vectored writes reach only the kprobe
+ * strategy's vfs_writev, where the bytes shown would be wrong. */
+static __always_inline u32 gather_iovecs(struct event_scratch *es, u64 vec, u64 vlen)
+{
+	u32 off = 0;
+#pragma unroll
+	for (int i = 0; i < CGLAT_IOV_GATHER; i++) {
+		if (i >= vlen || off >= CGLAT_DATA_LEN)
+			break;
+		struct user_iovec iov = {};
+		if (read_user(&iov, sizeof(iov), (void *)(vec + i * sizeof(iov))))
+			break;
+		u64 room = CGLAT_DATA_LEN - off;
+		u64 n = iov.len < room ? iov.len : room;
+		/* The verifier must see at the read: the offset < CGLAT_DATA_LEN by a mask,
+		 * and n <= CGLAT_DATA_LEN by a comparison with a constant (older verifiers
+		 * learn no bound from comparing two registers). The compiler would drop both
+		 * as implied by the loop's checks: the empty asm hides what it knows. */
+		asm volatile("" : "+r"(n));
+		if (n > CGLAT_DATA_LEN)
+			n = CGLAT_DATA_LEN;
+		u32 at = off;
+		asm volatile("" : "+r"(at));
+		if (n && read_user(&es->ev.data[at & DATA_MASK], n, (void *)iov.base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
 /* A process whose receives of update requests are start marks: dockerd, or serve. */
 static __always_inline int is_receiver(void)
 {
@@ -267,9 +320,10 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		return;
 
 	u32 zero = 0;
-	struct cglat_event *ev = scratch.lookup(&zero);
-	if (!ev)
+	struct event_scratch *es = scratch.lookup(&zero);
+	if (!es)
 		return;
+	struct cglat_event *ev = &es->ev;
 	fill_common(ev, CGLAT_EV_RECV);
 	ev->fd = args.fd;
 	ev->ts_enter = args.ts;
@@ -307,9 +361,10 @@ BPF_HASH(open_inflight, u32, struct cglat_open_file, 1024);
 
 struct write_args {
 	u64 ts;
-	u64 buf;
-	u64 count;
+	u64 buf;   /* the bytes, or for a vectored call the user's iovec array */
+	u64 count; /* bytes, or iovecs */
 	s32 fd;
+	u32 call; /* enum cglat_write_call */
 };
 BPF_HASH(write_inflight, u32, struct write_args, 1024);
 
@@ -436,9 +491,9 @@ int cglat_exit(struct bpf_raw_tracepoint_args *ctx)
 
 #ifdef CGLAT_TRACEPOINT
 
-/* This runs on every write(2) of the host: one table lookup when the fd is not
- * a limit file, nothing more. */
-static __always_inline void write_enter(u32 fd, u64 buf, u64 count)
+/* This runs on every write(2), pwrite64(2), writev(2), pwritev(2) and pwritev2(2) of
+ * the host: one table lookup when the fd is not a limit file, nothing more. */
+static __always_inline void write_enter(u32 fd, u64 buf, u64 count, u32 call)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u64 key = (id & 0xffffffff00000000ULL) | fd;
@@ -452,7 +507,8 @@ static __always_inline void write_enter(u32 fd, u64 buf, u64 count)
 		return;
 	}
 	u32 tid = id;
-	struct write_args a = {.ts = bpf_ktime_get_ns(), .buf = buf, .count = count, .fd = fd};
+	struct write_args a = {
+	        .ts = bpf_ktime_get_ns(), .buf = buf, .count = count, .fd = fd, .call = call};
 	write_inflight.update(&tid, &a);
 }
 
@@ -468,26 +524,31 @@ static __always_inline void write_exit(void *ctx, long ret)
 	write_inflight.delete(&tid);
 
 	u32 zero = 0;
-	struct cglat_event *ev = scratch.lookup(&zero);
-	if (!ev)
+	struct event_scratch *es = scratch.lookup(&zero);
+	if (!es)
 		return;
+	struct cglat_event *ev = &es->ev;
 	fill_common(ev, CGLAT_EV_WRITE);
 	ev->fd = w.fd;
 	ev->ts_enter = w.ts;
 	ev->ts_exit = ts_exit;
 	ev->ret = ret;
-	ev->call = 0;
+	ev->call = w.call;
 	u64 key = (id & 0xffffffff00000000ULL) | (u32)w.fd;
 	struct cglat_open_file *f = open_files.lookup(&key);
 	if (f)
 		read_kernel(ev->path, sizeof(ev->path), f->path);
 	else
 		ev->path[0] = 0;
-	u64 n = w.count;
-	if (n > CGLAT_DATA_LEN)
-		n = CGLAT_DATA_LEN;
-	ev->data_len = n;
-	read_user(ev->data, n, (void *)w.buf);
+	if (vectored(w.call)) {
+		ev->data_len = gather_iovecs(es, w.buf, w.count);
+	} else {
+		u64 n = w.count;
+		if (n > CGLAT_DATA_LEN)
+			n = CGLAT_DATA_LEN;
+		ev->data_len = n;
+		read_user(ev->data, n, (void *)w.buf);
+	}
 	events.perf_submit(ctx, ev, sizeof(*ev));
 }
 #endif /* CGLAT_TRACEPOINT */
@@ -506,7 +567,10 @@ static __always_inline void write_exit(void *ctx, long ret)
  * apart: one that shares a number with a case below is taken for that syscall.
  * That only touches the calling process's own (tgid, fd) entries, or for reads
  * dockerd's (a 64-bit program); an ia32 write(2) has another number than
- * x86-64's and stays unseen, as it was. */
+ * x86-64's and stays unseen, as it was, and so do ia32 pwrite64/writev/pwritev/
+ * pwritev2. The other way round, ia32 getpid(2) has x86-64's writev number: it is
+ * taken for a writev of whatever fd its rdi holds, which can only match a limit
+ * file the 32-bit process itself holds open. */
 int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* sys_enter(regs, id) */
@@ -532,8 +596,26 @@ int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 #ifdef CGLAT_TRACEPOINT
 	case CGLAT_NR_write: /* (fd, buf, count) */
 		syscall_args(regs, a);
-		write_enter(a[0], a[1], a[2]);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_WRITE);
 		break;
+	case CGLAT_NR_pwrite64: /* (fd, buf, count, pos) */
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_PWRITE64);
+		break;
+	case CGLAT_NR_writev: /* (fd, vec, vlen) */
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_WRITEV);
+		break;
+	case CGLAT_NR_pwritev: /* (fd, vec, vlen, pos_l, pos_h) */
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_PWRITEV);
+		break;
+#ifdef CGLAT_NR_pwritev2
+	case CGLAT_NR_pwritev2: /* (fd, vec, vlen, pos_l, pos_h, flags) */
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_PWRITEV2);
+		break;
+#endif
 	case CGLAT_NR_openat: /* (dfd, filename, flags, mode) */
 #ifdef CGLAT_NR_openat2
 	case CGLAT_NR_openat2: /* (dfd, filename, how, size) */
@@ -584,6 +666,12 @@ int cglat_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		break;
 #ifdef CGLAT_TRACEPOINT
 	case CGLAT_NR_write:
+	case CGLAT_NR_pwrite64:
+	case CGLAT_NR_writev:
+	case CGLAT_NR_pwritev:
+#ifdef CGLAT_NR_pwritev2
+	case CGLAT_NR_pwritev2:
+#endif
 		write_exit(ctx, ret);
 		break;
 	case CGLAT_NR_openat:
@@ -604,39 +692,58 @@ int cglat_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 struct vfs_write_args {
 	u64 ts;
-	u64 buf;
-	u64 count;
+	u64 buf;   /* the bytes, or vfs_writev's user iovec array */
+	u64 count; /* bytes, or iovecs */
+	u32 call;  /* CGLAT_WRITE_VFS_WRITE or CGLAT_WRITE_VFS_WRITEV */
+	u32 pad;
 	char path[CGLAT_PATH_LEN];
 };
 BPF_HASH(vfs_inflight, u32, struct vfs_write_args, 1024);
 BPF_PERCPU_ARRAY(vfs_scratch, struct vfs_write_args, 1);
 
 /* "<parent dir>/<file name>": the parent is the container's cgroup directory. */
-int cglat_vfs_write_entry(struct pt_regs *ctx, struct file *file, const char __user *buf,
-                          size_t count)
+static __always_inline void vfs_enter(struct file *file, u64 buf, u64 count, u32 call)
 {
 	u32 zero = 0;
 	struct vfs_write_args *a = vfs_scratch.lookup(&zero);
 	if (!a)
-		return 0;
+		return;
 	struct dentry *de = file->f_path.dentry;
 	struct dentry *parent = de->d_parent;
 	int plen = bpf_probe_read_kernel_str(a->path, 128, parent->d_name.name);
 	if (plen <= 0)
-		return 0;
+		return;
 	int off = (plen - 1) & 127;
 	a->path[off] = '/';
 	int nlen = bpf_probe_read_kernel_str(&a->path[(off + 1) & 127], 128, de->d_name.name);
 	if (nlen <= 1 || !is_limit_file(a->path, (off + nlen) & PATH_MASK))
-		return 0;
+		return;
 	a->ts = bpf_ktime_get_ns();
-	a->buf = (u64)buf;
+	a->buf = buf;
 	a->count = count;
+	a->call = call;
 	u32 tid = bpf_get_current_pid_tgid();
 	vfs_inflight.update(&tid, a);
+}
+
+/* write(2) and pwrite64(2) (and in-kernel writers that call vfs_write). */
+int cglat_vfs_write_entry(struct pt_regs *ctx, struct file *file, const char __user *buf,
+                          size_t count)
+{
+	vfs_enter(file, (u64)buf, count, CGLAT_WRITE_VFS_WRITE);
 	return 0;
 }
 
+/* writev(2), pwritev(2) and pwritev2(2): vfs_writev(file, vec, vlen, pos, flags), the
+ * same in 5.10, 6.1 and 6.12; it does not call vfs_write, so no write is seen twice. */
+int cglat_vfs_writev_entry(struct pt_regs *ctx, struct file *file, const struct iovec __user *vec,
+                           unsigned long vlen)
+{
+	vfs_enter(file, (u64)vec, vlen, CGLAT_WRITE_VFS_WRITEV);
+	return 0;
+}
+
+/* The return of either: vfs_write and vfs_writev do not nest. */
 int cglat_vfs_write_return(struct pt_regs *ctx)
 {
 	u32 tid = bpf_get_current_pid_tgid();
@@ -645,23 +752,28 @@ int cglat_vfs_write_return(struct pt_regs *ctx)
 		return 0;
 	u64 ts_exit = bpf_ktime_get_ns();
 	u32 zero = 0;
-	struct cglat_event *ev = scratch.lookup(&zero);
-	if (!ev) {
+	struct event_scratch *es = scratch.lookup(&zero);
+	if (!es) {
 		vfs_inflight.delete(&tid);
 		return 0;
 	}
+	struct cglat_event *ev = &es->ev;
 	fill_common(ev, CGLAT_EV_WRITE);
 	ev->fd = -1;
 	ev->ts_enter = a->ts;
 	ev->ts_exit = ts_exit;
 	ev->ret = PT_REGS_RC(ctx);
-	ev->call = 0;
+	ev->call = a->call;
 	bpf_probe_read_kernel(ev->path, sizeof(ev->path), a->path);
-	u64 n = a->count;
-	if (n > CGLAT_DATA_LEN)
-		n = CGLAT_DATA_LEN;
-	ev->data_len = n;
-	read_user(ev->data, n, (void *)a->buf);
+	if (vectored(a->call)) {
+		ev->data_len = gather_iovecs(es, a->buf, a->count);
+	} else {
+		u64 n = a->count;
+		if (n > CGLAT_DATA_LEN)
+			n = CGLAT_DATA_LEN;
+		ev->data_len = n;
+		read_user(ev->data, n, (void *)a->buf);
+	}
 	vfs_inflight.delete(&tid);
 	events.perf_submit(ctx, ev, sizeof(*ev));
 	return 0;

@@ -23,7 +23,7 @@ typedef s64 cglat_s64;
 
 enum cglat_event_kind {
 	CGLAT_EV_RECV = 1,  /* dockerd received bytes starting with "POST " */
-	CGLAT_EV_WRITE = 2, /* a write(2) to a cgroup limit file returned */
+	CGLAT_EV_WRITE = 2, /* a write to a cgroup limit file returned (call: which) */
 };
 
 /* Which receive syscall delivered a CGLAT_EV_RECV. */
@@ -34,6 +34,24 @@ enum cglat_recv_call {
 	CGLAT_RECV_RECVMMSG = 4,
 };
 
+/* Which call made a CGLAT_EV_WRITE. The tracepoint strategy sees the system call
+ * itself; the kprobe strategy sees the kernel function under it, which serves
+ * write(2) and pwrite64(2) alike (vfs_write), and writev(2), pwritev(2) and
+ * pwritev2(2) alike (vfs_writev). 0: not said (a --probe-file's own probes). */
+enum cglat_write_call {
+	CGLAT_WRITE_WRITE = 1,
+	CGLAT_WRITE_PWRITE64 = 2,
+	CGLAT_WRITE_WRITEV = 3,
+	CGLAT_WRITE_PWRITEV = 4,
+	CGLAT_WRITE_PWRITEV2 = 5,
+	CGLAT_WRITE_VFS_WRITE = 6,  /* kprobe: write or pwrite64 */
+	CGLAT_WRITE_VFS_WRITEV = 7, /* kprobe: writev, pwritev or pwritev2 */
+};
+
+/* Vectored writes: the event's data gathers the first bytes of up to this many
+ * iovecs (a value and its newline in two iovecs, say), CGLAT_DATA_LEN in all. */
+#define CGLAT_IOV_GATHER 4
+
 struct cglat_event {
 	cglat_u32 kind;
 	cglat_u32 tid;
@@ -43,12 +61,14 @@ struct cglat_event {
 	cglat_u64 ts_exit;
 	cglat_s64 ret;      /* the syscall's return value: bytes, or -errno */
 	cglat_u64 exec_ns;  /* when the process last exec'd (0: before the probes) */
-	cglat_u32 call;     /* enum cglat_recv_call for RECV */
+	cglat_u32 call;     /* enum cglat_recv_call for RECV, enum cglat_write_call for WRITE */
 	cglat_u32 data_len; /* valid bytes in data */
 	char comm[CGLAT_COMM_LEN];
 	char parent_comm[CGLAT_COMM_LEN]; /* of the process that forked it; "" unknown */
 	char path[CGLAT_PATH_LEN];        /* WRITE: the path the file was opened with */
-	char data[CGLAT_DATA_LEN]; /* RECV: first bytes received; WRITE: first bytes written */
+	/* RECV: first bytes received; WRITE: first bytes handed to the kernel (of the
+	 * first CGLAT_IOV_GATHER iovecs for a vectored write) */
+	char data[CGLAT_DATA_LEN];
 };
 
 /* Counters the monitor's probes keep for the monitored processes. */

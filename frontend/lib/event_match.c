@@ -60,3 +60,12 @@ void event_written_value(const char *data, size_t len, char *out, size_t out_len
 		out[i] = isprint((unsigned char)data[i]) ? data[i] : '?';
 	out[len] = '\0';
 }
+
+const char *event_write_call_name(unsigned call)
+{
+	/* Indexed by enum cglat_write_call (probes/cglat_event.h, outside this library's
+	 * include path; watch.c checks the values against it at compile time). */
+	static const char *const names[] = {"-",       "write",    "pwrite64",  "writev",
+	                                    "pwritev", "pwritev2", "vfs_write", "vfs_writev"};
+	return call < sizeof(names) / sizeof(names[0]) ? names[call] : "-";
+}

@@ -35,6 +35,7 @@ struct tracer {
 	void *ctx;
 	uint64_t lost;
 	uint64_t malformed;
+	char unseen[160]; /* write calls this session's probes cannot see, or "" */
 };
 
 /* A probe and where it attaches: a raw tracepoint (the event's name), a perf event
@@ -59,8 +60,8 @@ static const struct attach syscall_probes[] = {
 /* The syscall numbers the probes dispatch on, from the C library's <sys/syscall.h>
  * (BCC's kernel headers may be another kernel's), passed as -DCGLAT_NR_<name>=N.
  * A new syscall for the probes is one line here and its case in probes/cglat.bpf.c.
- * dup2 is missing where the architecture has none, openat2 from old C libraries;
- * the probes leave their cases out then. */
+ * dup2 is missing where the architecture has none, openat2 and pwritev2 from old C
+ * libraries; the probes leave their cases out then. */
 /* clang-format off */
 #define PROBE_SYSCALL(name) {"-DCGLAT_NR_" #name "=", SYS_##name}
 /* clang-format on */
@@ -69,7 +70,12 @@ static const struct probe_syscall {
 	long nr;
 } probe_syscalls[] = {
         PROBE_SYSCALL(read),     PROBE_SYSCALL(recvfrom), PROBE_SYSCALL(recvmsg),
-        PROBE_SYSCALL(recvmmsg), PROBE_SYSCALL(write),    PROBE_SYSCALL(openat),
+        PROBE_SYSCALL(recvmmsg), PROBE_SYSCALL(write),    PROBE_SYSCALL(pwrite64),
+        PROBE_SYSCALL(writev),   PROBE_SYSCALL(pwritev),
+#ifdef SYS_pwritev2
+        PROBE_SYSCALL(pwritev2),
+#endif
+        PROBE_SYSCALL(openat),
 #ifdef SYS_openat2
         PROBE_SYSCALL(openat2),
 #endif
@@ -336,6 +342,27 @@ static bool has_write_folio(void)
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+bool tracer_kernel_has_function(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return false;
+	char line[512];
+	bool found = false;
+	size_t n = strlen(name);
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "ADDRESS TYPE NAME [MODULE]": a text symbol (t or T) of exactly this name. */
+		char *type = strchr(line, ' ');
+		if (!type || (type[1] != 't' && type[1] != 'T') || type[2] != ' ')
+			continue;
+		const char *sym = type + 3;
+		found = strncmp(sym, name, n) == 0 &&
+		        (sym[n] == '\n' || sym[n] == '\t' || sym[n] == ' ' || sym[n] == '\0');
+	}
+	fclose(f);
+	return found;
+}
+
 static int attach_probes(struct tracer *t, bool monitor, struct cg_err *err)
 {
 	if (attach_all(t, exec_probe, COUNT(exec_probe), err))
@@ -362,6 +389,17 @@ static int attach_probes(struct tracer *t, bool monitor, struct cg_err *err)
 		return 0;
 	if (t->bcc_api->attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_entry", 0) < 0 ||
 	    t->bcc_api->attach_kprobe(t->bcc, "vfs_write", "cglat_vfs_write_return", 1) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	/* The vectored calls go through vfs_writev, not vfs_write. It is static: where the
+	 * compiler inlined it into its callers there is nothing to attach to. */
+	if (!tracer_kernel_has_function("vfs_writev")) {
+		snprintf(t->unseen, sizeof(t->unseen),
+		         "writev, pwritev and pwritev2 (this kernel has no vfs_writev in "
+		         "/proc/kallsyms to hook)");
+		return 0;
+	}
+	if (t->bcc_api->attach_kprobe(t->bcc, "vfs_writev", "cglat_vfs_writev_entry", 0) < 0 ||
+	    t->bcc_api->attach_kprobe(t->bcc, "vfs_writev", "cglat_vfs_write_return", 1) < 0)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	return 0;
 }
@@ -408,6 +446,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 	t->bcc = t->bcc_api->create();
 	if (!t->bcc)
 		return cg_errf(err, "out of memory");
+	t->unseen[0] = '\0'; /* of this attempt: auto may retry with another strategy */
 	uint64_t t0 = tracer_now_ns();
 	if (load(t, cfg, err))
 		return -1;
@@ -559,6 +598,20 @@ const char *tracer_reason(const struct tracer *t)
 uint64_t tracer_lost_events(const struct tracer *t)
 {
 	return t->lost;
+}
+
+const char *tracer_unseen_writes(const struct tracer *t)
+{
+	return t->unseen;
+}
+
+bool tracer_fd_watched(struct tracer *t, int fd)
+{
+	if (t->strategy != TRACER_TRACEPOINT || !t->bcc)
+		return false;
+	uint64_t key = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)fd;
+	struct cglat_open_file f;
+	return t->bcc_api->table_lookup(t->bcc, "open_files", &key, &f) == 0;
 }
 
 static void detach(struct tracer *t)

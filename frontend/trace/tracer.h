@@ -73,6 +73,17 @@ const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint
 int tracer_parse_strategy(const char *text, enum tracer_strategy *out, struct cg_err *err);
 const char *tracer_reason(const struct tracer *t); /* why this strategy */
 uint64_t tracer_lost_events(const struct tracer *t);
+/* The write calls to limit files this session cannot see, as a phrase ("writev,
+ * pwritev and pwritev2 (...)"), or "" when it sees all of write, pwrite64, writev,
+ * pwritev and pwritev2. io_uring's writes are never seen (see README). */
+const char *tracer_unseen_writes(const struct tracer *t);
+/* Tracepoint strategy: do the probes know this process's fd as a limit file, so that
+ * its writes are timed? Always false for the kprobe strategy, which names files by
+ * their dentry at each write and keeps no fds. */
+bool tracer_fd_watched(struct tracer *t, int fd);
+/* Is there a text symbol of exactly this name in /proc/kallsyms (a function a kprobe
+ * can attach to)? False when the file cannot be read. */
+bool tracer_kernel_has_function(const char *name);
 
 /* How long the probes took to compile, attach and detach, in ns (0: not yet). */
 struct tracer_timings {

@@ -31,6 +31,8 @@ static void good_facts(struct doctor_facts *f)
 	snprintf(f->docker.cgroup_driver, sizeof(f->docker.cgroup_driver), "cgroupfs");
 	snprintf(f->docker.cgroup_version, sizeof(f->docker.cgroup_version), "2");
 	snprintf(f->docker_cli, sizeof(f->docker_cli), "/usr/bin/docker");
+	f->vfs_writev = true;
+	f->io_uring = 0;
 }
 
 static const struct doctor_line *line_of(const struct doctor_report *r, const char *what)
@@ -74,6 +76,52 @@ Test(doctor, all_good_picks_kprobe_and_can_bench)
 	cr_assert(strstr(out, "cglat bench can run here (probe strategy: kprobe)"), "%s", out);
 	cr_assert(strstr(out, "fix:") == NULL, "%s", out);
 	free(out);
+}
+
+/* Which write calls are seen, per strategy, and io_uring's, which never are. */
+Test(doctor, says_which_writes_are_seen_and_that_io_uring_is_not)
+{
+	struct doctor_facts f;
+	struct doctor_report r;
+	good_facts(&f);
+	doctor_assess(&f, &r);
+	const struct doctor_line *w = line_of(&r, "writes");
+	cr_assert_eq(w->status, DOCTOR_OK);
+	cr_assert(strstr(w->value, "kprobe: write and pwrite64 (vfs_write), writev, pwritev and "
+	                           "pwritev2 (vfs_writev)"),
+	          "%s", w->value);
+	const struct doctor_line *u = line_of(&r, "io_uring");
+	cr_assert_eq(u->status, DOCTOR_INFO);
+	cr_assert(strstr(u->value, "writes through io_uring are not seen"), "%s", u->value);
+
+	/* vfs_writev inlined away: the vectored calls are not seen with kprobes */
+	f.vfs_writev = false;
+	doctor_assess(&f, &r);
+	w = line_of(&r, "writes");
+	cr_assert_eq(w->status, DOCTOR_WARN);
+	cr_assert(strstr(w->value, "writev, pwritev and pwritev2 are not seen"), "%s", w->value);
+	cr_assert(strstr(w->fix, "--probe tracepoint"), "%s", w->fix);
+	cr_assert(r.can_bench, "bench's own writes are write(2)s: it can still run");
+
+	/* no kprobes: the tracepoints see all five */
+	f.host.kprobes = false;
+	doctor_assess(&f, &r);
+	w = line_of(&r, "writes");
+	cr_assert_eq(w->status, DOCTOR_OK);
+	cr_assert(strstr(w->value, "tracepoint: write, pwrite64, writev, pwritev and pwritev2"),
+	          "%s", w->value);
+
+	f.io_uring = 2;
+	doctor_assess(&f, &r);
+	u = line_of(&r, "io_uring");
+	cr_assert_eq(u->status, DOCTOR_OK);
+	cr_assert(strstr(u->value, "disabled"), "%s", u->value);
+	f.io_uring = 1;
+	doctor_assess(&f, &r);
+	cr_assert(strstr(line_of(&r, "io_uring")->value, "io_uring_group"));
+	f.io_uring = -1;
+	doctor_assess(&f, &r);
+	cr_assert_eq(line_of(&r, "io_uring")->status, DOCTOR_INFO);
 }
 
 Test(doctor, the_machine_without_kprobes_runs_tracepoints)

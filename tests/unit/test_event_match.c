@@ -72,3 +72,24 @@ Test(match, written_value_is_trimmed_and_printable)
 	event_written_value("123456789", 9, out, 4);
 	cr_assert_str_eq(out, "123");
 }
+
+/* A vectored write's bytes arrive gathered from its iovecs: "50000" and "\n" as one. */
+Test(match, gathered_iovec_bytes_read_as_one_value)
+{
+	char out[48];
+	event_written_value("11000 100000\n", 13, out, sizeof(out));
+	cr_assert_str_eq(out, "11000 100000");
+	event_written_value("", 0, out, sizeof(out));
+	cr_assert_str_eq(out, "");
+}
+
+Test(match, write_calls_have_names)
+{
+	cr_assert_str_eq(event_write_call_name(1), "write");
+	cr_assert_str_eq(event_write_call_name(2), "pwrite64");
+	cr_assert_str_eq(event_write_call_name(5), "pwritev2");
+	cr_assert_str_eq(event_write_call_name(7), "vfs_writev");
+	cr_assert_str_eq(event_write_call_name(0), "-");
+	cr_assert_str_eq(event_write_call_name(8), "-");
+	cr_assert_str_eq(event_write_call_name(0xffffffffu), "-");
+}

@@ -21,6 +21,7 @@ static struct cglat_event write_event(const char *path, const char *data, int64_
 	ev.ts_enter = 1000000;
 	ev.ts_exit = 1004650;
 	ev.ret = ret;
+	ev.call = CGLAT_WRITE_WRITE;
 	return ev;
 }
 
@@ -114,7 +115,80 @@ Test(watch, json_line_has_every_field)
 	cr_assert_eq(json_integer_value(json_object_get(o, "duration_ns")), 4650);
 	cr_assert_eq(json_integer_value(json_object_get(o, "since_receive_ns")), 6000000);
 	cr_assert_float_eq(json_number_value(json_object_get(o, "time")), 1700000000.25, 1e-6);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "call")), "write");
 	json_decref(o);
+}
+
+/* The call that made the write, as the probes name it, in both formats. */
+Test(watch, every_write_call_is_named)
+{
+	static const struct {
+		unsigned call;
+		const char *name;
+	} calls[] = {{CGLAT_WRITE_WRITE, "write"},
+	             {CGLAT_WRITE_PWRITE64, "pwrite64"},
+	             {CGLAT_WRITE_WRITEV, "writev"},
+	             {CGLAT_WRITE_PWRITEV, "pwritev"},
+	             {CGLAT_WRITE_PWRITEV2, "pwritev2"},
+	             {CGLAT_WRITE_VFS_WRITE, "vfs_write"},
+	             {CGLAT_WRITE_VFS_WRITEV, "vfs_writev"},
+	             {0, "-"},
+	             {99, "-"}};
+	char header[256];
+	watch_format_header(header, sizeof(header));
+	cr_assert(strstr(header, " FILE ") && strstr(header, " CALL ") &&
+	                  strstr(header, " FILE ") < strstr(header, " CALL ") &&
+	                  strstr(header, " CALL ") < strstr(header, " VALUE "),
+	          "%s", header);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		struct cglat_event ev =
+		        write_event("cpu/docker/" ID "/cpu.cfs_quota_us", "50000\n", 6);
+		ev.call = calls[i].call;
+		struct watch_line l;
+		watch_line_from_event(&ev, 0, &l);
+		cr_assert_str_eq(l.call, calls[i].name);
+		cr_assert_str_eq(l.value, "50000");
+		char buf[1024];
+		watch_format_line(&l, FORMAT_TEXT, buf, sizeof(buf));
+		/* the column after FILE, then the value */
+		const char *col = strstr(buf, "cpu.cfs_quota_us");
+		cr_assert_not_null(col, "%s", buf);
+		col += strlen("cpu.cfs_quota_us");
+		while (*col == ' ')
+			col++;
+		size_t n = strlen(calls[i].name);
+		cr_assert(strncmp(col, calls[i].name, n) == 0 && col[n] == ' ', "%s", buf);
+		while (*(col + n) == ' ')
+			col++;
+		cr_assert(strncmp(col + n, "50000 ", 6) == 0, "%s", buf);
+		watch_format_line(&l, FORMAT_JSON, buf, sizeof(buf));
+		json_t *o = json_loads(buf, 0, NULL);
+		cr_assert_not_null(o, "%s", buf);
+		cr_assert_str_eq(json_string_value(json_object_get(o, "call")), calls[i].name);
+		json_decref(o);
+	}
+}
+
+/* Lost events are said as they happen: at once the first time, then at most once a
+ * second, each line with the new losses and the total; nothing when none were lost. */
+Test(watch, losses_are_said_while_running_at_most_once_a_second)
+{
+	struct watch_loss loss = {0};
+	char buf[256];
+	const uint64_t s = 1000000000ull, t0 = 5 * s;
+	cr_assert_not(watch_loss_line(&loss, 0, t0, buf, sizeof(buf)));
+	cr_assert(watch_loss_line(&loss, 700, t0 + 1, buf, sizeof(buf)));
+	cr_assert(strstr(buf, "cglat watch: 700 events lost just now (700 in all)"), "%s", buf);
+	cr_assert_eq(buf[strlen(buf) - 1], '\n');
+	/* more within the second: held back, then said together */
+	cr_assert_not(watch_loss_line(&loss, 900, t0 + s / 2, buf, sizeof(buf)));
+	cr_assert_not(watch_loss_line(&loss, 1000, t0 + s - 1, buf, sizeof(buf)));
+	cr_assert(watch_loss_line(&loss, 1000, t0 + s + 1, buf, sizeof(buf)));
+	cr_assert(strstr(buf, "300 events lost just now (1000 in all)"), "%s", buf);
+	/* no new loss: quiet however long it is */
+	cr_assert_not(watch_loss_line(&loss, 1000, t0 + 60 * s, buf, sizeof(buf)));
+	cr_assert(watch_loss_line(&loss, 1001, t0 + 61 * s, buf, sizeof(buf)));
+	cr_assert(strstr(buf, "cglat watch: 1 event lost just now (1001 in all)"), "%s", buf);
 }
 
 static int parse(struct watch_config *cfg, struct cg_err *err, int argc, char **argv)

@@ -2,11 +2,18 @@
  * page by page (and holds it for a moment), `spin SECONDS` burns CPU for that long of
  * wall time, `grow ANON_MB CACHE_MB SECONDS` grows anonymous memory to ANON_MB over
  * the first half of SECONDS while it reads a CACHE_MB file over and over (page cache
- * charged to its cgroup, which a lowered limit makes the kernel reclaim). */
+ * charged to its cgroup, which a lowered limit makes the kernel reclaim), and for
+ * cglat watch's tests `write CALL FILE VALUE [COUNT]` writes VALUE to FILE with CALL
+ * (write, pwrite64, writev, pwritev, pwritev2; the vectored calls hand over VALUE
+ * and a newline as two iovecs), COUNT times (default once, more for a burst), and
+ * prints "ret N" of the last. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,8 +98,52 @@ static int grow(long anon_mb, long cache_mb, double seconds)
 	return 0;
 }
 
+/* One write of value to path with the named call. The vectored ones go through
+ * syscall(2), so that the call made is the one named, whatever the C library does. */
+static int write_call(const char *call, const char *path, const char *value, long count)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "workload: open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	size_t len = strlen(value);
+	struct iovec iov[2] = {{(void *)value, len}, {"\n", 1}};
+	long ret = -1;
+	for (long i = 0; i < count; i++) {
+		if (strcmp(call, "write") == 0)
+			ret = syscall(SYS_write, fd, value, len);
+		else if (strcmp(call, "pwrite64") == 0)
+			ret = syscall(SYS_pwrite64, fd, value, len, 0L);
+		else if (strcmp(call, "writev") == 0)
+			ret = syscall(SYS_writev, fd, iov, 2);
+		else if (strcmp(call, "pwritev") == 0)
+			ret = syscall(SYS_pwritev, fd, iov, 2, 0L, 0L);
+		else if (strcmp(call, "pwritev2") == 0)
+			ret = syscall(SYS_pwritev2, fd, iov, 2, 0L, 0L, 0);
+		else {
+			fprintf(stderr, "workload: unknown write call %s\n", call);
+			close(fd);
+			return 2;
+		}
+		if (ret < 0)
+			break;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "workload: %s of \"%s\" to %s: %s\n", call, value, path,
+		        strerror(errno));
+		close(fd);
+		return 1;
+	}
+	printf("ret %ld\n", ret);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "write") == 0)
+		return write_call(argv[2], argv[3], argv[4], argc == 6 ? atol(argv[5]) : 1);
 	if (argc == 5 && strcmp(argv[1], "grow") == 0)
 		return grow(atol(argv[2]), atol(argv[3]), atof(argv[4]));
 	if (argc == 3 && strcmp(argv[1], "alloc") == 0)
@@ -102,6 +153,6 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "exit") == 0)
 		return atoi(argv[2]);
 	fprintf(stderr, "usage: workload alloc MB | spin SECONDS | exit CODE | "
-	                "grow ANON_MB CACHE_MB SECONDS\n");
+	                "grow ANON_MB CACHE_MB SECONDS | write CALL FILE VALUE [COUNT]\n");
 	return 2;
 }
