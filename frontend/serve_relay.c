@@ -576,10 +576,12 @@ static int buf_add(struct buf *b, const void *p, size_t n)
 /* Stacks of serve's own for the connection threads, kept from one connection to the
  * next. glibc gives the pages of a stack it made back to the kernel when its thread
  * exits, so each `docker update` (a new connection, so a new thread) took page faults
- * all the way down the update path; a stack the caller provides keeps its pages. */
+ * all the way down the update path; a stack the caller provides keeps its pages. A few
+ * are kept (enough for clients that come one after another, as `docker update`s do): each
+ * holds the pages its threads touched, so more would grow serve's resident memory. */
 #define CONN_STACK_SIZE (1u << 20)
 #define CONN_STACK_GUARD 4096u
-#define CONN_STACKS_KEPT 16
+#define CONN_STACKS_KEPT 4
 
 struct serve_relay {
 	struct serve_relay_config cfg;

@@ -146,8 +146,8 @@ static int verify(const struct cglat_plan *plan, struct cglat_apply_result *res,
 
 struct cglat_files {
 	struct kept {
-		char path[CGLAT_PATH_MAX];
-		int fd; /* -1: a free slot */
+		char *path; /* malloc'd: a set per container in serve stays small */
+		int fd;     /* -1: a free slot */
 		bool cgfs;
 	} f[KEPT_MAX];
 	size_t next; /* the slot a new file takes when none is free */
@@ -167,7 +167,8 @@ static void kept_drop(struct kept *k)
 	if (k->fd >= 0)
 		close(k->fd);
 	k->fd = -1;
-	k->path[0] = '\0';
+	free(k->path);
+	k->path = NULL;
 }
 
 void cglat_files_close(struct cglat_files *f)
@@ -187,8 +188,9 @@ static struct kept *kept_find(struct cglat_files *f, const char *path)
 	return NULL;
 }
 
-/* Keeps fd for path; the oldest slot gives way when all are taken. */
-static void kept_add(struct cglat_files *f, const char *path, int fd, bool cgfs)
+/* Keeps fd for path (false when memory runs out); the oldest slot gives way when all are
+ * taken. */
+static bool kept_add(struct cglat_files *f, const char *path, int fd, bool cgfs)
 {
 	struct kept *k = NULL;
 	for (size_t i = 0; i < KEPT_MAX && !k; i++)
@@ -199,9 +201,13 @@ static void kept_add(struct cglat_files *f, const char *path, int fd, bool cgfs)
 		f->next = (f->next + 1) % KEPT_MAX;
 		kept_drop(k);
 	}
-	snprintf(k->path, sizeof(k->path), "%s", path);
+	k->path = strdup(path);
+	if (!k->path) { /* not kept: the caller closes it */
+		return false;
+	}
 	k->fd = fd;
 	k->cgfs = cgfs;
+	return true;
 }
 
 /* The plan's file i: kept (owned by files) or opened here (closed by the caller). */
@@ -219,9 +225,7 @@ static int open_write(const struct cglat_write *w, struct cglat_files *files, in
 	if (*fd < 0)
 		return -1;
 	*cgfs = is_cgroupfs(*fd);
-	*owned = files == NULL;
-	if (files)
-		kept_add(files, w->path, *fd, *cgfs);
+	*owned = !files || !kept_add(files, w->path, *fd, *cgfs);
 	return 0;
 }
 
