@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "text.h"
+
 extern char **environ;
 
 #define SKIP_HINT "or leave out the runtime path (--paths docker,api,direct)"
@@ -269,29 +271,6 @@ int bench_runtime_check_state(const struct bench_runtime_info *rt, const char *i
 	               rt->name, name, rt->root, id, rt->name);
 }
 
-/* Reads the child's stderr to EOF, keeping its first non-empty line. */
-static void first_line(int fd, char *line, size_t cap)
-{
-	char buf[4096];
-	size_t n = 0;
-	bool done = false;
-	line[0] = '\0';
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		for (ssize_t i = 0; i < r && !done; i++) {
-			if (buf[i] == '\n' && n > 0)
-				done = true;
-			else if (buf[i] != '\n' && buf[i] != '\r' && n + 1 < cap)
-				line[n++] = buf[i];
-		}
-		line[n] = '\0';
-	}
-}
-
 int bench_runtime_update(const struct bench_runtime_info *rt, const char *id, enum cg_resource r,
                          int64_t value, pid_t *pid, struct cg_err *err)
 {
@@ -318,7 +297,7 @@ int bench_runtime_update(const struct bench_runtime_info *rt, const char *id, en
 		close(fds[0]);
 		return cg_errf(err, "cannot run %s: %s; pass --runtime-bin", rt->bin, strerror(rc));
 	}
-	first_line(fds[0], line, sizeof(line));
+	text_read_first_line(fds[0], line, sizeof(line));
 	close(fds[0]);
 	while (waitpid(*pid, &status, 0) < 0)
 		if (errno != EINTR)

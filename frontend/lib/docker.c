@@ -810,29 +810,6 @@ int docker_ensure_image(struct docker *d, const char *image, const void *tar, si
 
 /* ---- the CLI ---- */
 
-/* Reads the child's stderr to EOF, keeping its first line. */
-static void read_first_line(int fd, char *line, size_t cap)
-{
-	char buf[4096];
-	size_t n = 0;
-	bool done = false;
-	line[0] = '\0';
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		for (ssize_t i = 0; i < r && !done; i++) {
-			if (buf[i] == '\n' && n > 0)
-				done = true;
-			else if (buf[i] != '\n' && buf[i] != '\r' && n + 1 < cap)
-				line[n++] = buf[i];
-		}
-		line[n] = '\0';
-	}
-}
-
 static int spawn_cli(const char *bin, const char *const argv[], int err_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
@@ -881,7 +858,7 @@ int docker_update_cli_host(const char *docker_bin, const char *host, const char 
 		               "cannot run %s: %s; install the Docker CLI or pass --docker-bin",
 		               docker_bin, strerror(rc));
 	}
-	read_first_line(fds[0], line, sizeof(line));
+	text_read_first_line(fds[0], line, sizeof(line));
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

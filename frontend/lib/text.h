@@ -8,4 +8,8 @@
  * NUL-terminated; NULL copies as "". */
 void text_copy(char *dst, size_t len, const char *src);
 
+/* Reads fd (a child's stderr) to EOF, keeping in line (cap bytes, NUL-terminated) its first
+ * non-empty line without the line end: what a failed command said first. */
+void text_read_first_line(int fd, char *line, size_t cap);
+
 #endif
