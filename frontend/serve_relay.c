@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -591,6 +592,7 @@ struct serve_relay {
 	size_t nstacks;
 	struct conn *conns;
 	size_t nconns;
+	size_t live; /* connections whose threads still run (under lock) */
 	unsigned long next_id;
 	int stop_pipe[2];  /* readable once stopping: idle connections close */
 	int force_pipe[2]; /* readable once the grace is over: every connection closes */
@@ -1164,7 +1166,14 @@ static void *conn_main(void *arg)
 	c->in.d = c->c2u.d = c->u2c.d = c->chunk = NULL;
 	pthread_mutex_lock(&c->relay->lock);
 	c->done = true;
+	bool last = --c->relay->live == 0;
 	pthread_mutex_unlock(&c->relay->lock);
+	/* The last client of a burst has gone: what the burst's threads freed goes back to
+	 * the kernel. glibc keeps freed memory in each thread's arena otherwise, and serve
+	 * would stay as large as at its busiest moment. Off every client's path: this one
+	 * is answered and closed. */
+	if (last)
+		malloc_trim(0);
 	return NULL;
 }
 
@@ -1302,12 +1311,17 @@ void serve_relay_add(struct serve_relay *r, int fd)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	pthread_mutex_lock(&r->lock);
+	r->live++; /* before the thread runs: it counts itself out when it ends */
+	pthread_mutex_unlock(&r->lock);
 	int rc = start_conn_thread(r, c);
 	pthread_mutex_lock(&r->lock);
 	if (rc == 0) {
 		c->next = r->conns;
 		r->conns = c;
 		r->nconns++;
+	} else {
+		r->live--;
 	}
 	pthread_mutex_unlock(&r->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -124,43 +124,48 @@ struct parent_info {
 };
 BPF_TABLE("lru_hash", u32, struct parent_info, parents, 16384);
 
-/* True when the NUL-terminated path of length len (without NUL) ends in
- * "/name" or is exactly "name". name is a literal, so the loop unrolls. */
-static __always_inline int ends_with(const char *path, int len, const char *name, int nlen)
-{
-	if (len < nlen || len > PATH_MASK)
-		return 0;
-#pragma unroll
-	for (int k = 0; k < nlen; k++)
-		if (path[(len - nlen + k) & PATH_MASK] != name[k])
-			return 0;
-	return len == nlen || path[(len - nlen - 1) & PATH_MASK] == '/';
-}
-#define ENDS_WITH(p, len, lit) ends_with(p, len, lit, sizeof(lit) - 1)
+/* The file names that hold a limit (v1 and v2), as keys of limit_names. The frontend
+ * fills the table from libcglat's knob table after the load, before it attaches, so
+ * the names live in one place. One lookup of the path's last component replaces a
+ * compare per name, which unrolled into most of the compile's code. */
+struct limit_name {
+	char name[CGLAT_NAME_LEN];
+};
+BPF_HASH(limit_names, struct limit_name, u8, 64);
+BPF_PERCPU_ARRAY(name_scratch, struct limit_name, 1);
 
-/* The cgroup files that hold a limit, v1 and v2. */
+/* True when the last component of the NUL-terminated path p of length len (without
+ * NUL) is a limit file's name. The loops stay loops (the verifier bounds them), so
+ * the compiler has little to do. */
 static __always_inline int is_limit_file(const char *p, int len)
 {
-	if (len < 2 || len > PATH_MASK)
+	if (len < 1 || len > PATH_MASK)
 		return 0;
-	/* Cheap first cut on the last byte: most opens on a host end elsewhere. */
-	switch (p[(len - 1) & PATH_MASK]) {
-	case 's':
-		return ENDS_WITH(p, len, "memory.limit_in_bytes") ||
-		       ENDS_WITH(p, len, "memory.memsw.limit_in_bytes") ||
-		       ENDS_WITH(p, len, "memory.soft_limit_in_bytes") ||
-		       ENDS_WITH(p, len, "cpu.cfs_quota_us") ||
-		       ENDS_WITH(p, len, "cpu.cfs_period_us") || ENDS_WITH(p, len, "cpu.shares") ||
-		       ENDS_WITH(p, len, "cpuset.cpus") || ENDS_WITH(p, len, "cpuset.mems");
-	case 'x':
-		return ENDS_WITH(p, len, "memory.max") || ENDS_WITH(p, len, "memory.swap.max") ||
-		       ENDS_WITH(p, len, "cpu.max") || ENDS_WITH(p, len, "pids.max");
-	case 'h':
-		return ENDS_WITH(p, len, "memory.high");
-	case 't':
-		return ENDS_WITH(p, len, "cpu.weight");
+	u32 zero = 0;
+	struct limit_name *key = name_scratch.lookup(&zero);
+	if (!key)
+		return 0;
+	/* Each index is masked where it is used; the empty asm keeps the compiler from
+	 * dropping the mask as implied by the loop's checks (the verifier needs it). */
+	int start = len;
+#pragma clang loop unroll(disable)
+	for (int k = 1; k <= CGLAT_NAME_LEN; k++) {
+		u32 at = len - k;
+		asm volatile("" : "+r"(at));
+		if (k > len || p[at & PATH_MASK] == '/')
+			break;
+		start = len - k;
 	}
-	return 0;
+	int n = len - start;
+	if (n < 1 || n >= CGLAT_NAME_LEN)
+		return 0; /* no limit file's name is that long */
+#pragma clang loop unroll(disable)
+	for (int k = 0; k < CGLAT_NAME_LEN; k++) {
+		u32 at = start + k;
+		asm volatile("" : "+r"(at));
+		key->name[k & (CGLAT_NAME_LEN - 1)] = k < n ? p[at & PATH_MASK] : 0;
+	}
+	return limit_names.lookup(key) != NULL;
 }
 
 static __always_inline void fill_common(struct cglat_event *ev, u32 kind)

@@ -20,6 +20,8 @@ typedef s64 cglat_s64;
 #define CGLAT_PATH_LEN 256
 #define CGLAT_DATA_LEN 128
 #define CGLAT_COMM_LEN 16
+/* A limit file's name with its NUL padding: the key of the probes' limit_names. */
+#define CGLAT_NAME_LEN 32
 
 enum cglat_event_kind {
 	CGLAT_EV_RECV = 1,  /* dockerd received bytes starting with "POST " */

@@ -118,6 +118,10 @@ const char *cgroup_knob_file(enum cg_knob knob, int version);
  * "pids"); v2 keeps CPU usage in cpu.stat, so CG_KNOB_CPU_USAGE is "cpuacct" on v1 only. */
 const char *cgroup_knob_controller(enum cg_knob knob, int version);
 
+/* The names of the files whose writes change a limit, v1 and v2, each once (cpu.max
+ * serves quota and period): up to cap into names, returns how many there are. */
+size_t cgroup_limit_file_names(const char **names, size_t cap);
+
 /* Reads a mountinfo file (NULL: /proc/self/mountinfo) or a /proc/PID/cgroup file. */
 int cgroup_load_mounts(const char *path, struct cg_mounts *mounts, struct cg_err *err);
 int cgroup_load_memberships(const char *path, struct cg_memberships *ms, struct cg_err *err);

@@ -441,6 +441,25 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	return 0;
 }
 
+/* The probes know a limit file by its name's key in limit_names; the names come from
+ * libcglat's knob table, the one list of them. */
+static int fill_limit_names(struct tracer *t, struct cg_err *err)
+{
+	const char *names[64];
+	size_t n = cgroup_limit_file_names(names, COUNT(names));
+	const uint8_t one = 1;
+	for (size_t i = 0; i < n && i < COUNT(names); i++) {
+		char key[CGLAT_NAME_LEN] = {0};
+		snprintf(key, sizeof(key), "%s", names[i]);
+		if (t->bcc_api->table_update(t->bcc, "limit_names", key, &one) < 0)
+			return cg_errf(err,
+			               "the probes' table limit_names (a hash of char[%d] -> u8) "
+			               "cannot take the limit files' names: %s",
+			               CGLAT_NAME_LEN, t->bcc_api->last_error(t->bcc));
+	}
+	return 0;
+}
+
 static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_err *err)
 {
 	t->bcc = t->bcc_api->create();
@@ -452,7 +471,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 		return -1;
 	uint64_t t1 = tracer_now_ns();
 	t->timings.compile_ns = t1 - t0;
-	if (attach_probes(t, cfg->monitor, err))
+	if (fill_limit_names(t, err) || attach_probes(t, cfg->monitor, err))
 		return -1;
 	if (t->bcc_api->open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
 	                                 TRACER_WAKEUP_EVENTS) < 0)

@@ -9,6 +9,7 @@
 
 #include "cglat.h"
 #include "cgroup.h"
+#include "cglat_event.h"
 
 #define HYBRID_ID "5946c36d473681a53413de9abefaf0242aeb14e34f51edf2fc5a1d56908f11a8"
 #define V1_CGROUPFS_ID "3f4e9b0c1d2a7e8f6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a"
@@ -370,6 +371,29 @@ Test(cgroup, limit_file_names)
 	cr_assert_str_eq(cgroup_limit_file(CG_RES_CPU, 2), "cpu.max");
 	cr_assert_str_eq(cgroup_swap_file(1), "memory.memsw.limit_in_bytes");
 	cr_assert_str_eq(cgroup_swap_file(2), "memory.swap.max");
+}
+
+/* The names the probes time writes of: every limit file of v1 and v2, each once, and
+ * no file that only reports (usage, stat, procs). */
+Test(cgroup, files_whose_writes_change_a_limit)
+{
+	static const char *const want[] = {
+	        "memory.limit_in_bytes", "memory.max", "memory.memsw.limit_in_bytes",
+	        "memory.swap.max", "memory.high", "cpu.cfs_quota_us", "cpu.max",
+	        "cpu.cfs_period_us", "cpu.shares", "cpu.weight", "cpuset.cpus", "cpuset.mems",
+	        "pids.max", "memory.soft_limit_in_bytes", "memory.low"};
+	const char *names[32];
+	size_t n = cgroup_limit_file_names(names, 32);
+	cr_assert_eq(n, sizeof(want) / sizeof(want[0]), "%zu names", n);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_str_eq(names[i], want[i], "name %zu", i);
+		cr_expect_lt(strlen(names[i]), (size_t)CGLAT_NAME_LEN, "%s: too long for the probes' key",
+		             names[i]);
+	}
+	/* A short array takes what fits; the count still says how many there are. */
+	const char *two[2];
+	cr_expect_eq(cgroup_limit_file_names(two, 2), n);
+	cr_expect_str_eq(two[1], "memory.max");
 }
 
 /* ---- limit values --------------------------------------------------------------------- */
