@@ -377,18 +377,28 @@ Test(cgroup, limit_file_names)
  * no file that only reports (usage, stat, procs). */
 Test(cgroup, files_whose_writes_change_a_limit)
 {
-	static const char *const want[] = {
-	        "memory.limit_in_bytes", "memory.max", "memory.memsw.limit_in_bytes",
-	        "memory.swap.max", "memory.high", "cpu.cfs_quota_us", "cpu.max",
-	        "cpu.cfs_period_us", "cpu.shares", "cpu.weight", "cpuset.cpus", "cpuset.mems",
-	        "pids.max", "memory.soft_limit_in_bytes", "memory.low"};
+	static const char *const want[] = {"memory.limit_in_bytes",
+	                                   "memory.max",
+	                                   "memory.memsw.limit_in_bytes",
+	                                   "memory.swap.max",
+	                                   "memory.high",
+	                                   "cpu.cfs_quota_us",
+	                                   "cpu.max",
+	                                   "cpu.cfs_period_us",
+	                                   "cpu.shares",
+	                                   "cpu.weight",
+	                                   "cpuset.cpus",
+	                                   "cpuset.mems",
+	                                   "pids.max",
+	                                   "memory.soft_limit_in_bytes",
+	                                   "memory.low"};
 	const char *names[32];
 	size_t n = cgroup_limit_file_names(names, 32);
 	cr_assert_eq(n, sizeof(want) / sizeof(want[0]), "%zu names", n);
 	for (size_t i = 0; i < n; i++) {
 		cr_expect_str_eq(names[i], want[i], "name %zu", i);
-		cr_expect_lt(strlen(names[i]), (size_t)CGLAT_NAME_LEN, "%s: too long for the probes' key",
-		             names[i]);
+		cr_expect_lt(strlen(names[i]), (size_t)CGLAT_NAME_LEN,
+		             "%s: too long for the probes' key", names[i]);
 	}
 	/* A short array takes what fits; the count still says how many there are. */
 	const char *two[2];
