@@ -2,7 +2,10 @@
  * code decodes it, dockerd's checks of it (with dockerd's messages and statuses), the
  * container's record as dockerd keeps it, the writes runc would make, and the kernel
  * values kept per container so that background records never leave an older value.
- * serve_update.c is built on these; the unit and fuzz tests call them directly.
+ * serve_update.c (the machinery) is built on these; the unit and fuzz tests call them
+ * directly. Each part is its own file: serve_body.c (with serve_body_scan.c),
+ * serve_host.c, serve_checks.c, serve_record.c, serve_runc.c, serve_plan.c,
+ * serve_knobs.c, serve_http.c, serve_error.c.
  *
  * Sources of the rules (moby v20.10.24):
  *   api/server/router/container/container_routes.go postContainerUpdate (JSON, PidsLimit)
@@ -35,6 +38,13 @@ struct su_error {
 	int status;
 	char msg[SU_MSG_MAX];
 };
+
+/* Sets e (when not NULL) to status and the formatted message. */
+void su_errf(struct su_error *e, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* The number of elements of an array (the update path's tables). */
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- the body: container.UpdateConfig as Go's encoding/json decodes it ---------------- */
 
@@ -131,6 +141,10 @@ struct su_host {
  * cgroup v2 dockerd's own cgroup for swap. */
 int su_host_probe(const char *mountinfo, pid_t dockerd, struct su_host *h, struct cg_err *err);
 
+/* dir/file's text, white space trimmed at both ends; "" when it cannot be read (host
+ * files, and the v1 memory usage in runc's EBUSY message). */
+void read_trimmed(const char *dir, const char *file, char *out, size_t cap);
+
 /* ---- dockerd's checks ------------------------------------------------------------------- */
 
 #define SU_MAX_WARNINGS 24
@@ -215,6 +229,10 @@ struct su_kcache {
 /* The knobs whose values su_fast_plan may need. */
 extern const enum cg_knob su_cached_knobs[];
 extern const size_t su_cached_knob_count;
+
+/* The knob's file in the target, as cglat_target_path names it, without a syscall. */
+bool knob_path(const struct cglat_target *t, enum cg_knob knob, char *path, size_t cap,
+               int *version, size_t *beneath);
 
 /* Reads them into c (a knob the target lacks stays unknown). */
 void su_kcache_fill(struct su_kcache *c, const struct cglat_target *t);
