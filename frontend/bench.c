@@ -77,6 +77,9 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 {
 	struct bench *b = ctx;
 	struct sample *s = b->cur;
+	/* Every event, also between samples: the original's start mark could be older. */
+	if (b->cfg->original_method)
+		orig_log_event(&b->res->orig, ev, (uint32_t)b->dockerd_pid);
 	if (!s)
 		return;
 	if (ev->kind == CGLAT_EV_RECV) {
@@ -88,6 +91,7 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 		    (strcmp(ref, b->res->container_id) == 0 || strcmp(ref, b->cli_ref) == 0)) {
 			b->recv_found = true;
 			s->recv_ns = ev->ts_exit;
+			s->recv_call = ev->call;
 		}
 		return;
 	}
@@ -356,6 +360,24 @@ static int run_loop(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
+/* --original-method: the events still in the buffers (the original's end mark of the
+ * last sample can follow the exact one), then every sample computed its way. */
+static int original_finish(struct bench *b, struct cg_err *err)
+{
+	b->cur = NULL;
+	if (tracer_poll(b->tracer, 50, err) < 0)
+		return -1;
+	if (b->res->orig.out_of_memory)
+		return cg_errf(err, "out of memory keeping the original method's marks");
+	for (size_t i = 0; i < b->res->count; i++) { /* how dockerd received the requests */
+		const struct sample *s = &b->res->samples[i];
+		if (s->recv_ns && (s->path == SAMPLE_DOCKER || s->path == SAMPLE_API))
+			orig_log_update_recv(&b->res->orig, s->recv_call);
+	}
+	orig_compute(&b->res->orig, b->res->samples, b->res->count);
+	return 0;
+}
+
 int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -367,7 +389,10 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 	if (docker_open(cfg->docker_sock, &b.docker, &b.dinfo, err))
 		return -1;
 	stale_remove_containers(b.docker, stderr);
+	res->original_method = cfg->original_method;
 	if (bench_prepare(&b, err) || run_loop(&b, err))
+		goto out;
+	if (cfg->original_method && original_finish(&b, err))
 		goto out;
 	res->lost_events = tracer_lost_events(b.tracer);
 	if (signals_stop_requested()) {
@@ -391,5 +416,6 @@ void bench_result_free(struct bench_result *res)
 {
 	free(res->samples);
 	res->samples = NULL;
+	orig_log_free(&res->orig);
 	res->count = res->cap = 0;
 }

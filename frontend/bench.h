@@ -11,6 +11,7 @@
 
 #include "bench_cli.h"
 #include "bench_limits.h"
+#include "bench_original.h"
 #include "cgroup.h"
 #include "error.h"
 
@@ -47,6 +48,7 @@ struct sample {
 	uint64_t t0_ns;    /* client, just before the update is issued */
 	uint64_t t_return_ns;
 	uint64_t recv_ns;        /* the daemon's receive of the request returned; 0: none */
+	uint32_t recv_call;      /* the call that received it: enum cglat_recv_call */
 	uint64_t write_enter_ns; /* the limit write entered / returned; 0: none */
 	uint64_t write_exit_ns;
 	int64_t write_ret;
@@ -55,6 +57,9 @@ struct sample {
 	char seen[48]; /* value in the matched write, or in the last write of that file */
 	bool valid;
 	char invalid_reason[192];
+	/* --original-method (bench_original.h): the original tool's start and end marks for
+	 * this sample; 0: did not occur */
+	uint64_t orig_start_ns, orig_end_ns;
 };
 
 struct bench_host {
@@ -88,6 +93,8 @@ struct bench_result {
 	size_t count, cap;
 	uint64_t lost_events;
 	struct tracer_timings timings; /* the probes' compile, attach and detach */
+	bool original_method;          /* --original-method: orig and samples' orig_* filled */
+	struct orig_log orig;
 	int containers_removed;
 	bool limits_restored; /* --container: the original limits are back */
 	bool interrupted;

@@ -91,6 +91,12 @@ void cli_usage(FILE *out)
 	        "      --format FORMAT     text, json or csv (one row per sample) (default text)\n"
 	        "  -o, --output FILE       write the report to FILE instead of stdout\n"
 	        "      --hist              add log2 histograms of each metric\n"
+	        "      --original-method   also compute every sample the original Python\n"
+	        "                          tool's way (start: dockerd's last recvmsg, any data;\n"
+	        "                          end: the first write of a file named memory.max or\n"
+	        "                          cpu.max, any cgroup) and print its three summary\n"
+	        "                          lines beside the exact ones, or why it could not\n"
+	        "                          have measured this host\n"
 	        "  -v, --verbose           say what happens, step by step, on stderr\n"
 	        "  -h, --help              show this help\n"
 	        "      --version           show the version\n"
@@ -104,6 +110,7 @@ void cli_usage(FILE *out)
 	        "after\n"
 	        "  sudo cglat -n 50 --format json -o r.json # for scripts\n"
 	        "  sudo cglat --probe tracepoint --hist     # no kprobes; add histograms\n"
+	        "  sudo cglat -n 100 --original-method      # beside the original tool's figures\n"
 	        "\n"
 	        "Exit status: 0 when the run completed, 1 when it failed, 2 on bad usage.\n",
 	        CGLAT_VERSION);
@@ -179,6 +186,7 @@ enum {
 	OPT_PROBE_FILE,
 	OPT_FORMAT,
 	OPT_HIST,
+	OPT_ORIGINAL_METHOD,
 	OPT_VERSION,
 };
 
@@ -208,6 +216,7 @@ static const struct option long_options[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
         {"hist", no_argument, NULL, OPT_HIST},
+        {"original-method", no_argument, NULL, OPT_ORIGINAL_METHOD},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -320,6 +329,9 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 		return 0;
 	case OPT_HIST:
 		cfg->hist = true;
+		return 0;
+	case OPT_ORIGINAL_METHOD:
+		cfg->original_method = true;
 		return 0;
 	case 'v':
 		cfg->verbose++;

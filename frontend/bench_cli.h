@@ -51,6 +51,7 @@ struct bench_config {
 	enum output_format format;
 	const char *output; /* NULL: stdout */
 	bool hist;
+	bool original_method; /* also compute every sample the original tool's way */
 	int verbose;
 };
 

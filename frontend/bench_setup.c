@@ -261,6 +261,7 @@ static int start_tracer(struct bench *b, struct tracer_opening **opening, struct
 	        .dockerd_tgid = dockerd,
 	        .serve_tgid = b->serve.pid,
 	        .probe_file = b->cfg->probe_file,
+	        .original = b->cfg->original_method,
 	        .on_event = bench_on_event,
 	        .ctx = b,
 	};

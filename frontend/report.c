@@ -128,6 +128,153 @@ void report_original(const struct report_row *rows, size_t n, struct report_orig
 	        mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_MEMORY, METRIC_REQUEST_TO_WRITE));
 }
 
+/* ------------------------------------------------------- the original method */
+
+/* Mean in ms over the samples of a path and resource that got both of the original's
+ * marks, valid or not (the original judged none). */
+static void orig_line(const struct bench_config *cfg, const struct bench_result *res,
+                      enum sample_path p, enum cg_resource r, double exact_ms,
+                      struct report_orig_line *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->ms = -1;
+	l->exact_ms = exact_ms;
+	if (!path_ran(cfg, p)) {
+		l->why = p == SAMPLE_DIRECT ? "the direct path did not run"
+		                            : "neither the docker nor the api path ran";
+		return;
+	}
+	if (!(cfg->resources & (1u << r))) {
+		l->why = r == CG_RES_MEMORY ? "--resources left memory out"
+		                            : "--resources left cpu out";
+		return;
+	}
+	double sum = 0;
+	for (size_t i = 0; i < res->count; i++) {
+		const struct sample *s = &res->samples[i];
+		if (s->path != p || s->resource != r)
+			continue;
+		l->of++;
+		int64_t x = orig_sample_ns(s);
+		if (x < 0)
+			continue;
+		sum += (double)x;
+		l->n++;
+	}
+	if (l->n)
+		l->ms = sum / (double)l->n / 1e6;
+}
+
+static bool orig_missing(const struct report_orig_line *l)
+{
+	return l->ms < 0 && !l->why;
+}
+
+/* How dockerd received the update requests: "read(2)", or "read(2) (3), recvmsg(2) (1)". */
+static void orig_recv_calls(const struct orig_log *o, char *buf, size_t len, uint64_t *total)
+{
+	static const char *const names[] = {"?", "read(2)", "recvfrom(2)", "recvmsg(2)",
+	                                    "recvmmsg(2)"};
+	size_t kinds = 0, k = 0;
+	*total = 0;
+	buf[0] = '\0';
+	for (size_t c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
+		kinds += o->update_recv_calls[c] != 0;
+		*total += o->update_recv_calls[c];
+	}
+	for (size_t c = 0; c < sizeof(names) / sizeof(names[0]) && k < len; c++) {
+		if (!o->update_recv_calls[c])
+			continue;
+		if (kinds == 1)
+			k += (size_t)snprintf(buf + k, len - k, "%s", names[c]);
+		else
+			k += (size_t)snprintf(buf + k, len - k, "%s%s (%llu)", k ? ", " : "",
+			                      names[c],
+			                      (unsigned long long)o->update_recv_calls[c]);
+	}
+}
+
+static void orig_reason(const struct bench_result *res, struct report_orig_method *m)
+{
+	const struct orig_log *o = &res->orig;
+	const struct report_orig_line *all[] = {&m->memory, &m->cpu, &m->raw_memory, &m->raw_cpu};
+	bool daemon_missing = orig_missing(&m->memory) || orig_missing(&m->cpu);
+	bool any_missing = false;
+	for (size_t i = 0; i < 4; i++)
+		any_missing |= orig_missing(all[i]);
+	m->reason[0] = '\0';
+	if (!any_missing)
+		return;
+	char *buf = m->reason;
+	size_t len = sizeof(m->reason), k = 0;
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (k < len)                                                                       \
+			k += (size_t)snprintf(buf + k, len - k, __VA_ARGS__);                      \
+	} while (0)
+	ADD("%s", m->measured ? "the original method has no figure for some lines: "
+	                      : "the original tool could not have measured this host: ");
+	bool said = false;
+	if (daemon_missing && o->recvs == 0) {
+		char calls[128];
+		uint64_t total;
+		orig_recv_calls(o, calls, sizeof(calls), &total);
+		ADD("its start mark never occurred (dockerd made no recvmsg/recvmmsg call during "
+		    "the run");
+		if (total)
+			ADD("; it received the %llu update requests with %s",
+			    (unsigned long long)total, calls);
+		ADD(")");
+		said = true;
+	}
+	if (o->end_writes == 0) {
+		ADD("%sits end mark never occurred (no file named memory.max or cpu.max was "
+		    "written "
+		    "during the run",
+		    said ? ", and " : "");
+		const struct bench_host *h = &res->host;
+		if (h->cgroup_version[CG_RES_MEMORY] == 1 && h->cgroup_version[CG_RES_CPU] == 1)
+			ADD("; Docker's cgroups are v1 here: its limit files are %s and %s",
+			    h->limit_file[CG_RES_MEMORY], h->limit_file[CG_RES_CPU]);
+		ADD(")");
+		said = true;
+	}
+	if (!said) {
+		static const char *const names[] = {"memory.max", "cpu.max", "raw memory.max",
+		                                    "raw cpu.max"};
+		ADD("no write of a file named memory.max or cpu.max followed one of its start "
+		    "marks "
+		    "within the samples of");
+		for (size_t i = 0, lines = 0; i < 4; i++)
+			if (orig_missing(all[i]))
+				ADD("%s %s", lines++ ? "," : "", names[i]);
+	}
+#undef ADD
+}
+
+void report_orig_method(const struct bench_config *cfg, const struct bench_result *res,
+                        const struct report_row *rows, size_t n, struct report_orig_method *m)
+{
+	memset(m, 0, sizeof(*m));
+	enum sample_path d = SAMPLE_DOCKER;
+	if (!path_ran(cfg, SAMPLE_DOCKER) && path_ran(cfg, SAMPLE_API))
+		d = SAMPLE_API;
+	m->daemon_path = bench_sample_path_name(d);
+	orig_line(cfg, res, d, CG_RES_MEMORY,
+	          mean_ms(find_row(rows, n, d, CG_RES_MEMORY, METRIC_DAEMON_TO_WRITE)), &m->memory);
+	orig_line(cfg, res, d, CG_RES_CPU,
+	          mean_ms(find_row(rows, n, d, CG_RES_CPU, METRIC_DAEMON_TO_WRITE)), &m->cpu);
+	orig_line(cfg, res, SAMPLE_DIRECT, CG_RES_MEMORY,
+	          mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_MEMORY, METRIC_REQUEST_TO_WRITE)),
+	          &m->raw_memory);
+	orig_line(cfg, res, SAMPLE_DIRECT, CG_RES_CPU,
+	          mean_ms(find_row(rows, n, SAMPLE_DIRECT, CG_RES_CPU, METRIC_REQUEST_TO_WRITE)),
+	          &m->raw_cpu);
+	m->measured =
+	        m->memory.ms >= 0 || m->cpu.ms >= 0 || m->raw_memory.ms >= 0 || m->raw_cpu.ms >= 0;
+	orig_reason(res, m);
+}
+
 /* ------------------------------------------------------------------- text */
 
 static void dur(double ns, char *buf, size_t len)
@@ -221,6 +368,68 @@ static void text_original(FILE *out, const struct bench_result *res,
 		        o->cpu_ms);
 	if (o->raw_memory_ms >= 0)
 		fprintf(out, "Avg raw %s write latency: %.3f ms\n", mf, o->raw_memory_ms);
+}
+
+static void text_ms(double ms, char *buf, size_t len)
+{
+	if (ms >= 0)
+		snprintf(buf, len, "%.3f ms", ms);
+	else
+		snprintf(buf, len, "no figure");
+}
+
+/* One of the original's lines, its way, then the exact figure and the difference. */
+static void text_orig_line(FILE *out, const char *head, const struct report_orig_line *l)
+{
+	char v[32], x[32];
+	text_ms(l->ms, v, sizeof(v));
+	text_ms(l->exact_ms, x, sizeof(x));
+	fprintf(out, "%s %s   exact %s", head, v, x);
+	if (l->ms >= 0 && l->exact_ms >= 0)
+		fprintf(out, ", difference %+.3f ms", l->ms - l->exact_ms);
+	if (l->why)
+		fprintf(out, " (%s)", l->why);
+	else
+		fprintf(out, " (%zu of %zu samples)", l->n, l->of);
+	fputc('\n', out);
+}
+
+static void text_vs(FILE *out, const char *name, double a, double b)
+{
+	char x[32], y[32];
+	text_ms(a, x, sizeof(x));
+	text_ms(b, y, sizeof(y));
+	fprintf(out, "%s vs %s (%s", x, y, name);
+	if (a >= 0 && b > 0)
+		fprintf(out, ", %.0fx", a / b);
+	fputc(')', out);
+}
+
+static void text_orig_method(FILE *out, const struct bench_config *cfg,
+                             const struct bench_result *res, const struct report_row *rows,
+                             size_t n)
+{
+	struct report_orig_method m;
+	report_orig_method(cfg, res, rows, n, &m);
+	fprintf(out,
+	        "\nthe original tool's method (--original-method), from the same events: "
+	        "start at dockerd's last recvmsg/recvmmsg\n(any data), end at the first write of "
+	        "a file named memory.max or cpu.max (any cgroup); %s samples:\n",
+	        m.daemon_path);
+	text_orig_line(out, "Avg memory.max latency (dockerd recvmsg → cgroup write):", &m.memory);
+	text_orig_line(out, "Avg cpu.max latency (dockerd recvmsg → cgroup write):   ", &m.cpu);
+	text_orig_line(out, "Avg raw memory.max write latency:", &m.raw_memory);
+	fprintf(out, "published form, original method: ");
+	text_vs(out, "memory.max", m.memory.ms, m.raw_memory.ms);
+	fprintf(out, ", ");
+	text_vs(out, "cpu.max", m.cpu.ms, m.raw_cpu.ms);
+	fprintf(out, "\npublished form, exact method:    ");
+	text_vs(out, res->host.limit_file[CG_RES_MEMORY], m.memory.exact_ms, m.raw_memory.exact_ms);
+	fprintf(out, ", ");
+	text_vs(out, res->host.limit_file[CG_RES_CPU], m.cpu.exact_ms, m.raw_cpu.exact_ms);
+	fputc('\n', out);
+	if (m.reason[0])
+		fprintf(out, "%s\n", m.reason);
 }
 
 static void text_floor(FILE *out, const struct report_row *rows, size_t n)
@@ -340,6 +549,8 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	struct report_original o;
 	report_original(rows, n, &o);
 	text_original(out, res, &o);
+	if (res->original_method)
+		text_orig_method(out, cfg, res, rows, n);
 	if (res->lost_events)
 		fprintf(out, "\nwarning: %llu probe events were lost (perf buffer full)\n",
 		        (unsigned long long)res->lost_events);
@@ -413,6 +624,46 @@ static json_t *json_ms_or_null(double ms)
 	return ms >= 0 ? json_real(ms) : json_null();
 }
 
+static json_t *json_diff_or_null(const struct report_orig_line *l)
+{
+	return l->ms >= 0 && l->exact_ms >= 0 ? json_real(l->ms - l->exact_ms) : json_null();
+}
+
+/* null without --original-method. */
+static json_t *json_orig_method(const struct bench_config *cfg, const struct bench_result *res,
+                                const struct report_row *rows, size_t n)
+{
+	if (!res->original_method)
+		return json_null();
+	struct report_orig_method m;
+	report_orig_method(cfg, res, rows, n, &m);
+	const struct orig_log *o = &res->orig;
+	return json_pack(
+	        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o, s:o, "
+	        "s:o}, s:{s:o, s:o, s:o, s:o}, s:b, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
+	        "start_mark", "dockerd's last recvmsg/recvmmsg (its entry), whatever it received",
+	        "end_mark",
+	        "the first write (its entry) of a file named memory.max or cpu.max, "
+	        "any cgroup, after the start",
+	        "daemon_path", m.daemon_path, "memory_ms", json_ms_or_null(m.memory.ms), "cpu_ms",
+	        json_ms_or_null(m.cpu.ms), "raw_memory_ms", json_ms_or_null(m.raw_memory.ms),
+	        "raw_cpu_ms", json_ms_or_null(m.raw_cpu.ms), "n", "memory", (json_int_t)m.memory.n,
+	        "cpu", (json_int_t)m.cpu.n, "raw_memory", (json_int_t)m.raw_memory.n, "raw_cpu",
+	        (json_int_t)m.raw_cpu.n, "exact", "memory_ms", json_ms_or_null(m.memory.exact_ms),
+	        "cpu_ms", json_ms_or_null(m.cpu.exact_ms), "raw_memory_ms",
+	        json_ms_or_null(m.raw_memory.exact_ms), "raw_cpu_ms",
+	        json_ms_or_null(m.raw_cpu.exact_ms), "difference_ms", "memory",
+	        json_diff_or_null(&m.memory), "cpu", json_diff_or_null(&m.cpu), "raw_memory",
+	        json_diff_or_null(&m.raw_memory), "raw_cpu", json_diff_or_null(&m.raw_cpu),
+	        "measured", m.measured, "reason", m.reason[0] ? json_string(m.reason) : json_null(),
+	        "recvmsg_calls_seen", (json_int_t)o->recvs, "end_file_writes_seen",
+	        (json_int_t)o->end_writes, "update_requests_received_with", "read",
+	        (json_int_t)o->update_recv_calls[CGLAT_RECV_READ], "recvfrom",
+	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVFROM], "recvmsg",
+	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVMSG], "recvmmsg",
+	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVMMSG]);
+}
+
 int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res)
 {
 	struct report_row rows[REPORT_MAX_ROWS];
@@ -445,6 +696,7 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 	        "interrupted", res->interrupted, "wall_ns", (json_int_t)res->wall_ns);
 	if (!root)
 		return -1;
+	json_object_set_new(root, "original_method", json_orig_method(cfg, res, rows, n));
 	if (res->runtime.name[0] && path_ran(cfg, SAMPLE_RUNTIME))
 		json_object_set_new(root, "runtime",
 		                    json_pack("{s:s, s:s, s:s}", "name", res->runtime.name,
@@ -474,9 +726,11 @@ static void csv_text(const char *in, char *out, size_t len)
 
 int report_csv(FILE *out, const struct bench_result *res)
 {
-	fprintf(out, "iteration,path,resource,value,expected,seen,valid,invalid_reason,t0_ns,"
-	             "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
-	             "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns\n");
+	fprintf(out,
+	        "iteration,path,resource,value,expected,seen,valid,invalid_reason,t0_ns,"
+	        "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
+	        "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns%s\n",
+	        res->original_method ? ",orig_start_ns,orig_end_ns,orig_ns" : "");
 	for (size_t i = 0; i < res->count; i++) {
 		const struct sample *s = &res->samples[i];
 		char reason[sizeof(s->invalid_reason)], seen[sizeof(s->seen)],
@@ -486,7 +740,7 @@ int report_csv(FILE *out, const struct bench_result *res)
 		csv_text(s->writer_comm, comm, sizeof(comm));
 		fprintf(out,
 		        "%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
-		        "\"%s\",%lld,%lld,%lld\n",
+		        "\"%s\",%lld,%lld,%lld",
 		        s->iteration, bench_sample_path_name(s->path),
 		        cgroup_resource_name(s->resource), (long long)s->value, s->expected, seen,
 		        s->valid, reason, (unsigned long long)s->t0_ns,
@@ -496,6 +750,10 @@ int report_csv(FILE *out, const struct bench_result *res)
 		        (long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
 		        (long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
 		        (long long)bench_metric(s, METRIC_ROUND_TRIP));
+		if (res->original_method)
+			fprintf(out, ",%llu,%llu,%lld", (unsigned long long)s->orig_start_ns,
+			        (unsigned long long)s->orig_end_ns, (long long)orig_sample_ns(s));
+		fputc('\n', out);
 	}
 	return ferror(out) ? -1 : 0;
 }

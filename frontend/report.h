@@ -39,6 +39,26 @@ struct report_original {
 };
 void report_original(const struct report_row *rows, size_t n, struct report_original *o);
 
+/* --original-method: the original tool's figures computed its way (bench_original.h),
+ * means over every sample that got both of its marks (it judged none), beside cglat's
+ * exact ones (means over valid samples). memory and cpu are the docker path's (the api
+ * path's when docker did not run), raw_memory and raw_cpu the direct path's. */
+struct report_orig_line {
+	double ms;       /* < 0: no figure */
+	size_t n, of;    /* samples that got both marks, of the samples of the line */
+	double exact_ms; /* docker/api daemon_to_write, direct request_to_write; < 0: none */
+	const char *why; /* no figure, and not for the marks: the path or resource did not run */
+};
+struct report_orig_method {
+	struct report_orig_line memory, cpu, raw_memory, raw_cpu;
+	const char *daemon_path; /* "docker" or "api" */
+	bool measured;           /* some line has a figure */
+	/* "" when every line that ran has a figure; else why the marks never occurred */
+	char reason[1024];
+};
+void report_orig_method(const struct bench_config *cfg, const struct bench_result *res,
+                        const struct report_row *rows, size_t n, struct report_orig_method *m);
+
 int report_text(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
 int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res);
 int report_csv(FILE *out, const struct bench_result *res);

@@ -16,6 +16,8 @@
  * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
  * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID, and to
  * CGLAT_SERVE_TGID, a cglat serve in front of dockerd; 0 disables either).
+ * With CGLAT_ORIGINAL also every recvmsg/recvmmsg return of dockerd, whatever it
+ * received (CGLAT_EV_RECV_ANY): the original tool's start mark.
  *
  * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
@@ -274,6 +276,32 @@ static __always_inline void recv_enter(s32 fd, u64 buf, u32 call)
 	recv_inflight.update(&tid, &a);
 }
 
+#ifdef CGLAT_ORIGINAL
+/* bench --original-method: the original tool's start mark was the entry of any
+ * recvmsg-family call of dockerd, whatever it then received. */
+static __always_inline void recv_any(void *ctx, const struct recv_args *a, long ret)
+{
+	if (a->call != CGLAT_RECV_RECVMSG && a->call != CGLAT_RECV_RECVMMSG)
+		return;
+	if (CGLAT_DOCKERD_TGID == 0 || bpf_get_current_pid_tgid() >> 32 != CGLAT_DOCKERD_TGID)
+		return;
+	u32 zero = 0;
+	struct event_scratch *es = scratch.lookup(&zero);
+	if (!es)
+		return;
+	struct cglat_event *ev = &es->ev;
+	fill_common(ev, CGLAT_EV_RECV_ANY);
+	ev->fd = a->fd;
+	ev->ts_enter = a->ts;
+	ev->ts_exit = bpf_ktime_get_ns();
+	ev->ret = ret;
+	ev->call = a->call;
+	ev->data_len = 0;
+	ev->path[0] = 0;
+	events.perf_submit(ctx, ev, sizeof(*ev));
+}
+#endif
+
 static __always_inline void recv_exit(void *ctx, long ret)
 {
 	if (!is_receiver())
@@ -284,6 +312,9 @@ static __always_inline void recv_exit(void *ctx, long ret)
 		return;
 	struct recv_args args = *a;
 	recv_inflight.delete(&tid);
+#ifdef CGLAT_ORIGINAL
+	recv_any(ctx, &args, ret);
+#endif
 	if (ret < 1)
 		return;
 

@@ -26,6 +26,10 @@ typedef s64 cglat_s64;
 enum cglat_event_kind {
 	CGLAT_EV_RECV = 1,  /* dockerd received bytes starting with "POST " */
 	CGLAT_EV_WRITE = 2, /* a write to a cgroup limit file returned (call: which) */
+	/* -DCGLAT_ORIGINAL (bench --original-method): dockerd returned from recvmsg(2) or
+	 * recvmmsg(2) (call: which), whatever it received, even nothing (ret <= 0): the
+	 * original tool's start mark, a kprobe at their entry (ts_enter). No data. */
+	CGLAT_EV_RECV_ANY = 3,
 };
 
 /* Which receive syscall delivered a CGLAT_EV_RECV. */

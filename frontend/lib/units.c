@@ -243,7 +243,7 @@ int units_parse_cpulist(const char *text, uint64_t mask[UNITS_CPULIST_WORDS], st
 	memset(mask, 0, UNITS_CPULIST_WORDS * sizeof(mask[0]));
 	const char *p = text;
 	while (*p) {
-		long lo, hi;
+		long lo = 0, hi = 0; /* 0: GCC 12 -O3 warns (maybe-uninitialized) */
 		if (cpulist_number(&p, text, &lo, err) < 0)
 			return -1;
 		hi = lo;

@@ -412,13 +412,15 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	char tgid[64], serve_tgid[64];
 	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
 	snprintf(serve_tgid, sizeof(serve_tgid), "-DCGLAT_SERVE_TGID=%d", (int)cfg->serve_tgid);
-	const char *flags[6 + COUNT(probe_syscalls)] = {
+	const char *flags[7 + COUNT(probe_syscalls)] = {
 	        "-DCGLAT_BPF=1",
 	        t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
 	        tgid,
 	        serve_tgid,
 	};
 	size_t n = 4;
+	if (cfg->original)
+		flags[n++] = "-DCGLAT_ORIGINAL=1";
 	if (cfg->monitor) {
 		flags[n++] = "-DCGLAT_MONITOR=1";
 		if (has_write_folio())

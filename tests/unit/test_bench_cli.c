@@ -48,7 +48,7 @@ Test(cli, every_option_is_read)
 	               "web", "--image", "img:1", "--name", "n1", "--keep", "--docker-sock",
 	               "/tmp/d.sock", "--docker-bin", "/usr/bin/docker", "--timeout", "2.5",
 	               "--probe", "tracepoint", "--probe-file", "p.c", "--format", "json", "-o",
-	               "out.json", "--hist", "-v", "-v");
+	               "out.json", "--hist", "--original-method", "-v", "-v");
 	cr_assert_eq(rc, 0, "%s", err.msg);
 	cr_assert_eq(cfg.iterations, 7);
 	cr_assert_eq(cfg.warmup, 0);
@@ -71,6 +71,7 @@ Test(cli, every_option_is_read)
 	cr_assert_eq(cfg.format, FORMAT_JSON);
 	cr_assert_str_eq(cfg.output, "out.json");
 	cr_assert(cfg.hist);
+	cr_assert(cfg.original_method);
 	cr_assert_eq(cfg.verbose, 2);
 }
 
@@ -94,13 +95,20 @@ Test(cli, usage_has_examples_and_every_option)
 	fclose(f);
 	cr_assert(strstr(text, "Examples:"));
 	cr_assert(strstr(text, "sudo cglat -n 100"));
-	const char *opts[] = {"--iterations", "--warmup",           "--paths",      "--resources",
-	                      "--mem-base",   "--mem-delta",        "--cpu-base",   "--cpu-delta",
-	                      "--cpu-period", "--container",        "--image",      "--name",
-	                      "--keep",       "--docker-sock",      "--docker-bin", "--timeout",
-	                      "--probe",      "--probe-file",       "--format",     "--output",
-	                      "--hist",       "--verbose",          "--help",       "--version",
-	                      "--serve-sock", "--serve-reply-after"};
+	const char *opts[] = {"--iterations",     "--warmup",
+	                      "--paths",          "--resources",
+	                      "--mem-base",       "--mem-delta",
+	                      "--cpu-base",       "--cpu-delta",
+	                      "--cpu-period",     "--container",
+	                      "--image",          "--name",
+	                      "--keep",           "--docker-sock",
+	                      "--docker-bin",     "--timeout",
+	                      "--probe",          "--probe-file",
+	                      "--format",         "--output",
+	                      "--hist",           "--verbose",
+	                      "--help",           "--version",
+	                      "--serve-sock",     "--serve-reply-after",
+	                      "--original-method"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		cr_assert(strstr(text, opts[i]), "usage lacks %s", opts[i]);
 	free(text);
