@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "serve_body_scan.h"
@@ -750,10 +751,17 @@ static void gd_value(struct gdec *d, const struct gtype *t, int sink)
 	gd_skip(d);
 }
 
+/* Go's zero UpdateConfig, the strings empty: not all of their room is touched. */
+static void body_zero(struct su_body *b)
+{
+	memset(b, 0, offsetof(struct su_body, cpuset_cpus));
+	b->cpuset_cpus[0] = b->cpuset_mems[0] = b->restart_name[0] = '\0';
+}
+
 int su_parse_body(const char *body, size_t len, bool api_1_40, struct su_body *b,
                   struct su_error *e)
 {
-	memset(b, 0, sizeof(*b));
+	body_zero(b);
 	size_t start = 0, end = 0;
 	char msg[SU_MSG_MAX];
 	if (gs_first_value(body ? body : "", body ? len : 0, &start, &end, msg, sizeof(msg)) < 0) {
@@ -765,7 +773,7 @@ int su_parse_body(const char *body, size_t len, bool api_1_40, struct su_body *b
 	gd_value(&d, &t_update, SINK_NONE);
 	if (d.failed) {
 		su_errf(e, 500, "%s", msg);
-		memset(b, 0, sizeof(*b));
+		body_zero(b);
 		return -1;
 	}
 	/* postContainerUpdate: PidsLimit only from API 1.40; 0 and below mean unlimited. */

@@ -201,8 +201,7 @@ static bool drop_header(const char *line, size_t n)
 	return false;
 }
 
-char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_head *h,
-                      size_t *out_len)
+bool su_head_parse(const char *head, size_t len, struct su_head *h)
 {
 	memset(h, 0, sizeof(*h));
 	struct head_parse hp = {.h = h};
@@ -213,11 +212,11 @@ char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_h
 	http_parser_init(&p, HTTP_REQUEST);
 	p.data = &hp;
 	http_parser_execute(&p, &st, head, len);
-	if (!hp.done)
-		return NULL;
-	char *out = malloc(2 * len + 64);
-	if (!out)
-		return NULL;
+	return hp.done;
+}
+
+size_t su_head_forward(const char *head, size_t len, size_t body_len, char *out)
+{
 	size_t n = 0;
 	bool dropping = false;
 	const char *q = head, *end = head + len;
@@ -243,7 +242,17 @@ char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_h
 		q += ln;
 	}
 	n += (size_t)snprintf(out + n, 64, "Content-Length: %zu\r\n\r\n", body_len);
-	*out_len = n;
+	return n;
+}
+
+char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_head *h,
+                      size_t *out_len)
+{
+	if (!su_head_parse(head, len, h))
+		return NULL;
+	char *out = malloc(SU_FORWARD_HEAD_CAP(len));
+	if (out)
+		*out_len = su_head_forward(head, len, body_len, out);
 	return out;
 }
 

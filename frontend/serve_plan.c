@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "cgroup.h"
 #include "units.h"
 
@@ -35,8 +36,12 @@ bool knob_path(const struct cglat_target *t, enum cg_knob knob, char *path, size
 	if (c < 0 || !t->has[c])
 		return false;
 	const char *file = cgroup_knob_file(knob, t->version[c]);
-	if (!file || (size_t)snprintf(path, cap, "%s/%s", t->dir[c], file) >= cap)
+	size_t dl = strlen(t->dir[c]), fl = file ? strlen(file) : 0;
+	if (!file || dl + 1 + fl >= cap)
 		return false;
+	memcpy(path, t->dir[c], dl);
+	path[dl] = '/';
+	memcpy(path + dl + 1, file, fl + 1);
 	*version = t->version[c];
 	*beneath = t->mount_len[c];
 	return true;
@@ -88,15 +93,15 @@ static void fast_add(struct fast *f, enum cg_knob knob, const char *text)
 	w->version = v;
 	w->file = cgroup_knob_file(knob, v);
 	w->beneath = beneath;
-	snprintf(w->old_text, sizeof(w->old_text), "%s", f->c->text[knob]);
-	snprintf(w->new_text, sizeof(w->new_text), "%s", text);
+	text_copy(w->old_text, sizeof(w->old_text), f->c->text[knob]);
+	text_copy(w->new_text, sizeof(w->new_text), text);
 	/* as the library: v1's unlimited memory is put back as -1 */
 	int64_t old;
 	bool memory = knob == CG_KNOB_MEMORY_MAX || knob == CG_KNOB_MEMORY_SWAP ||
 	              knob == CG_KNOB_MEMORY_RESERVATION;
 	if (memory && v == 1 &&
 	    cgroup_parse_limit(CG_RES_MEMORY, 1, w->old_text, &old, NULL, NULL) == 0 && old < 0)
-		snprintf(w->restore_text, sizeof(w->restore_text), "-1");
+		text_copy(w->restore_text, sizeof(w->restore_text), "-1");
 	else
 		memcpy(w->restore_text, w->old_text, sizeof(w->restore_text));
 	f->p->count++;
@@ -115,9 +120,9 @@ static bool fast_memory_value(struct fast *f, enum cg_knob knob, int v, int64_t 
 static void mem_text(int v, int64_t bytes, char *buf, size_t len)
 {
 	if (bytes < 0)
-		snprintf(buf, len, "%s", v == 2 ? "max" : "-1");
+		text_copy(buf, len, v == 2 ? "max" : "-1");
 	else
-		snprintf(buf, len, "%" PRId64, bytes);
+		text_i64(buf, len, bytes);
 }
 
 /* Greater, with -1 meaning unlimited (control_plan.c's `above`). */
@@ -169,12 +174,11 @@ static void fast_memory(struct fast *f, const struct cglat_limits *l)
 			}
 			if (set_sw) {
 				if (l->memory_swap < 0)
-					snprintf(text, sizeof(text), "max");
+					text_copy(text, sizeof(text), "max");
 				else if (new_mem < 0 || l->memory_swap < new_mem)
 					f->ok = false;
 				else
-					snprintf(text, sizeof(text), "%" PRId64,
-					         l->memory_swap - new_mem);
+					text_i64(text, sizeof(text), l->memory_swap - new_mem);
 				fast_add(f, CG_KNOB_MEMORY_SWAP, text);
 			}
 		}
@@ -224,7 +228,7 @@ static void fast_cpu(struct fast *f, const struct cglat_limits *l)
 			return;
 		}
 		if (vc == 1) {
-			snprintf(per, sizeof(per), "%" PRId64, new_p);
+			text_i64(per, sizeof(per), new_p);
 			bool quota_first = set_q && set_p && ratio_le_u(new_q, old_p, old_q, new_p);
 			if (quota_first)
 				fast_add(f, CG_KNOB_CPU_QUOTA, q);
@@ -241,7 +245,7 @@ static void fast_cpu(struct fast *f, const struct cglat_limits *l)
 		uint64_t value = units_cpu_weight_file_value(
 		        vc, l->set & CGLAT_SET_CPU_SHARES, (uint64_t)l->cpu_shares,
 		        l->set & CGLAT_SET_CPU_WEIGHT, (uint64_t)l->cpu_weight);
-		snprintf(text, sizeof(text), "%" PRIu64, value);
+		text_i64(text, sizeof(text), value > INT64_MAX ? INT64_MAX : (int64_t)value);
 		fast_add(f, CG_KNOB_CPU_WEIGHT, text);
 	}
 }
@@ -266,9 +270,9 @@ bool su_fast_plan(const struct cglat_target *t, const struct su_kcache *c,
 	if (l->set & CGLAT_SET_PIDS_MAX) {
 		char text[32];
 		if (l->pids_max < 0)
-			snprintf(text, sizeof(text), "max");
+			text_copy(text, sizeof(text), "max");
 		else
-			snprintf(text, sizeof(text), "%" PRId64, l->pids_max);
+			text_i64(text, sizeof(text), l->pids_max);
 		fast_add(&f, CG_KNOB_PIDS_MAX, text);
 	}
 	if (!f.ok)

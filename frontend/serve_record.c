@@ -4,8 +4,10 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "text.h"
 #include "docker.h"
 
 static int64_t jint(json_t *o, const char *k)
@@ -70,9 +72,26 @@ int su_parse_inspect(const char *json, struct su_container_info *out, struct cg_
 		return -1;                                                                         \
 	} while (0)
 
+void su_record_copy(struct su_record *dst, const struct su_record *src)
+{
+	memcpy(dst, src, offsetof(struct su_record, cpuset_cpus));
+	text_copy(dst->cpuset_cpus, sizeof(dst->cpuset_cpus), src->cpuset_cpus);
+	text_copy(dst->cpuset_mems, sizeof(dst->cpuset_mems), src->cpuset_mems);
+	text_copy(dst->restart_name, sizeof(dst->restart_name), src->restart_name);
+}
+
+void su_body_copy(struct su_body *dst, const struct su_body *src)
+{
+	memcpy(dst, src, offsetof(struct su_body, cpuset_cpus));
+	text_copy(dst->cpuset_cpus, sizeof(dst->cpuset_cpus), src->cpuset_cpus);
+	text_copy(dst->cpuset_mems, sizeof(dst->cpuset_mems), src->cpuset_mems);
+	text_copy(dst->restart_name, sizeof(dst->restart_name), src->restart_name);
+}
+
 int su_merge(const struct su_body *b, const char *id, struct su_record *rec, struct su_error *e)
 {
-	struct su_record r = *rec;
+	struct su_record r;
+	su_record_copy(&r, rec);
 	/* NanoCPUs updates CPUPeriod/CPUQuota in effect: one blocks the other. */
 	if (b->nano_cpus > 0 && r.cpu_period > 0)
 		CONFLICT("Conflicting options: Nano CPUs cannot be updated as CPU Period has "
@@ -98,9 +117,9 @@ int su_merge(const struct su_body *b, const char *id, struct su_record *rec, str
 	if (b->cpu_quota != 0)
 		r.cpu_quota = b->cpu_quota;
 	if (b->cpuset_cpus[0])
-		snprintf(r.cpuset_cpus, sizeof(r.cpuset_cpus), "%s", b->cpuset_cpus);
+		text_copy(r.cpuset_cpus, sizeof(r.cpuset_cpus), b->cpuset_cpus);
 	if (b->cpuset_mems[0])
-		snprintf(r.cpuset_mems, sizeof(r.cpuset_mems), "%s", b->cpuset_mems);
+		text_copy(r.cpuset_mems, sizeof(r.cpuset_mems), b->cpuset_mems);
 	if (b->memory != 0) {
 		if (b->memory > r.memory_swap && b->memory_swap == 0)
 			CONFLICT(
@@ -121,9 +140,9 @@ int su_merge(const struct su_body *b, const char *id, struct su_record *rec, str
 			CONFLICT("Restart policy cannot be updated because AutoRemove is enabled "
 			         "for "
 			         "the container");
-		snprintf(r.restart_name, sizeof(r.restart_name), "%s", b->restart_name);
+		text_copy(r.restart_name, sizeof(r.restart_name), b->restart_name);
 	}
-	*rec = r;
+	su_record_copy(rec, &r);
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "docker_http.h"
 #include "signals.h"
 
@@ -178,6 +179,15 @@ static int rr_on_header_value(http_parser *p, const char *at, size_t n)
 		                     strncasecmp(r->field, "Expect", 6) == 0;
 		if (r->value_is_expect)
 			r->expect_len = 0;
+		/* Go's Header.Get: the first Content-Type counts. */
+		r->value_is_ctype = !r->has_ctype && !r->field_long && r->field_len == 12 &&
+		                    strncasecmp(r->field, "Content-Type", 12) == 0;
+		r->has_ctype = r->has_ctype || r->value_is_ctype;
+	}
+	if (r->value_is_ctype && n < sizeof(r->ctype) - r->ctype_len) {
+		memcpy(r->ctype + r->ctype_len, at, n);
+		r->ctype_len += n;
+		r->ctype[r->ctype_len] = '\0';
 	}
 	if (r->value_is_expect && n < sizeof(r->expect) - r->expect_len) {
 		memcpy(r->expect + r->expect_len, at, n);
@@ -219,6 +229,8 @@ static int rr_on_headers_complete(http_parser *p)
 	r->keep_alive = http_should_keep_alive(p) != 0;
 	r->upgrade = p->upgrade != 0;
 	bool chunked = (p->flags & F_CHUNKED) != 0;
+	r->chunked = chunked;
+	r->http10 = p->http_major == 1 && p->http_minor == 0;
 	r->has_body = chunked || (p->content_length > 0 && p->content_length != ULLONG_MAX);
 	r->expect_continue = is_continue(r->expect);
 	r->route = SERVE_ROUTE_RELAY;
@@ -293,6 +305,9 @@ static void rr_reset(struct serve_rr *r)
 	r->route = SERVE_ROUTE_RELAY;
 	r->method = HTTP_GET;
 	r->keep_alive = r->upgrade = r->expect_continue = r->has_body = false;
+	r->chunked = r->http10 = r->has_ctype = false;
+	r->ctype_len = 0;
+	r->ctype[0] = '\0';
 	r->head_len = r->url_len = r->body_len = 0;
 	r->url[0] = '\0';
 	if (r->body)
@@ -302,7 +317,7 @@ static void rr_reset(struct serve_rr *r)
 	r->err_msg[0] = '\0';
 	r->field_len = r->expect_len = 0;
 	r->field[0] = r->expect[0] = '\0';
-	r->field_long = r->value_is_expect = false;
+	r->field_long = r->value_is_expect = r->value_is_ctype = false;
 	r->in_value = true; /* the first field callback starts a header */
 }
 
@@ -743,8 +758,14 @@ static void answer_local(struct conn *c)
 		        .body_len = r->body_len,
 		        .path = r->url,
 		        .received_ns = c->req_ns,
+		        .post = r->method == HTTP_POST,
+		        .chunked = r->chunked,
+		        .http10 = r->http10,
+		        .close = !r->keep_alive,
+		        .has_content_type = r->has_ctype,
+		        .content_type = r->ctype,
 		};
-		snprintf(req.container, sizeof(req.container), "%s", r->id);
+		text_copy(req.container, sizeof(req.container), r->id);
 		serve_update_handle(c->relay->cfg.updates, &req, &resp);
 	} else {
 		serve_stats_response(c->relay->cfg.updates, &resp);

@@ -51,7 +51,11 @@ struct serve_rr {
 	bool upgrade;         /* Connection: Upgrade (attach, exec) */
 	bool expect_continue; /* Expect: 100-continue */
 	bool has_body;        /* a Content-Length above 0, or chunked */
-	char *head;           /* the raw head, request line to the empty line (head_len bytes) */
+	bool chunked, http10;
+	bool has_ctype; /* a Content-Type header came; ctype holds the first's value */
+	char ctype[256];
+	size_t ctype_len;
+	char *head; /* the raw head, request line to the empty line (head_len bytes) */
 	size_t head_len;
 	char *url; /* the request target, NUL-terminated */
 	size_t url_len;
@@ -63,7 +67,7 @@ struct serve_rr {
 	/* header being read */
 	char field[32];
 	size_t field_len;
-	bool field_long, in_value, value_is_expect;
+	bool field_long, in_value, value_is_expect, value_is_ctype;
 	char expect[32];
 	size_t expect_len;
 	bool lf_pending; /* internal: the head's last LF is to be shown to the parser again */

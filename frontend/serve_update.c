@@ -43,6 +43,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "cgroup.h"
 #include "docker.h"
 #include "docker_http.h"
@@ -352,7 +355,6 @@ struct job {
 	uint64_t seq;
 	char *head, *body;
 	size_t head_len, body_len;
-	struct su_body b;
 	struct su_written w;
 	bool wrote;
 	uint64_t received_ns, enforced_ns;
@@ -361,6 +363,7 @@ struct job {
 	bool wait, done;
 	struct fwd res;
 	int rc;
+	struct su_body b; /* last: job_new zeroes what comes before it */
 };
 
 struct entry {
@@ -433,6 +436,8 @@ struct serve_updates {
 	pthread_mutex_t smu;
 	struct su_server server;
 	bool server_learnt;
+	/* dockerd's API version, major * 1000 + minor: read on every update without a lock */
+	atomic_int server_api;
 	struct su_counts counts;
 	struct ring enforced_ns, recorded_ns;
 };
@@ -614,7 +619,7 @@ static struct entry *entry_new(const struct su_container_info *info)
 	snprintf(e->id, sizeof(e->id), "%s", info->id);
 	snprintf(e->name, sizeof(e->name), "%s", info->name);
 	e->info = *info;
-	e->expected = info->rec;
+	su_record_copy(&e->expected, &info->rec);
 	e->known = true;
 	e->indexed = true;
 	return e;
@@ -748,7 +753,7 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	e->info = *info;
 	if (!t)
 		e->info.running = false;
-	e->expected = info->rec;
+	su_record_copy(&e->expected, &info->rec);
 	cglat_target_close(e->t);
 	e->t = t;
 	cglat_files_close(e->files); /* the cgroup may be another one now */
@@ -839,12 +844,15 @@ static void fields_text(const struct su_body *b, char *out, size_t cap)
 {
 	size_t n = 0;
 	out[0] = '\0';
-	for (int f = 0; f < SU_F_COUNT; f++)
-		if (b->given & (UINT64_C(1) << f))
-			n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "",
-			                      su_field_name((enum su_field)f));
+	for (int f = 0; f < SU_F_COUNT && n + 1 < cap; f++)
+		if (b->given & (UINT64_C(1) << f)) {
+			if (n)
+				out[n++] = ',';
+			n += text_copy(out + n, cap - n, su_field_name((enum su_field)f));
+		}
+	out[n < cap ? n : cap - 1] = '\0';
 	if (!out[0])
-		snprintf(out, cap, "(no field)");
+		text_copy(out, cap, "(no field)");
 }
 
 static void set_response(struct serve_updates *u, struct serve_response *resp, int status,
@@ -869,8 +877,12 @@ static void error_response(struct serve_updates *u, struct serve_response *resp,
 static void learn_server(struct serve_updates *u, const struct fwd *f)
 {
 	pthread_mutex_lock(&u->smu);
-	if (!u->server_learnt && f->raw)
+	if (!u->server_learnt && f->raw) {
 		u->server_learnt = su_server_learn(&u->server, f->raw, f->len);
+		int major = 1, minor = 41;
+		sscanf(u->server.api_version, "%d.%d", &major, &minor);
+		atomic_store(&u->server_api, major * 1000 + minor);
+	}
 	pthread_mutex_unlock(&u->smu);
 }
 
@@ -935,7 +947,7 @@ static int record(struct serve_updates *u, struct entry *e, struct job *j, bool 
 		su_merge(&j->b, e->id, &e->info.rec, &ignored);
 	} else {
 		/* Docker keeps its record: expected is that plus the records still queued. */
-		e->expected = e->info.rec;
+		su_record_copy(&e->expected, &e->info.rec);
 		for (struct job *q = e->q_head; q; q = q->next) {
 			struct su_error ignored;
 			su_merge(&q->b, e->id, &e->expected, &ignored);
@@ -1122,6 +1134,14 @@ struct update {
 	struct su_warnings warn;
 };
 
+/* The head for dockerd in up->fhead (SU_FORWARD_HEAD_CAP bytes), built on first need. */
+static void build_fhead(struct update *up)
+{
+	if (!up->fhead_len)
+		up->fhead_len = su_head_forward(up->req->head, up->req->head_len, up->req->body_len,
+		                                up->fhead);
+}
+
 static void refuse(struct update *up)
 {
 	COUNT(up->u, refused, 1);
@@ -1135,6 +1155,7 @@ static void refuse(struct update *up)
 static void pass_through(struct update *up)
 {
 	struct fwd f;
+	build_fhead(up);
 	if (upstream(up->u, up->fhead, up->fhead_len, up->req->body, up->req->body_len,
 	             RECORD_TIMEOUT_MS, &f) < 0) {
 		su_errf(&up->err, 502, "cglat serve cannot reach dockerd: %s", f.err);
@@ -1147,10 +1168,11 @@ static void pass_through(struct update *up)
 
 static struct job *job_new(struct update *up, uint64_t seq)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = malloc(sizeof(*j)); /* b: su_body_copy below */
 	if (!j)
 		return NULL;
-	j->head = malloc(up->fhead_len);
+	memset(j, 0, offsetof(struct job, b));
+	j->head = malloc(SU_FORWARD_HEAD_CAP(up->req->head_len)); /* filled after the write */
 	j->body = malloc(up->req->body_len + 1);
 	if (!j->head || !j->body) {
 		free(j->head);
@@ -1158,15 +1180,13 @@ static struct job *job_new(struct update *up, uint64_t seq)
 		free(j);
 		return NULL;
 	}
-	memcpy(j->head, up->fhead, up->fhead_len);
-	j->head_len = up->fhead_len;
 	if (up->req->body_len)
 		memcpy(j->body, up->req->body, up->req->body_len);
 	j->body_len = up->req->body_len;
-	j->b = *up->b;
+	su_body_copy(&j->b, up->b);
 	j->seq = seq;
 	j->received_ns = up->req->received_ns;
-	snprintf(j->fields, sizeof(j->fields), "%s", up->fields);
+	text_copy(j->fields, sizeof(j->fields), up->fields);
 	return j;
 }
 
@@ -1190,7 +1210,7 @@ static int enforce(struct update *up, struct entry *e, struct su_record *merged,
 	if (su_verify(up->b, &u->host, &up->warn, &up->err) < 0)
 		return -1;
 	fields_text(up->b, up->fields, sizeof(up->fields));
-	*merged = e->expected;
+	su_record_copy(merged, &e->expected);
 	if (su_merge(up->b, e->id, merged, &up->err) < 0)
 		return -1;
 	if (!e->info.running || e->info.restarting || !e->t)
@@ -1311,6 +1331,7 @@ static void update_record_mode(struct update *up, struct entry *e)
 		ring_add(&u->enforced_ns, (int64_t)(enforced - up->req->received_ns));
 		pthread_mutex_unlock(&u->smu);
 	}
+	build_fhead(up);
 	struct job j = {.head = up->fhead,
 	                .head_len = up->fhead_len,
 	                .body = (char *)up->req->body,
@@ -1344,7 +1365,7 @@ static void update_record_mode(struct update *up, struct entry *e)
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&e->mu);
-		e->expected = e->info.rec;
+		su_record_copy(&e->expected, &e->info.rec);
 		pthread_mutex_unlock(&e->mu);
 	}
 	log_done(up, e, wrote, enforced, rc == 0 ? recorded : 0, answered ? j.res.status : 502,
@@ -1392,8 +1413,9 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 		return;
 	}
 	uint64_t enforced = now_ns();
+	j->head_len = su_head_forward(up->req->head, up->req->head_len, up->req->body_len, j->head);
 	j->seq = ++e->seq;
-	j->b = *up->b; /* as dockerd's checks left it */
+	su_body_copy(&j->b, up->b); /* as dockerd's checks left it */
 	snprintf(j->fields, sizeof(j->fields), "%s", up->fields);
 	j->enforced_ns = enforced;
 	j->wrote = wrote > 0;
@@ -1401,7 +1423,7 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 		su_knobs_enforced(&e->ks, plan, j->seq, &j->w);
 	/* A container that is not running: nothing to answer before dockerd does. */
 	j->wait = wrote == 0 && (!e->info.running || e->info.restarting || !e->t);
-	e->expected = merged;
+	su_record_copy(&e->expected, &merged);
 	enqueue(u, e, j);
 	if (j->wait) {
 		while (!j->done)
@@ -1436,13 +1458,20 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 {
 	memset(resp, 0, sizeof(*resp));
 	struct update up = {.u = u, .req = req, .resp = resp};
-	snprintf(up.fields, sizeof(up.fields), "?");
-	snprintf(up.name, sizeof(up.name), "%s", req->container);
+	text_copy(up.fields, sizeof(up.fields), "?");
+	text_copy(up.name, sizeof(up.name), req->container);
 	COUNT(u, updates, 1);
-	up.fhead = su_forward_head(req->head, req->head_len, req->body_len, &up.h, &up.fhead_len);
+	up.h = (struct su_head){.close = req->close,
+	                        .http10 = req->http10,
+	                        .chunked = req->chunked,
+	                        .post = req->post,
+	                        .has_content_type = req->has_content_type};
+	text_copy(up.h.content_type, sizeof(up.h.content_type), req->content_type);
+	/* What goes to dockerd is built after the kernel's files are written, into a buffer
+	 * had now, so that nothing can fail for want of memory then. */
+	up.fhead = malloc(SU_FORWARD_HEAD_CAP(req->head_len));
 	if (!up.fhead) {
-		up.h.close = true;
-		su_errf(&up.err, 400, "malformed HTTP request head");
+		su_errf(&up.err, 500, "out of memory");
 		refuse(&up);
 		return;
 	}
@@ -1457,10 +1486,7 @@ void serve_update_handle(struct serve_updates *u, const struct serve_request *re
 	}
 	int major = 0, minor = 0;
 	bool versioned = su_path_version(req->path, &major, &minor);
-	int smajor = 1, sminor = 41;
-	pthread_mutex_lock(&u->smu);
-	sscanf(u->server.api_version, "%d.%d", &smajor, &sminor);
-	pthread_mutex_unlock(&u->smu);
+	int sapi = atomic_load(&u->server_api), smajor = sapi / 1000, sminor = sapi % 1000;
 	if (!up.h.post || (versioned && (major != 1 || minor < 12 || major > smajor ||
 	                                 (major == smajor && minor > sminor)))) {
 		pass_through(&up);
@@ -1771,6 +1797,7 @@ int serve_updates_open(const struct serve_config *cfg, struct serve_updates **ou
 	pthread_mutex_init(&u->smu, NULL);
 	pthread_cond_init(&u->refresh_cv, NULL);
 	su_server_defaults(&u->server);
+	atomic_init(&u->server_api, 1041); /* su_server_defaults' "1.41" */
 	u->enforced_ns.v = calloc(SAMPLES, sizeof(int64_t));
 	u->recorded_ns.v = calloc(SAMPLES, sizeof(int64_t));
 	u->stop_pipe[0] = u->stop_pipe[1] = -1;

@@ -103,10 +103,11 @@ struct su_body {
 	bool oom_kill_disable;
 	bool has_pids_limit; /* *int64 PidsLimit != nil */
 	int64_t pids_limit;
+	int64_t restart_max_retry;
+	/* The strings last: su_body_copy moves what comes before them and their bytes only. */
 	char cpuset_cpus[SU_LIST_MAX];
 	char cpuset_mems[SU_LIST_MAX];
 	char restart_name[SU_NAME_MAX];
-	int64_t restart_max_retry;
 };
 
 /* Decodes body as dockerd does (json.NewDecoder(r.Body).Decode(&updateConfig)): the first
@@ -170,12 +171,19 @@ int su_cpuset_available(const char *provided, const char *available, char *msg, 
 struct su_record {
 	int64_t memory, memory_swap, memory_reservation, nano_cpus, cpu_quota, cpu_period,
 	        cpu_shares;
-	char cpuset_cpus[SU_LIST_MAX], cpuset_mems[SU_LIST_MAX];
 	bool has_pids_limit;
 	int64_t pids_limit;
 	bool auto_remove;
+	/* The strings last: su_record_copy moves what comes before them and their bytes only. */
+	char cpuset_cpus[SU_LIST_MAX], cpuset_mems[SU_LIST_MAX];
 	char restart_name[SU_NAME_MAX];
 };
+
+/* *dst = *src, moving only the strings' bytes: both structs are mostly room for long
+ * cpuset lists, and copying all of it (cold in the cache, on the way to the kernel's
+ * files) cost more than the write itself. */
+void su_record_copy(struct su_record *dst, const struct su_record *src);
+void su_body_copy(struct su_body *dst, const struct su_body *src);
 
 struct su_container_info {
 	char id[65];
@@ -320,6 +328,13 @@ struct su_head {
 };
 char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_head *h,
                       size_t *out_len);
+/* The two halves of su_forward_head, so that an update reads the head before the kernel's
+ * files are written and builds what goes to dockerd after them. su_head_parse: false
+ * when the head is not a whole HTTP request head. su_head_forward writes the forwarded
+ * head into out, which has SU_FORWARD_HEAD_CAP(len) bytes, and returns its length. */
+#define SU_FORWARD_HEAD_CAP(len) (2 * (len) + 64)
+bool su_head_parse(const char *head, size_t len, struct su_head *h);
+size_t su_head_forward(const char *head, size_t len, size_t body_len, char *out);
 
 /* The API version in a request target ("/v1.39/containers/x/update" -> 1, 39); false when
  * there is none (dockerd then uses its own). */

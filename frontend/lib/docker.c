@@ -332,26 +332,41 @@ static bool name_char(unsigned char c)
 	return isalnum(c) || c == '_' || c == '.' || c == '-';
 }
 
-int docker_validate_ref(const char *ref, struct cg_err *err)
+enum ref_fault { REF_CHARS, REF_LONG_ID, REF_LONG_NAME };
+
+/* The error for an invalid reference, shown printable: made only then, since serve checks
+ * every update's reference on its way to the kernel's files. */
+static int ref_error(struct cg_err *err, const char *ref, enum ref_fault fault)
 {
 	char shown[96];
+	printable(ref, shown, sizeof(shown));
+	switch (fault) {
+	case REF_CHARS:
+		return cg_errf(err,
+		               "invalid container reference \"%s\": a name starts with a letter or "
+		               "digit and holds only letters, digits, '_', '.' and '-'",
+		               shown);
+	case REF_LONG_ID:
+		return cg_errf(err, "container id \"%s\" is longer than 64 hex digits", shown);
+	default:
+		return cg_errf(err, "container name \"%s\" is longer than 255 characters", shown);
+	}
+}
+
+int docker_validate_ref(const char *ref, struct cg_err *err)
+{
 	if (!ref || !*ref)
 		return cg_errf(err, "empty container reference: give a container name or id");
-	printable(ref, shown, sizeof(shown));
 	size_t len = strlen(ref);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)ref[i];
 		if (c >= 0x80 || !name_char(c) || (i == 0 && !isalnum(c)))
-			return cg_errf(err,
-			               "invalid container reference \"%s\": a name starts with a "
-			               "letter or digit and holds only letters, digits, '_', '.' "
-			               "and '-'",
-			               shown);
+			return ref_error(err, ref, REF_CHARS);
 	}
 	if (len > 64 && docker_is_hex(ref) && len <= 255)
-		return cg_errf(err, "container id \"%s\" is longer than 64 hex digits", shown);
+		return ref_error(err, ref, REF_LONG_ID);
 	if (len > 255)
-		return cg_errf(err, "container name \"%s\" is longer than 255 characters", shown);
+		return ref_error(err, ref, REF_LONG_NAME);
 	return 0;
 }
 

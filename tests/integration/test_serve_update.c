@@ -104,6 +104,10 @@ static struct answer handle_as(struct serve_updates *u, const char *method, cons
 	req.path = path;
 	snprintf(req.container, sizeof(req.container), "%s", ref);
 	req.received_ns = it_mono_ns();
+	/* What serve's relay reads from that head. */
+	req.post = strcmp(method, "POST") == 0;
+	req.has_content_type = true;
+	req.content_type = "application/json";
 	struct serve_response resp;
 	serve_update_handle(u, &req, &resp);
 	cr_assert_not_null(resp.raw, "no answer");
