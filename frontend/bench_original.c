@@ -31,10 +31,16 @@ static int add_mark(struct orig_log *log, uint64_t ts, enum orig_mark_kind kind)
 int orig_log_event(struct orig_log *log, const struct cglat_event *ev, uint32_t dockerd_tgid)
 {
 	if (ev->kind == CGLAT_EV_RECV_ANY) {
-		if (ev->tgid != dockerd_tgid ||
-		    (ev->call != CGLAT_RECV_RECVMSG && ev->call != CGLAT_RECV_RECVMMSG))
+		if (ev->tgid != dockerd_tgid || ev->call < CGLAT_RECV_READ ||
+		    ev->call >= CGLAT_RECV_CALLS)
 			return 0;
+		if (!ev->sock) {
+			/* a read of a file, pipe or eventfd: sock_recvmsg never ran */
+			log->other_reads++;
+			return 0;
+		}
 		log->recvs++;
+		log->recv_calls[ev->call]++;
 		return add_mark(log, ev->ts_enter, ORIG_MARK_RECV);
 	}
 	if (ev->kind == CGLAT_EV_WRITE && orig_is_end_file(ev->path)) {

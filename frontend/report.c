@@ -170,27 +170,32 @@ static bool orig_missing(const struct report_orig_line *l)
 	return l->ms < 0 && !l->why;
 }
 
-/* How dockerd received the update requests: "read(2)", or "read(2) (3), recvmsg(2) (1)". */
-static void orig_recv_calls(const struct orig_log *o, char *buf, size_t len, uint64_t *total)
+/* Receives by call (enum cglat_recv_call): "read(2)" when one call has them all and
+ * !always_count, else "read(2) 3, recvmsg(2) 1". */
+static void orig_calls(const uint64_t counts[CGLAT_RECV_CALLS], bool always_count, char *buf,
+                       size_t len, uint64_t *total)
 {
-	static const char *const names[] = {"?", "read(2)", "recvfrom(2)", "recvmsg(2)",
-	                                    "recvmmsg(2)"};
+	static const char *const names[CGLAT_RECV_CALLS] = {
+	        "?", "read(2)", "recvfrom(2)", "recvmsg(2)", "recvmmsg(2)", "readv(2)"};
+	/* in the order a reader expects them: the reads, then the recv family */
+	static const int order[] = {CGLAT_RECV_READ, CGLAT_RECV_READV, CGLAT_RECV_RECVFROM,
+	                            CGLAT_RECV_RECVMSG, CGLAT_RECV_RECVMMSG};
 	size_t kinds = 0, k = 0;
 	*total = 0;
 	buf[0] = '\0';
-	for (size_t c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
-		kinds += o->update_recv_calls[c] != 0;
-		*total += o->update_recv_calls[c];
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		kinds += counts[order[i]] != 0;
+		*total += counts[order[i]];
 	}
-	for (size_t c = 0; c < sizeof(names) / sizeof(names[0]) && k < len; c++) {
-		if (!o->update_recv_calls[c])
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && k < len; i++) {
+		int c = order[i];
+		if (!counts[c])
 			continue;
-		if (kinds == 1)
+		if (kinds == 1 && !always_count)
 			k += (size_t)snprintf(buf + k, len - k, "%s", names[c]);
 		else
-			k += (size_t)snprintf(buf + k, len - k, "%s%s (%llu)", k ? ", " : "",
-			                      names[c],
-			                      (unsigned long long)o->update_recv_calls[c]);
+			k += (size_t)snprintf(buf + k, len - k, "%s%s %llu", k ? ", " : "",
+			                      names[c], (unsigned long long)counts[c]);
 	}
 }
 
@@ -215,15 +220,29 @@ static void orig_reason(const struct bench_result *res, struct report_orig_metho
 	ADD("%s", m->measured ? "the original method has no figure for some lines: "
 	                      : "the original tool could not have measured this host: ");
 	bool said = false;
+	char calls[192];
+	uint64_t total;
 	if (daemon_missing && o->recvs == 0) {
-		char calls[128];
-		uint64_t total;
-		orig_recv_calls(o, calls, sizeof(calls), &total);
-		ADD("its start mark never occurred (dockerd made no recvmsg/recvmmsg call during "
-		    "the run");
+		orig_calls(o->update_recv_calls, false, calls, sizeof(calls), &total);
+		ADD("its start mark never occurred (dockerd made no socket receive, of any call, "
+		    "during the run");
 		if (total)
 			ADD("; it received the %llu update requests with %s",
 			    (unsigned long long)total, calls);
+		ADD(")");
+		said = true;
+	} else if (daemon_missing && o->end_writes == 0) {
+		/* The start mark is there: say what it was, then why the end is missing. */
+		orig_calls(o->recv_calls, true, calls, sizeof(calls), &total);
+		ADD("its start mark occurred %llu times (dockerd's socket receives: %s",
+		    (unsigned long long)o->recvs, calls);
+		if (o->other_reads)
+			ADD("; not its %llu reads of fds that are no socket",
+			    (unsigned long long)o->other_reads);
+		orig_calls(o->update_recv_calls, false, calls, sizeof(calls), &total);
+		if (total)
+			ADD("; the %llu update requests came with %s", (unsigned long long)total,
+			    calls);
 		ADD(")");
 		said = true;
 	}
@@ -231,7 +250,7 @@ static void orig_reason(const struct bench_result *res, struct report_orig_metho
 		ADD("%sits end mark never occurred (no file named memory.max or cpu.max was "
 		    "written "
 		    "during the run",
-		    said ? ", and " : "");
+		    said ? (o->recvs ? ", but " : ", and ") : "");
 		const struct bench_host *h = &res->host;
 		if (h->cgroup_version[CG_RES_MEMORY] == 1 && h->cgroup_version[CG_RES_CPU] == 1)
 			ADD("; Docker's cgroups are v1 here: its limit files are %s and %s",
@@ -413,8 +432,10 @@ static void text_orig_method(FILE *out, const struct bench_config *cfg,
 	report_orig_method(cfg, res, rows, n, &m);
 	fprintf(out,
 	        "\nthe original tool's method (--original-method), from the same events: "
-	        "start at dockerd's last recvmsg/recvmmsg\n(any data), end at the first write of "
-	        "a file named memory.max or cpu.max (any cgroup); %s samples:\n",
+	        "start at dockerd's last socket\nreceive of any call (read, readv, recvfrom, "
+	        "recvmsg, recvmmsg: its kprobe on sock_recvmsg; any data), end at\nthe first "
+	        "write of a file named memory.max or cpu.max (any cgroup); %s samples, in the "
+	        "original's words:\n",
 	        m.daemon_path);
 	text_orig_line(out, "Avg memory.max latency (dockerd recvmsg → cgroup write):", &m.memory);
 	text_orig_line(out, "Avg cpu.max latency (dockerd recvmsg → cgroup write):   ", &m.cpu);
@@ -638,10 +659,12 @@ static json_t *json_orig_method(const struct bench_config *cfg, const struct ben
 	struct report_orig_method m;
 	report_orig_method(cfg, res, rows, n, &m);
 	const struct orig_log *o = &res->orig;
-	return json_pack(
+	json_t *j = json_pack(
 	        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:o, s:o, s:o, "
 	        "s:o}, s:{s:o, s:o, s:o, s:o}, s:b, s:o, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
-	        "start_mark", "dockerd's last recvmsg/recvmmsg (its entry), whatever it received",
+	        "start_mark",
+	        "dockerd's last socket receive (its entry), of any call (read, readv, recvfrom, "
+	        "recvmsg, recvmmsg: the original's kprobe on sock_recvmsg), whatever it received",
 	        "end_mark",
 	        "the first write (its entry) of a file named memory.max or cpu.max, "
 	        "any cgroup, after the start",
@@ -656,12 +679,23 @@ static json_t *json_orig_method(const struct bench_config *cfg, const struct ben
 	        json_diff_or_null(&m.memory), "cpu", json_diff_or_null(&m.cpu), "raw_memory",
 	        json_diff_or_null(&m.raw_memory), "raw_cpu", json_diff_or_null(&m.raw_cpu),
 	        "measured", m.measured, "reason", m.reason[0] ? json_string(m.reason) : json_null(),
-	        "recvmsg_calls_seen", (json_int_t)o->recvs, "end_file_writes_seen",
+	        "start_marks_seen", (json_int_t)o->recvs, "end_file_writes_seen",
 	        (json_int_t)o->end_writes, "update_requests_received_with", "read",
 	        (json_int_t)o->update_recv_calls[CGLAT_RECV_READ], "recvfrom",
 	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVFROM], "recvmsg",
 	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVMSG], "recvmmsg",
 	        (json_int_t)o->update_recv_calls[CGLAT_RECV_RECVMMSG]);
+	if (!j)
+		return json_null();
+	json_object_set_new(j, "start_marks_by_call",
+	                    json_pack("{s:I, s:I, s:I, s:I, s:I}", "read",
+	                              (json_int_t)o->recv_calls[CGLAT_RECV_READ], "readv",
+	                              (json_int_t)o->recv_calls[CGLAT_RECV_READV], "recvfrom",
+	                              (json_int_t)o->recv_calls[CGLAT_RECV_RECVFROM], "recvmsg",
+	                              (json_int_t)o->recv_calls[CGLAT_RECV_RECVMSG], "recvmmsg",
+	                              (json_int_t)o->recv_calls[CGLAT_RECV_RECVMMSG]));
+	json_object_set_new(j, "other_reads_seen", json_integer((json_int_t)o->other_reads));
+	return j;
 }
 
 int report_json(FILE *out, const struct bench_config *cfg, const struct bench_result *res)

@@ -16,8 +16,10 @@
  * Start mark, both strategies: dockerd's read/recvfrom/recvmsg/recvmmsg returning
  * bytes that begin with "POST " (filtered to CGLAT_DOCKERD_TGID, and to
  * CGLAT_SERVE_TGID, a cglat serve in front of dockerd; 0 disables either).
- * With CGLAT_ORIGINAL also every recvmsg/recvmmsg return of dockerd, whatever it
- * received (CGLAT_EV_RECV_ANY): the original tool's start mark.
+ * With CGLAT_ORIGINAL also every socket receive of dockerd, of any call (read,
+ * readv, recvfrom, recvmsg, recvmmsg), whatever it returned (CGLAT_EV_RECV_ANY): the
+ * original tool's start mark, its kprobe on sock_recvmsg (see "the original's start
+ * mark" below).
  *
  * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
@@ -51,6 +53,11 @@
         !defined(CGLAT_NR_pwrite64) || !defined(CGLAT_NR_writev) || !defined(CGLAT_NR_pwritev)
 #error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
 #endif
+#if defined(CGLAT_ORIGINAL) &&                                                                     \
+        (!defined(CGLAT_NR_readv) || !defined(CGLAT_NR_socket) || !defined(CGLAT_NR_socketpair) || \
+         !defined(CGLAT_NR_accept4) || !defined(CGLAT_NR_dup) || !defined(CGLAT_NR_fcntl))
+#error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
+#endif
 
 /* The raw syscall tracepoints pass the task's saved user registers (struct
  * pt_regs). Their layout is the architecture's ptrace ABI, stable across kernels,
@@ -60,10 +67,12 @@
  * arguments are di, si, dx; the syscall number is orig_ax. */
 #define REGS_DX_OFFSET (12 * 8)
 #define REGS_NR_OFFSET (15 * 8)
+#define REGS_ARG4_OFFSET (7 * 8) /* r10: the fourth argument of a syscall */
 #elif defined(__aarch64__)
 /* regs[31] sp pc pstate orig_x0 syscallno(s32): arguments in x0, x1, x2. */
 #define REGS_X0_OFFSET 0
 #define REGS_NR_OFFSET (35 * 8)
+#define REGS_ARG4_OFFSET (3 * 8) /* x3 */
 #else
 #error "the raw syscall probes know the register layout of x86_64 and arm64 only"
 #endif
@@ -90,6 +99,14 @@ static __always_inline void syscall_args(u64 regs, u64 a[3])
 #else
 	read_kernel(a, 3 * sizeof(u64), (void *)(regs + REGS_X0_OFFSET));
 #endif
+}
+
+/* The fourth argument (socketpair's int[2]). */
+static __always_inline u64 syscall_arg4(u64 regs)
+{
+	u64 v = 0;
+	read_kernel(&v, sizeof(v), (void *)(regs + REGS_ARG4_OFFSET));
+	return v;
 }
 
 static __always_inline long syscall_nr(u64 regs)
@@ -180,6 +197,8 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
 	u32 tgid = id >> 32;
 	u64 *exec = exec_time.lookup(&tgid);
 	ev->exec_ns = exec ? *exec : 0;
+	ev->sock = 0;
+	ev->pad = 0;
 	struct parent_info *parent = parents.lookup(&tgid);
 	if (parent)
 		read_kernel(ev->parent_comm, sizeof(ev->parent_comm), parent->comm);
@@ -194,6 +213,8 @@ struct recv_args {
 	u64 buf; /* user buffer, or user msghdr/mmsghdr */
 	u32 call;
 	s32 fd;
+	u32 orig; /* CGLAT_ORIGINAL: enum orig_recv (orig_counts()) */
+	u32 pad;
 };
 
 BPF_HASH(recv_inflight, u32, struct recv_args, 1024);
@@ -267,23 +288,152 @@ static __always_inline int is_receiver(void)
 	       (CGLAT_SERVE_TGID != 0 && tgid == CGLAT_SERVE_TGID);
 }
 
-static __always_inline void recv_enter(s32 fd, u64 buf, u32 call)
+#ifdef CGLAT_ORIGINAL
+/* ------------------------------------------------- the original's start mark
+ *
+ * bench --original-method. The original tool's start mark was a kprobe on
+ * sock_recvmsg, beside the recvmsg/recvmmsg syscall symbols, filtered to dockerd, at
+ * the entry, whatever the call then returned. The kernel runs sock_recvmsg for every
+ * receive from a socket: read(2) and readv(2) through sock_read_iter, recvfrom(2)
+ * through __sys_recvfrom, recvmsg(2) and recvmmsg(2) through ____sys_recvmsg. So its
+ * mark is every socket receive of dockerd, of any call. Here, with system calls only:
+ *  - recvmsg, recvmmsg: every call (the original hooked the syscalls themselves);
+ *  - recvfrom: every call but one on a bad fd or a non-socket (-EBADF, -ENOTSOCK:
+ *    failed before sock_recvmsg);
+ *  - read, readv: a call on one of dockerd's sockets, asking for bytes (a read of 0
+ *    bytes, or readv of no iovecs, returns before sock_recvmsg). dockerd's reads of
+ *    other fds are sent too, with sock = 0: no mark, counted apart in the report.
+ * The time is the syscall's entry, the kprobe's by a few hundred ns at most (the fd
+ * look-up comes between).
+ *
+ * Which of dockerd's fds are sockets is learnt here without reading a kernel struct,
+ * in order with dockerd's own calls: socket(2), socketpair(2), accept(2) and
+ * accept4(2) add the fds they return, close(2) forgets one, dup(2), dup2(2), dup3(2)
+ * and fcntl(2) F_DUPFD/F_DUPFD_CLOEXEC give the new fd the old one's kind. The sockets
+ * dockerd had before the probes attached are seeded from /proc/<dockerd>/fd right
+ * after the attach (tracer.c). This is kept in the probe, not left to user space
+ * reading /proc/<dockerd>/fd/<fd> when an event arrives: dockerd closes and reuses fds
+ * all the time (a connection per docker command, a file per config write), and by
+ * then the fd may be another file. Not learnt: fds received in SCM_RIGHTS messages or
+ * taken with pidfd_getfd(2), and fds closed by close_range(2), none of which dockerd
+ * does with its own sockets; a read of such an fd would be missed, or counted. */
+BPF_HASH(orig_sockets, u32, u8, 16384); /* dockerd's fd -> 1: a socket */
+
+/* A call that makes an fd, from its entry to its exit. */
+enum orig_fd_op { ORIG_FD_SOCKET = 1, ORIG_FD_SOCKETPAIR = 2, ORIG_FD_DUP = 3 };
+struct orig_fd_args {
+	u64 arg; /* ORIG_FD_DUP: the old fd; ORIG_FD_SOCKETPAIR: the user's int[2] */
+	u32 op;
+	u32 pad;
+};
+BPF_HASH(orig_fd_inflight, u32, struct orig_fd_args, 1024);
+
+static __always_inline int is_dockerd(void)
+{
+	return CGLAT_DOCKERD_TGID != 0 && bpf_get_current_pid_tgid() >> 32 == CGLAT_DOCKERD_TGID;
+}
+
+static __always_inline int orig_is_socket(u64 fd)
+{
+	u32 key = fd;
+	u8 *v = orig_sockets.lookup(&key);
+	return v && *v;
+}
+
+static __always_inline void orig_set_socket(long fd, u8 is)
+{
+	if (fd < 0)
+		return;
+	u32 key = fd;
+	if (is)
+		orig_sockets.update(&key, &is);
+	else
+		orig_sockets.delete(&key);
+}
+
+static __always_inline void orig_fd_enter(u32 op, u64 arg)
+{
+	if (!is_dockerd())
+		return;
+	u32 tid = bpf_get_current_pid_tgid();
+	struct orig_fd_args a = {.arg = arg, .op = op};
+	orig_fd_inflight.update(&tid, &a);
+}
+
+static __always_inline void orig_fd_exit(long ret)
+{
+	if (!is_dockerd())
+		return;
+	u32 tid = bpf_get_current_pid_tgid();
+	struct orig_fd_args *p = orig_fd_inflight.lookup(&tid);
+	if (!p)
+		return;
+	struct orig_fd_args a = *p;
+	orig_fd_inflight.delete(&tid);
+	if (ret < 0)
+		return;
+	if (a.op == ORIG_FD_SOCKET) {
+		orig_set_socket(ret, 1);
+	} else if (a.op == ORIG_FD_SOCKETPAIR) {
+		s32 sv[2] = {-1, -1};
+		if (read_user(sv, sizeof(sv), (void *)a.arg) == 0) {
+			orig_set_socket(sv[0], 1);
+			orig_set_socket(sv[1], 1);
+		}
+	} else if (a.op == ORIG_FD_DUP) {
+		orig_set_socket(ret, orig_is_socket(a.arg));
+	}
+}
+
+static __always_inline void orig_close(u64 fd)
+{
+	if (is_dockerd())
+		orig_set_socket((s32)fd, 0);
+}
+
+/* What a receive is to the original's start mark, decided at its entry (recvfrom's
+ * return decides too). count: read's bytes, readv's iovecs. */
+enum orig_recv {
+	ORIG_RECV_NONE = 0,      /* not sent: not dockerd's, or a read of 0 bytes */
+	ORIG_RECV_SOCKET = 1,    /* a socket's: a start mark */
+	ORIG_RECV_NO_SOCKET = 2, /* dockerd's read/readv of another fd: sent, no mark */
+};
+static __always_inline u32 orig_counts(s32 fd, u64 count, u32 call)
+{
+	if (!is_dockerd())
+		return ORIG_RECV_NONE;
+	if (call == CGLAT_RECV_READ || call == CGLAT_RECV_READV) {
+		if (count == 0)
+			return ORIG_RECV_NONE;
+		return orig_is_socket(fd) ? ORIG_RECV_SOCKET : ORIG_RECV_NO_SOCKET;
+	}
+	return ORIG_RECV_SOCKET;
+}
+#endif /* CGLAT_ORIGINAL */
+
+static __always_inline void recv_enter(s32 fd, u64 buf, u64 count, u32 call)
 {
 	if (!is_receiver())
 		return;
+	u32 orig = 0;
+#ifdef CGLAT_ORIGINAL
+	orig = orig_counts(fd, count, call);
+#endif
+	if (call == CGLAT_RECV_READV && !orig)
+		return; /* readv is followed for the original's mark only */
 	u32 tid = bpf_get_current_pid_tgid();
-	struct recv_args a = {.ts = bpf_ktime_get_ns(), .buf = buf, .call = call, .fd = fd};
+	struct recv_args a = {
+	        .ts = bpf_ktime_get_ns(), .buf = buf, .call = call, .fd = fd, .orig = orig};
 	recv_inflight.update(&tid, &a);
 }
 
 #ifdef CGLAT_ORIGINAL
-/* bench --original-method: the original tool's start mark was the entry of any
- * recvmsg-family call of dockerd, whatever it then received. */
+/* The original's start mark, sent at the receive's return with its entry's time. */
 static __always_inline void recv_any(void *ctx, const struct recv_args *a, long ret)
 {
-	if (a->call != CGLAT_RECV_RECVMSG && a->call != CGLAT_RECV_RECVMMSG)
+	if (!a->orig)
 		return;
-	if (CGLAT_DOCKERD_TGID == 0 || bpf_get_current_pid_tgid() >> 32 != CGLAT_DOCKERD_TGID)
+	if (a->call == CGLAT_RECV_RECVFROM && (ret == -9 /* EBADF */ || ret == -88 /* ENOTSOCK */))
 		return;
 	u32 zero = 0;
 	struct event_scratch *es = scratch.lookup(&zero);
@@ -297,6 +447,7 @@ static __always_inline void recv_any(void *ctx, const struct recv_args *a, long 
 	ev->ret = ret;
 	ev->call = a->call;
 	ev->data_len = 0;
+	ev->sock = a->orig == ORIG_RECV_SOCKET;
 	ev->path[0] = 0;
 	events.perf_submit(ctx, ev, sizeof(*ev));
 }
@@ -315,7 +466,7 @@ static __always_inline void recv_exit(void *ctx, long ret)
 #ifdef CGLAT_ORIGINAL
 	recv_any(ctx, &args, ret);
 #endif
-	if (ret < 1)
+	if (ret < 1 || args.call == CGLAT_RECV_READV)
 		return;
 
 	u64 data = args.buf;
@@ -613,22 +764,47 @@ int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	u64 regs = ctx->args[0];
 	u64 a[3];
 	switch (ctx->args[1]) {
-	case CGLAT_NR_read:
+	case CGLAT_NR_read: /* (fd, buf, count) */
 		syscall_args(regs, a);
-		recv_enter(a[0], a[1], CGLAT_RECV_READ);
+		recv_enter(a[0], a[1], a[2], CGLAT_RECV_READ);
 		break;
-	case CGLAT_NR_recvfrom:
+	case CGLAT_NR_recvfrom: /* (fd, buf, len, flags, addr, addrlen) */
 		syscall_args(regs, a);
-		recv_enter(a[0], a[1], CGLAT_RECV_RECVFROM);
+		recv_enter(a[0], a[1], a[2], CGLAT_RECV_RECVFROM);
 		break;
-	case CGLAT_NR_recvmsg:
+	case CGLAT_NR_recvmsg: /* (fd, msg, flags) */
 		syscall_args(regs, a);
-		recv_enter(a[0], a[1], CGLAT_RECV_RECVMSG);
+		recv_enter(a[0], a[1], a[2], CGLAT_RECV_RECVMSG);
 		break;
-	case CGLAT_NR_recvmmsg:
+	case CGLAT_NR_recvmmsg: /* (fd, msgvec, vlen, flags, timeout) */
 		syscall_args(regs, a);
-		recv_enter(a[0], a[1], CGLAT_RECV_RECVMMSG);
+		recv_enter(a[0], a[1], a[2], CGLAT_RECV_RECVMMSG);
 		break;
+#ifdef CGLAT_ORIGINAL
+	case CGLAT_NR_readv: /* (fd, vec, vlen) */
+		syscall_args(regs, a);
+		recv_enter(a[0], a[1], a[2], CGLAT_RECV_READV);
+		break;
+	case CGLAT_NR_socket:
+	case CGLAT_NR_accept4:
+#ifdef CGLAT_NR_accept
+	case CGLAT_NR_accept:
+#endif
+		orig_fd_enter(ORIG_FD_SOCKET, 0);
+		break;
+	case CGLAT_NR_socketpair: /* (domain, type, protocol, sv) */
+		orig_fd_enter(ORIG_FD_SOCKETPAIR, syscall_arg4(regs));
+		break;
+	case CGLAT_NR_dup: /* (oldfd) */
+		syscall_args(regs, a);
+		orig_fd_enter(ORIG_FD_DUP, a[0]);
+		break;
+	case CGLAT_NR_fcntl: /* (fd, cmd, arg): F_DUPFD 0, F_DUPFD_CLOEXEC 1030, all arches */
+		syscall_args(regs, a);
+		if (a[1] == 0 || a[1] == 1030)
+			orig_fd_enter(ORIG_FD_DUP, a[0]);
+		break;
+#endif /* CGLAT_ORIGINAL */
 #ifdef CGLAT_TRACEPOINT
 	case CGLAT_NR_write: /* (fd, buf, count) */
 		syscall_args(regs, a);
@@ -659,18 +835,30 @@ int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		syscall_args(regs, a);
 		open_enter((const char *)a[1]);
 		break;
+#endif /* CGLAT_TRACEPOINT */
+#if defined(CGLAT_TRACEPOINT) || defined(CGLAT_ORIGINAL)
 	case CGLAT_NR_close: /* (fd) */
 		syscall_args(regs, a);
+#ifdef CGLAT_TRACEPOINT
 		close_fd(a[0]);
+#endif
+#ifdef CGLAT_ORIGINAL
+		orig_close(a[0]);
+#endif
 		break;
 #ifdef CGLAT_NR_dup2
 	case CGLAT_NR_dup2: /* (oldfd, newfd) */
 #endif
 	case CGLAT_NR_dup3: /* (oldfd, newfd, flags) */
 		syscall_args(regs, a);
+#ifdef CGLAT_TRACEPOINT
 		dup_fd(a[0], a[1]);
+#endif
+#ifdef CGLAT_ORIGINAL
+		orig_fd_enter(ORIG_FD_DUP, a[0]);
+#endif
 		break;
-#endif /* CGLAT_TRACEPOINT */
+#endif
 	}
 	return 0;
 }
@@ -685,8 +873,27 @@ int cglat_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	case CGLAT_NR_recvfrom:
 	case CGLAT_NR_recvmsg:
 	case CGLAT_NR_recvmmsg:
+#ifdef CGLAT_ORIGINAL
+	case CGLAT_NR_readv:
+#endif
 		recv_exit(ctx, ret);
 		break;
+#ifdef CGLAT_ORIGINAL
+	case CGLAT_NR_socket:
+	case CGLAT_NR_accept4:
+#ifdef CGLAT_NR_accept
+	case CGLAT_NR_accept:
+#endif
+	case CGLAT_NR_socketpair:
+	case CGLAT_NR_dup:
+	case CGLAT_NR_fcntl:
+#ifdef CGLAT_NR_dup2
+	case CGLAT_NR_dup2:
+#endif
+	case CGLAT_NR_dup3:
+		orig_fd_exit(ret);
+		break;
+#endif /* CGLAT_ORIGINAL */
 	case CGLAT_NR_clone:
 #ifdef CGLAT_NR_clone3
 	case CGLAT_NR_clone3:

@@ -26,19 +26,26 @@ typedef s64 cglat_s64;
 enum cglat_event_kind {
 	CGLAT_EV_RECV = 1,  /* dockerd received bytes starting with "POST " */
 	CGLAT_EV_WRITE = 2, /* a write to a cgroup limit file returned (call: which) */
-	/* -DCGLAT_ORIGINAL (bench --original-method): dockerd returned from recvmsg(2) or
-	 * recvmmsg(2) (call: which), whatever it received, even nothing (ret <= 0): the
-	 * original tool's start mark, a kprobe at their entry (ts_enter). No data. */
+	/* -DCGLAT_ORIGINAL (bench --original-method): dockerd returned from a receive, of
+	 * any call (call: which; fd), whatever it received, even nothing or an error
+	 * (ret <= 0). With sock = 1 it was a socket's: the original tool's start mark, its
+	 * kprobe on sock_recvmsg (and the recvmsg/recvmmsg syscalls) at their entry
+	 * (ts_enter), which every read(2), readv(2), recvfrom(2), recvmsg(2) and
+	 * recvmmsg(2) of a socket reaches. sock = 0: a read/readv of another kind of fd,
+	 * no mark. No data. */
 	CGLAT_EV_RECV_ANY = 3,
 };
 
-/* Which receive syscall delivered a CGLAT_EV_RECV. */
+/* Which receive syscall delivered a CGLAT_EV_RECV or a CGLAT_EV_RECV_ANY (readv:
+ * only the latter; the exact method's start mark does not follow readv). */
 enum cglat_recv_call {
 	CGLAT_RECV_READ = 1,
 	CGLAT_RECV_RECVFROM = 2,
 	CGLAT_RECV_RECVMSG = 3,
 	CGLAT_RECV_RECVMMSG = 4,
+	CGLAT_RECV_READV = 5,
 };
+#define CGLAT_RECV_CALLS 6 /* one more than the largest enum cglat_recv_call */
 
 /* Which call made a CGLAT_EV_WRITE. The tracepoint strategy sees the system call
  * itself; the kprobe strategy sees the kernel function under it, which serves
@@ -69,6 +76,11 @@ struct cglat_event {
 	cglat_u64 exec_ns;  /* when the process last exec'd (0: before the probes) */
 	cglat_u32 call;     /* enum cglat_recv_call for RECV, enum cglat_write_call for WRITE */
 	cglat_u32 data_len; /* valid bytes in data */
+	/* RECV_ANY: 1 when the fd is a socket (the original's start mark), 0 for a read or
+	 * readv of dockerd's that the probes know is of no socket (a file, a pipe, an
+	 * eventfd), sent so that the report can say so. 0 for the other kinds. */
+	cglat_u32 sock;
+	cglat_u32 pad;
 	char comm[CGLAT_COMM_LEN];
 	char parent_comm[CGLAT_COMM_LEN]; /* of the process that forked it; "" unknown */
 	char path[CGLAT_PATH_LEN];        /* WRITE: the path the file was opened with */

@@ -1,5 +1,6 @@
 #include "tracer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -69,9 +70,14 @@ static const struct probe_syscall {
 	const char *flag; /* "-DCGLAT_NR_<name>=" */
 	long nr;
 } probe_syscalls[] = {
-        PROBE_SYSCALL(read),     PROBE_SYSCALL(recvfrom), PROBE_SYSCALL(recvmsg),
-        PROBE_SYSCALL(recvmmsg), PROBE_SYSCALL(write),    PROBE_SYSCALL(pwrite64),
-        PROBE_SYSCALL(writev),   PROBE_SYSCALL(pwritev),
+        PROBE_SYSCALL(read),
+        PROBE_SYSCALL(recvfrom),
+        PROBE_SYSCALL(recvmsg),
+        PROBE_SYSCALL(recvmmsg),
+        PROBE_SYSCALL(write),
+        PROBE_SYSCALL(pwrite64),
+        PROBE_SYSCALL(writev),
+        PROBE_SYSCALL(pwritev),
 #ifdef SYS_pwritev2
         PROBE_SYSCALL(pwritev2),
 #endif
@@ -83,7 +89,19 @@ static const struct probe_syscall {
 #ifdef SYS_dup2
         PROBE_SYSCALL(dup2),
 #endif
-        PROBE_SYSCALL(dup3),     PROBE_SYSCALL(clone),
+        PROBE_SYSCALL(dup3),
+        PROBE_SYSCALL(clone),
+        /* the original method's start mark (-DCGLAT_ORIGINAL): dockerd's socket reads,
+         * and the calls that make its sockets */
+        PROBE_SYSCALL(readv),
+        PROBE_SYSCALL(socket),
+        PROBE_SYSCALL(socketpair),
+        PROBE_SYSCALL(accept4),
+        PROBE_SYSCALL(dup),
+        PROBE_SYSCALL(fcntl),
+#ifdef SYS_accept
+        PROBE_SYSCALL(accept),
+#endif
 #ifdef SYS_clone3
         PROBE_SYSCALL(clone3),
 #endif
@@ -443,6 +461,17 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	return 0;
 }
 
+/* Is the fd named name in the /proc/<pid>/fd directory dirfd a socket ("socket:[inode]")? */
+static bool fd_is_socket(int dirfd, const char *name)
+{
+	char target[64];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strncmp(target, "socket:[", 8) == 0;
+}
+
 /* The probes know a limit file by its name's key in limit_names; the names come from
  * libcglat's knob table, the one list of them. */
 static int fill_limit_names(struct tracer *t, struct cg_err *err)
@@ -462,6 +491,46 @@ static int fill_limit_names(struct tracer *t, struct cg_err *err)
 	return 0;
 }
 
+/* --original-method: the probes learn which of dockerd's fds are sockets from the
+ * calls that make them (probes/cglat.bpf.c, "the original's start mark"); the sockets
+ * it already had are told here, after the attach, from /proc/<dockerd>/fd. Each is
+ * checked again after it is entered: a socket that dockerd closed between the first
+ * look and the entry (its close then removed nothing) and whose fd is now another
+ * file, or no file, is taken out again. A socket closed after the entry is removed by
+ * the probes' own close. */
+static int seed_dockerd_sockets(struct tracer *t, pid_t tgid, struct cg_err *err)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)tgid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0; /* dockerd gone: nothing to follow */
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d)) && rc == 0) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || fd < 0 || fd > INT_MAX)
+			continue;
+		if (!fd_is_socket(dirfd(d), de->d_name))
+			continue;
+		uint32_t key = (uint32_t)fd;
+		const uint8_t one = 1;
+		if (t->bcc_api->table_update(t->bcc, "orig_sockets", &key, &one) < 0) {
+			rc = cg_errf(
+			        err,
+			        "the probes' table orig_sockets (a hash of u32 -> u8) cannot take "
+			        "dockerd's sockets: %s",
+			        t->bcc_api->last_error(t->bcc));
+			break;
+		}
+		if (!fd_is_socket(dirfd(d), de->d_name))
+			t->bcc_api->table_delete(t->bcc, "orig_sockets", &key);
+	}
+	closedir(d);
+	return rc;
+}
+
 static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_err *err)
 {
 	t->bcc = t->bcc_api->create();
@@ -474,6 +543,9 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 	uint64_t t1 = tracer_now_ns();
 	t->timings.compile_ns = t1 - t0;
 	if (fill_limit_names(t, err) || attach_probes(t, cfg->monitor, err))
+		return -1;
+	if (cfg->original && cfg->dockerd_tgid > 0 &&
+	    seed_dockerd_sockets(t, cfg->dockerd_tgid, err))
 		return -1;
 	if (t->bcc_api->open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
 	                                 TRACER_WAKEUP_EVENTS) < 0)

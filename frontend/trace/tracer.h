@@ -20,8 +20,9 @@ struct tracer_config {
 	pid_t serve_tgid;       /* a cglat serve whose receives are timed too; 0: none */
 	const char *probe_file; /* NULL: the source embedded at build time */
 	bool monitor; /* also count page faults, reclaim and writeback of chosen processes */
-	/* bench --original-method: also every recvmsg/recvmmsg return of dockerd, whatever
-	 * it received (CGLAT_EV_RECV_ANY), the original tool's start mark */
+	/* bench --original-method: also every socket receive of dockerd, of any call (read,
+	 * readv, recvfrom, recvmsg, recvmmsg), whatever it returned (CGLAT_EV_RECV_ANY):
+	 * the original tool's start mark, its kprobe on sock_recvmsg */
 	bool original;
 	tracer_event_fn on_event;
 	void *ctx;

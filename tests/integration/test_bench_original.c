@@ -47,6 +47,21 @@ Test(bench_original, text_prints_the_originals_lines_or_why_it_could_not_measure
 		                 "its end mark never occurred (no file named memory.max or "
 		                 "cpu.max was written during the run; Docker's cgroups are v1"),
 		          "%s", out);
+		/* Its start mark did occur: dockerd's socket receives, the update requests'
+		 * read(2)s among them, counted. */
+		const char *start = strstr(out, "its start mark occurred ");
+		cr_expect(start, "%s", out);
+		unsigned long long marks = 0;
+		if (start)
+			cr_expect_eq(sscanf(start,
+			                    "its start mark occurred %llu times (dockerd's "
+			                    "socket receives: ",
+			                    &marks),
+			             1, "%s", out);
+		cr_expect_geq(marks, 12, "at least the update requests' receives: %s", out);
+		cr_expect(strstr(out, "read(2) "), "%s", out);
+		cr_expect(strstr(out, "), but its end mark never occurred"), "%s", out);
+		cr_expect_not(strstr(out, "its start mark never occurred"), "%s", out);
 	}
 	/* Whatever the host, a line without a figure says why, and none is guessed. */
 	if (strstr(out, "no figure   exact"))
@@ -78,7 +93,9 @@ Test(bench_original, json_has_the_original_method_fields)
 	                      "difference_ms",
 	                      "measured",
 	                      "reason",
-	                      "recvmsg_calls_seen",
+	                      "start_marks_seen",
+	                      "start_marks_by_call",
+	                      "other_reads_seen",
 	                      "end_file_writes_seen",
 	                      "update_requests_received_with"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -93,6 +110,16 @@ Test(bench_original, json_has_the_original_method_fields)
 	for (size_t i = 0; i < 4; i++)
 		total += json_integer_value(json_object_get(with, calls[i]));
 	cr_expect_eq(total, 12, "update requests received: %lld", (long long)total);
+	/* The start mark: dockerd's socket receives of any call, at least one per update
+	 * request (which it reads from a socket), the sum of the counts by call. */
+	json_int_t marks = json_integer_value(json_object_get(m, "start_marks_seen"));
+	cr_expect_geq(marks, 12, "start marks: %lld", (long long)marks);
+	json_t *by = json_object_get(m, "start_marks_by_call");
+	json_int_t by_sum = 0;
+	const char *rcalls[] = {"read", "readv", "recvfrom", "recvmsg", "recvmmsg"};
+	for (size_t i = 0; i < 5; i++)
+		by_sum += json_integer_value(json_object_get(by, rcalls[i]));
+	cr_expect_eq(by_sum, marks);
 	bool measured = json_is_true(json_object_get(m, "measured"));
 	if (!it_cgroup_v2()) {
 		cr_expect_not(measured);

@@ -15,13 +15,30 @@
 #define V2_DIR "/sys/fs/cgroup/system.slice/docker-" CID ".scope/"
 #define V1_DIR "memory/docker/" CID "/"
 
-/* A recorded event: what the probes hand over. */
+/* A recorded event: what the probes hand over. A receive from a socket, of any call
+ * (the probes know which of dockerd's fds are sockets), returning -EAGAIN as Go's
+ * non-blocking reads often do: the original's kprobe fired at the entry all the same. */
 static struct cglat_event recv_any(uint32_t tgid, uint32_t call, uint64_t ts)
 {
-	struct cglat_event ev = {
-	        .kind = CGLAT_EV_RECV_ANY, .tgid = tgid, .tid = tgid, .call = call};
+	struct cglat_event ev = {.kind = CGLAT_EV_RECV_ANY,
+	                         .tgid = tgid,
+	                         .tid = tgid,
+	                         .fd = 12,
+	                         .call = call,
+	                         .sock = 1,
+	                         .ret = -11};
 	ev.ts_enter = ts;
 	ev.ts_exit = ts + 3;
+	return ev;
+}
+
+/* dockerd's read of an fd that is no socket (a file, a pipe, an eventfd). */
+static struct cglat_event read_of_no_socket(uint32_t call, uint64_t ts)
+{
+	struct cglat_event ev = recv_any(DOCKERD, call, ts);
+	ev.fd = 30;
+	ev.sock = 0;
+	ev.ret = 4096;
 	return ev;
 }
 
@@ -58,40 +75,92 @@ static struct sample sample_at(enum sample_path p, enum cg_resource r, uint64_t 
 	return s;
 }
 
-Test(original, marks_exist_last_recvmsg_before_the_write_to_the_first_write_after_it)
+Test(original, marks_exist_last_socket_receive_before_the_write_to_the_first_write_after_it)
 {
 	struct orig_log log = {0};
 	/* Out of time order, as two per-CPU buffers hand them over. */
 	struct cglat_event evs[] = {
 	        write_of(RUNC, V2_DIR "memory.max", 5000),
 	        recv_any(DOCKERD, CGLAT_RECV_RECVMSG, 1200),
-	        post_read(1100), /* the exact start: no mark of the original's */
-	        recv_any(DOCKERD, CGLAT_RECV_RECVMMSG, 1800), /* containerd's reply: the last */
-	        write_of(RUNC, V2_DIR "cpu.max", 5100),       /* its start is consumed */
+	        post_read(1100), /* the exact event: no mark of the original's by itself */
+	        recv_any(DOCKERD, CGLAT_RECV_READ, 1100),     /* its socket read: a mark */
+	        recv_any(DOCKERD, CGLAT_RECV_RECVMMSG, 1800), /* still recvmsg-family */
+	        recv_any(DOCKERD, CGLAT_RECV_READ, 2100), /* containerd's reply, read(2): last */
+	        read_of_no_socket(CGLAT_RECV_READ, 2500), /* a file: sock_recvmsg never ran */
+	        write_of(RUNC, V2_DIR "cpu.max", 5100),   /* its start is consumed */
 	        write_of(getpid(), V2_DIR "memory.max", 10004),
 	};
 	feed(&log, evs, sizeof(evs) / sizeof(evs[0]));
-	cr_assert_eq(log.recvs, 2);
+	cr_assert_eq(log.recvs, 4);
+	cr_assert_eq(log.recv_calls[CGLAT_RECV_READ], 2);
+	cr_assert_eq(log.recv_calls[CGLAT_RECV_RECVMSG], 1);
+	cr_assert_eq(log.recv_calls[CGLAT_RECV_RECVMMSG], 1);
+	cr_assert_eq(log.other_reads, 1);
 	cr_assert_eq(log.end_writes, 3);
 	struct sample s[] = {sample_at(SAMPLE_DOCKER, CG_RES_MEMORY, 1000),
 	                     sample_at(SAMPLE_DIRECT, CG_RES_MEMORY, 10000)};
 	orig_compute(&log, s, 2);
-	cr_assert_eq(s[0].orig_start_ns, 1800);
+	cr_assert_eq(s[0].orig_start_ns, 2100, "the last socket receive, of any call");
 	cr_assert_eq(s[0].orig_end_ns, 5000);
-	cr_assert_eq(orig_sample_ns(&s[0]), 3200);
+	cr_assert_eq(orig_sample_ns(&s[0]), 2900);
 	/* The raw path: the client's T0 is the start, as the original's raw loop set it. */
 	cr_assert_eq(orig_sample_ns(&s[1]), 4);
 	orig_log_free(&log);
 }
 
-Test(original, the_start_mark_never_occurs_when_dockerd_reads_the_request)
+Test(original, a_read_of_a_socket_is_a_start_mark_a_read_of_another_fd_is_not)
 {
 	struct orig_log log = {0};
 	struct cglat_event evs[] = {
 	        post_read(1100),
-	        recv_any(DOCKERD, CGLAT_RECV_READ, 1100),     /* not the recvmsg family */
-	        recv_any(DOCKERD, CGLAT_RECV_RECVFROM, 1150), /* neither */
-	        recv_any(99, CGLAT_RECV_RECVMSG, 1200),       /* not dockerd */
+	        recv_any(DOCKERD, CGLAT_RECV_READ, 1100),  /* the request, read(2) on a socket */
+	        read_of_no_socket(CGLAT_RECV_READ, 1300),  /* hostconfig.json, say: no mark */
+	        read_of_no_socket(CGLAT_RECV_READV, 1400), /* neither */
+	        recv_any(99, CGLAT_RECV_RECVMSG, 1200),    /* not dockerd */
+	        write_of(RUNC, V2_DIR "memory.max", 5000),
+	};
+	feed(&log, evs, sizeof(evs) / sizeof(evs[0]));
+	cr_assert_eq(log.recvs, 1);
+	cr_assert_eq(log.recv_calls[CGLAT_RECV_READ], 1);
+	cr_assert_eq(log.other_reads, 2);
+	struct sample s = sample_at(SAMPLE_DOCKER, CG_RES_MEMORY, 1000);
+	orig_compute(&log, &s, 1);
+	cr_assert_eq(s.orig_start_ns, 1100, "the socket read, not the later file reads");
+	cr_assert_eq(orig_sample_ns(&s), 3900);
+	orig_log_free(&log);
+}
+
+Test(original, every_receive_call_on_a_socket_is_a_start_mark)
+{
+	struct orig_log log = {0};
+	const uint32_t calls[] = {CGLAT_RECV_READ, CGLAT_RECV_READV, CGLAT_RECV_RECVFROM,
+	                          CGLAT_RECV_RECVMSG, CGLAT_RECV_RECVMMSG};
+	for (size_t i = 0; i < 5; i++) {
+		/* each call alone before a write: it is the start */
+		struct orig_log one = {0};
+		struct cglat_event evs[] = {recv_any(DOCKERD, calls[i], 1500),
+		                            write_of(RUNC, V2_DIR "memory.max", 5000)};
+		feed(&one, evs, 2);
+		feed(&log, evs, 1);
+		cr_assert_eq(one.recvs, 1, "call %u", calls[i]);
+		struct sample s = sample_at(SAMPLE_DOCKER, CG_RES_MEMORY, 1000);
+		orig_compute(&one, &s, 1);
+		cr_assert_eq(orig_sample_ns(&s), 3500, "call %u", calls[i]);
+		orig_log_free(&one);
+	}
+	cr_assert_eq(log.recvs, 5);
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(log.recv_calls[calls[i]], 1);
+	orig_log_free(&log);
+}
+
+Test(original, without_a_socket_receive_of_dockerd_the_start_mark_never_occurs)
+{
+	struct orig_log log = {0};
+	struct cglat_event evs[] = {
+	        post_read(1100), /* the exact event alone is no mark of the original's */
+	        read_of_no_socket(CGLAT_RECV_READ, 1150),
+	        recv_any(99, CGLAT_RECV_RECVMSG, 1200), /* not dockerd */
 	        write_of(RUNC, V2_DIR "memory.max", 5000),
 	};
 	feed(&log, evs, sizeof(evs) / sizeof(evs[0]));
@@ -272,6 +341,12 @@ Test(original_report, a_host_the_original_could_not_have_measured_gets_the_reaso
 	add(&f, SAMPLE_DIRECT, CG_RES_MEMORY, 120000000, 8000);
 	add(&f, SAMPLE_DIRECT, CG_RES_CPU, 121000000, 6000);
 	f.res.orig.update_recv_calls[CGLAT_RECV_READ] = 4;
+	/* What this host shows: dockerd's socket receives happen (read(2) mostly), no
+	 * memory.max or cpu.max is ever written. */
+	f.res.orig.recvs = 57;
+	f.res.orig.recv_calls[CGLAT_RECV_READ] = 55;
+	f.res.orig.recv_calls[CGLAT_RECV_RECVMSG] = 2;
+	f.res.orig.other_reads = 3;
 	char *text = render(report_text, &f);
 	cr_assert_not_null(strstr(text, "Avg memory.max latency (dockerd recvmsg → cgroup write): "
 	                                "no figure   exact 26.000 ms (0 of 1 samples)"),
@@ -281,13 +356,17 @@ Test(original_report, a_host_the_original_could_not_have_measured_gets_the_reaso
 	                   "%s", text);
 	cr_assert_not_null(
 	        strstr(text,
-	               "the original tool could not have measured this host: its start mark never "
-	               "occurred (dockerd made no recvmsg/recvmmsg call during the run; it "
-	               "received the 4 update requests with read(2)), and its end mark never "
-	               "occurred (no file named memory.max or cpu.max was written during the run; "
-	               "Docker's cgroups are v1 here: its limit files are memory.limit_in_bytes "
-	               "and cpu.cfs_quota_us)"),
+	               "the original tool could not have measured this host: its start mark "
+	               "occurred 57 times (dockerd's socket receives: read(2) 55, recvmsg(2) 2; "
+	               "not its 3 reads of fds that are no socket; the 4 update requests came "
+	               "with read(2)), but its end mark never occurred (no file named memory.max "
+	               "or cpu.max was written during the run; Docker's cgroups are v1 here: its "
+	               "limit files are memory.limit_in_bytes and cpu.cfs_quota_us)\n"),
 	        "%s", text);
+	cr_assert_not_null(strstr(text, "start at dockerd's last socket\nreceive of any call "
+	                                "(read, readv, recvfrom, recvmsg, recvmmsg: its kprobe on "
+	                                "sock_recvmsg; any data)"),
+	                   "%s", text);
 	cr_assert_null(strstr(text, "difference"), "no number is guessed: %s", text);
 
 	char *js = render(report_json, &f);
@@ -306,7 +385,14 @@ Test(original_report, a_host_the_original_could_not_have_measured_gets_the_reaso
 	        json_number_value(json_object_get(json_object_get(m, "exact"), "memory_ms")), 26.0,
 	        1e-9);
 	cr_assert(json_is_null(json_object_get(json_object_get(m, "difference_ms"), "memory")));
-	cr_assert_eq(json_integer_value(json_object_get(m, "recvmsg_calls_seen")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(m, "start_marks_seen")), 57);
+	cr_assert_eq(json_integer_value(
+	                     json_object_get(json_object_get(m, "start_marks_by_call"), "read")),
+	             55);
+	cr_assert_eq(json_integer_value(
+	                     json_object_get(json_object_get(m, "start_marks_by_call"), "recvmsg")),
+	             2);
+	cr_assert_eq(json_integer_value(json_object_get(m, "other_reads_seen")), 3);
 	cr_assert_eq(json_integer_value(json_object_get(m, "end_file_writes_seen")), 0);
 	cr_assert_eq(json_integer_value(json_object_get(
 	                     json_object_get(m, "update_requests_received_with"), "read")),
@@ -314,6 +400,26 @@ Test(original_report, a_host_the_original_could_not_have_measured_gets_the_reaso
 	cr_assert_str_eq(json_string_value(json_object_get(m, "daemon_path")), "docker");
 	json_decref(root);
 	free(js);
+	free(text);
+	free(f.res.samples);
+}
+
+Test(original_report, no_socket_receive_at_all_says_the_start_mark_never_occurred)
+{
+	struct fixture f;
+	make(&f, 1);
+	add(&f, SAMPLE_DOCKER, CG_RES_MEMORY, 1000000, 26000000);
+	add(&f, SAMPLE_DOCKER, CG_RES_CPU, 30000000, 23000000);
+	add(&f, SAMPLE_DIRECT, CG_RES_MEMORY, 120000000, 8000);
+	f.res.orig.update_recv_calls[CGLAT_RECV_READ] = 2;
+	char *text = render(report_text, &f);
+	cr_assert_not_null(
+	        strstr(text,
+	               "the original tool could not have measured this host: its start mark never "
+	               "occurred (dockerd made no socket receive, of any call, during the run; it "
+	               "received the 2 update requests with read(2)), and its end mark never "
+	               "occurred (no file named memory.max or cpu.max was written"),
+	        "%s", text);
 	free(text);
 	free(f.res.samples);
 }
