@@ -186,6 +186,24 @@ static void gd_skip_string(struct gdec *d)
 }
 
 /* Skips any value at d->i. */
+/* A byte that ends a number or literal: ",}] \t\r\n" (or NUL). */
+static bool ends_literal(char c)
+{
+	switch (c) {
+	case ',':
+	case '}':
+	case ']':
+	case ' ':
+	case '\t':
+	case '\r':
+	case '\n':
+	case '\0':
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void gd_skip(struct gdec *d)
 {
 	gd_ws(d);
@@ -212,7 +230,7 @@ static void gd_skip(struct gdec *d)
 		}
 		return;
 	}
-	while (d->i < d->end && !strchr(",}] \t\r\n", d->s[d->i]))
+	while (d->i < d->end && !ends_literal(d->s[d->i]))
 		d->i++;
 }
 
@@ -377,12 +395,24 @@ static bool fold_match(const char *name, const char *key, size_t klen)
 	return j == klen;
 }
 
-static const struct gfield *gd_field(const struct gtype *t, const char *key, size_t klen)
+static bool exact_name(const struct gfield *f, const char *key, size_t klen)
 {
+	return f->name[0] == key[0] && strncmp(f->name, key, klen) == 0 && f->name[klen] == '\0';
+}
+
+/* The field a key names: its exact name first, then Go's case folding. Clients send the
+ * fields in the struct's order (Go's encoder does), so the one after the last match is
+ * tried first: *next. */
+static const struct gfield *gd_field(const struct gtype *t, const char *key, size_t klen,
+                                     size_t *next)
+{
+	if (*next < t->nfields && exact_name(&t->fields[*next], key, klen))
+		return &t->fields[(*next)++];
 	for (size_t i = 0; i < t->nfields; i++)
-		if (t->fields[i].name[0] == key[0] && strncmp(t->fields[i].name, key, klen) == 0 &&
-		    t->fields[i].name[klen] == '\0')
+		if (exact_name(&t->fields[i], key, klen)) {
+			*next = i + 1;
 			return &t->fields[i];
+		}
 	for (size_t i = 0; i < t->nfields; i++)
 		if (fold_match(t->fields[i].name, key, klen))
 			return &t->fields[i];
@@ -514,14 +544,20 @@ static bool plain_int64(const char *lit, size_t n, int64_t *out)
 	return true;
 }
 
+/* gd_type_error for the number literal lit of n bytes: the text made only for the error. */
+static void gd_number_error(struct gdec *d, const char *lit, size_t n, const struct gtype *t)
+{
+	char value[520];
+	snprintf(value, sizeof(value), "number %.*s", (int)(n > 500 ? 500 : n), lit);
+	gd_type_error(d, value, t);
+}
+
 static void gd_number(struct gdec *d, const struct gtype *t, int sink)
 {
 	size_t start = d->i;
 	gd_skip(d);
 	size_t n = d->i - start;
 	const char *lit = d->s + start;
-	char value[520];
-	snprintf(value, sizeof(value), "number %.*s", (int)(n > 500 ? 500 : n), lit);
 	if (t->kind == GK_UINT16 || t->kind == GK_UINT64) {
 		uint64_t v = 0;
 		bool ok = n > 0 && n <= 20;
@@ -533,7 +569,7 @@ static void gd_number(struct gdec *d, const struct gtype *t, int sink)
 				v = v * 10 + (uint64_t)(lit[k] - '0');
 		}
 		if (!ok || (t->kind == GK_UINT16 && v > UINT16_MAX)) {
-			gd_type_error(d, value, t);
+			gd_number_error(d, lit, n, t);
 			return;
 		}
 		if (sink == SU_F_BLKIO_WEIGHT)
@@ -556,7 +592,7 @@ static void gd_number(struct gdec *d, const struct gtype *t, int sink)
 		json_t *j = json_loadb(lit, n, JSON_DECODE_ANY, &jerr);
 		if (!json_is_integer(j)) {
 			json_decref(j);
-			gd_type_error(d, value, t);
+			gd_number_error(d, lit, n, t);
 			return;
 		}
 		v = (int64_t)json_integer_value(j);
@@ -613,7 +649,8 @@ static void gd_value(struct gdec *d, const struct gtype *t, int sink);
 static void gd_object(struct gdec *d, const struct gtype *t, int sink)
 {
 	(void)sink;
-	d->i++; /* '{' */
+	d->i++;          /* '{' */
+	size_t next = 0; /* gd_field's guess */
 	for (;;) {
 		gd_ws(d);
 		if (d->i >= d->end || d->s[d->i] == '}') {
@@ -632,7 +669,7 @@ static void gd_object(struct gdec *d, const struct gtype *t, int sink)
 		d->i++; /* ':' */
 		const struct gfield *f = NULL;
 		if (t->kind == GK_STRUCT)
-			f = gd_field(t, key, klen);
+			f = gd_field(t, key, klen, &next);
 		if (t->kind == GK_MAP) {
 			gd_value(d, t->elem, SINK_NONE);
 			continue;

@@ -354,6 +354,18 @@ int gs_first_value(const char *buf, size_t len, size_t *start, size_t *end, char
 	int rc = -1;
 	*start = 0;
 	for (size_t i = 0; i < len; i++) {
+		/* Where the state would only continue, the bytes are skipped in a run: a
+		 * string's plain bytes (stateInString) and a number's digits (state1), most
+		 * of a body. */
+		if (s.step == GS_IN_STRING)
+			while (i < len && (unsigned char)buf[i] >= 0x20 && buf[i] != '"' &&
+			       buf[i] != '\\')
+				i++;
+		else if (s.step == GS_1)
+			while (i < len && buf[i] >= '0' && buf[i] <= '9')
+				i++;
+		if (i == len)
+			break;
 		unsigned char c = (unsigned char)buf[i];
 		if (!seen && !gs_space(c)) {
 			seen = true;
