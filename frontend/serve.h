@@ -36,6 +36,7 @@ struct serve_request {
 	const char *path;     /* the request target: "/v1.41/containers/web/update?x=y" */
 	char container[256];  /* the {id} of the path, as the client gave it (name or id) */
 	uint64_t received_ns; /* CLOCK_MONOTONIC when its first byte was read */
+	uint64_t whole_ns;    /* ... and its last: clients may send head and body apart */
 	/* The head as the relay's parser read it, so that it is not parsed twice on the way
 	 * to the kernel's files (a pass costs about 10 us here, cold). */
 	bool post, chunked, http10;

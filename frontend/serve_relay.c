@@ -758,6 +758,7 @@ static void answer_local(struct conn *c)
 		        .body_len = r->body_len,
 		        .path = r->url,
 		        .received_ns = c->req_ns,
+		        .whole_ns = c->read_ns, /* the read that completed it */
 		        .post = r->method == HTTP_POST,
 		        .chunked = r->chunked,
 		        .http10 = r->http10,

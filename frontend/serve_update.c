@@ -440,6 +440,7 @@ struct serve_updates {
 	atomic_int server_api;
 	struct su_counts counts;
 	struct ring enforced_ns, recorded_ns;
+	struct ring whole_enforced_ns; /* from the request's last byte: serve's own part */
 };
 
 static struct upconn *conn_get(struct serve_updates *u)
@@ -1329,6 +1330,7 @@ static void update_record_mode(struct update *up, struct entry *e)
 		COUNT(u, enforced, 1);
 		pthread_mutex_lock(&u->smu);
 		ring_add(&u->enforced_ns, (int64_t)(enforced - up->req->received_ns));
+		ring_add(&u->whole_enforced_ns, (int64_t)(enforced - up->req->whole_ns));
 		pthread_mutex_unlock(&u->smu);
 	}
 	build_fhead(up);
@@ -1446,6 +1448,7 @@ static void update_enforce_mode(struct update *up, struct entry *e)
 		pthread_mutex_lock(&u->smu);
 		u->counts.enforced++;
 		ring_add(&u->enforced_ns, (int64_t)(enforced - up->req->received_ns));
+		ring_add(&u->whole_enforced_ns, (int64_t)(enforced - up->req->whole_ns));
 		pthread_mutex_unlock(&u->smu);
 	}
 	char *body = su_warnings_body(&up->warn);
@@ -1800,8 +1803,10 @@ int serve_updates_open(const struct serve_config *cfg, struct serve_updates **ou
 	atomic_init(&u->server_api, 1041); /* su_server_defaults' "1.41" */
 	u->enforced_ns.v = calloc(SAMPLES, sizeof(int64_t));
 	u->recorded_ns.v = calloc(SAMPLES, sizeof(int64_t));
+	u->whole_enforced_ns.v = calloc(SAMPLES, sizeof(int64_t));
 	u->stop_pipe[0] = u->stop_pipe[1] = -1;
-	if (!u->enforced_ns.v || !u->recorded_ns.v || pipe2(u->stop_pipe, O_CLOEXEC) < 0) {
+	if (!u->enforced_ns.v || !u->recorded_ns.v || !u->whole_enforced_ns.v ||
+	    pipe2(u->stop_pipe, O_CLOEXEC) < 0) {
 		serve_updates_close(u);
 		return cg_errf(err, "cannot set up the update path: %s", strerror(errno));
 	}
@@ -1902,6 +1907,7 @@ void serve_updates_close(struct serve_updates *u)
 		close(u->stop_pipe[1]);
 	free(u->enforced_ns.v);
 	free(u->recorded_ns.v);
+	free(u->whole_enforced_ns.v);
 	pthread_mutex_destroy(&u->mu);
 	pthread_mutex_destroy(&u->pool_mu);
 	pthread_mutex_destroy(&u->rmu);
@@ -1936,17 +1942,19 @@ void serve_stats_response(struct serve_updates *u, struct serve_response *resp)
 	pthread_mutex_lock(&u->smu);
 	struct su_counts c = u->counts;
 	json_t *enforced = ring_json(&u->enforced_ns), *recorded = ring_json(&u->recorded_ns);
+	json_t *whole = ring_json(&u->whole_enforced_ns);
 	struct su_server s = u->server;
 	pthread_mutex_unlock(&u->smu);
-	json_t *doc = json_pack(
-	        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "tool",
-	        "cglat serve", "reply_after",
-	        u->cfg.reply_after == SERVE_REPLY_AFTER_ENFORCE ? "enforce" : "record", "updates",
-	        (json_int_t)c.updates, "enforced", (json_int_t)c.enforced, "recorded",
-	        (json_int_t)c.recorded, "coalesced", (json_int_t)c.coalesced, "refused",
-	        (json_int_t)c.refused, "failed_records", (json_int_t)c.failed_records,
-	        "rolled_back", (json_int_t)c.rolled_back, "pending_records", (json_int_t)c.pending,
-	        "received_to_enforced", enforced, "received_to_recorded", recorded);
+	json_t *doc =
+	        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+	                  "tool", "cglat serve", "reply_after",
+	                  u->cfg.reply_after == SERVE_REPLY_AFTER_ENFORCE ? "enforce" : "record",
+	                  "updates", (json_int_t)c.updates, "enforced", (json_int_t)c.enforced,
+	                  "recorded", (json_int_t)c.recorded, "coalesced", (json_int_t)c.coalesced,
+	                  "refused", (json_int_t)c.refused, "failed_records",
+	                  (json_int_t)c.failed_records, "rolled_back", (json_int_t)c.rolled_back,
+	                  "pending_records", (json_int_t)c.pending, "received_to_enforced",
+	                  enforced, "received_to_recorded", recorded, "whole_to_enforced", whole);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	char *body = NULL;

@@ -103,7 +103,7 @@ static struct answer handle_as(struct serve_updates *u, const char *method, cons
 	req.body_len = strlen(json);
 	req.path = path;
 	snprintf(req.container, sizeof(req.container), "%s", ref);
-	req.received_ns = it_mono_ns();
+	req.received_ns = req.whole_ns = it_mono_ns();
 	/* What serve's relay reads from that head. */
 	req.post = strcmp(method, "POST") == 0;
 	req.has_content_type = true;
@@ -262,6 +262,7 @@ Test(serve_update, enforced_in_the_files_and_recorded_in_docker)
 	cr_assert(strstr(st.raw, "\"updates\":3"), "%.*s", (int)st.len, st.raw);
 	cr_assert(strstr(st.raw, "\"received_to_enforced\":{\"n\":3,"), "%.*s", (int)st.len,
 	          st.raw);
+	cr_assert(strstr(st.raw, "\"whole_to_enforced\":{\"n\":3,"), "%.*s", (int)st.len, st.raw);
 	cr_log_info("stats: %.*s", (int)st.len, st.raw);
 	free(st.raw);
 	serve_updates_close(u);
