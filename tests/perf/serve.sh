@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) [ $# -ge 2 ] || { echo "serve.sh: -n needs a number" >&2; exit 2; }; n="$2"; shift 2 ;;
 	--runs) [ $# -ge 2 ] || { echo "serve.sh: --runs needs a number" >&2; exit 2; }; runs="$2"; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "serve.sh: unknown option $1; see --help" >&2; exit 2 ;;
 	esac
 done
