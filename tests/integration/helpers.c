@@ -84,6 +84,11 @@ int it_exit_code(int status)
 
 int it_spawn(const char *const argv[], struct it_proc *p)
 {
+	return it_spawn_in(argv, NULL, p);
+}
+
+int it_spawn_in(const char *const argv[], const char *in_path, struct it_proc *p)
+{
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	p->fd[0] = p->fd[1] = -1;
@@ -93,7 +98,7 @@ int it_spawn(const char *const argv[], struct it_proc *p)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 0, in_path ? in_path : "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
 	posix_spawnattr_init(&attr);
@@ -121,8 +126,9 @@ int it_spawn(const char *const argv[], struct it_proc *p)
 	fcntl(p->fd[0], F_SETFL, O_NONBLOCK);
 	fcntl(p->fd[1], F_SETFL, O_NONBLOCK);
 	return 0;
-fail:
-	cr_log_error("cannot start %s: %s", argv[0], strerror(errno));
+fail:;
+	int saved = errno;
+	cr_log_error("cannot start %s: %s", argv[0], strerror(saved));
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);
@@ -130,6 +136,7 @@ fail:
 			close(err[i]);
 	}
 	p->pid = -1;
+	errno = saved;
 	return -1;
 }
 

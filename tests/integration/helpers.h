@@ -32,6 +32,8 @@ double it_time_scale(void);
 /* Starts argv[0] (looked up in PATH when it has no '/'), stdin from /dev/null,
  * default signal dispositions and an empty signal mask. Returns 0 or -1. */
 int it_spawn(const char *const argv[], struct it_proc *p);
+/* The same with stdin from the file at in_path (NULL: /dev/null); -1 with errno set. */
+int it_spawn_in(const char *const argv[], const char *in_path, struct it_proc *p);
 /* Reads what is buffered in the pipes without blocking. */
 void it_drain(struct it_proc *p);
 /* Reads both pipes to EOF and reaps the child. On timeout the child gets SIGTERM,

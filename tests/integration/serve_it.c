@@ -1,4 +1,4 @@
-/* Helpers of the load and fault tests of cglat serve; see serve_it.h. */
+/* Helpers of the tests of cglat serve; see serve_it.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -27,7 +27,7 @@
 
 /* ---------------------------------------------------------------- serve */
 
-static bool answers(const char *path)
+bool sit_answers(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -62,9 +62,17 @@ void sit_serve_kill_all(void)
 
 void sit_serve_start(struct sit_serve *s, const char *name, const char *const extra[])
 {
-	memset(s, 0, sizeof(*s));
+	char sock[sizeof(s->sock)];
 	mkdir(SIT_DIR, 0755);
-	snprintf(s->sock, sizeof(s->sock), SIT_DIR "/%s.sock", name);
+	snprintf(sock, sizeof(sock), SIT_DIR "/%s.sock", name);
+	sit_serve_start_at(s, sock, extra, 30);
+}
+
+void sit_serve_start_at(struct sit_serve *s, const char *sock, const char *const extra[],
+                        int wait_s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->sock, sizeof(s->sock), "%s", sock);
 	const char *argv[32] = {CGLAT_BIN, "serve", "--listen", s->sock};
 	size_t n = 4;
 	for (size_t i = 0; extra && extra[i]; i++)
@@ -73,9 +81,9 @@ void sit_serve_start(struct sit_serve *s, const char *name, const char *const ex
 	cr_assert_eq(it_spawn(argv, &s->p), 0);
 	s->running = true;
 	remember(s->p.pid);
-	uint64_t until = it_mono_ns() + (uint64_t)(30e9 * it_time_scale());
+	uint64_t until = it_mono_ns() + (uint64_t)(wait_s * 1e9 * it_time_scale());
 	while (it_mono_ns() < until) {
-		if (answers(s->sock))
+		if (sit_answers(s->sock))
 			return;
 		it_drain(&s->p);
 		int st;
@@ -87,7 +95,7 @@ void sit_serve_start(struct sit_serve *s, const char *name, const char *const ex
 		}
 		usleep(20000);
 	}
-	cr_assert_fail("cglat serve does not answer on %s after 30 s", s->sock);
+	cr_assert_fail("cglat serve does not answer on %s after %d s", s->sock, wait_s);
 }
 
 int sit_serve_stop(struct sit_serve *s, char **err)
@@ -212,6 +220,21 @@ pid_t sit_pid(const char *ref)
 	return pid;
 }
 
+const char *const sit_limit_opts[] = {"--cgroupns=host",
+                                      "--memory",
+                                      "256m",
+                                      "--memory-swap",
+                                      "1g",
+                                      "--cpu-period",
+                                      "100000",
+                                      "--cpu-quota",
+                                      "50000",
+                                      "--memory-reservation",
+                                      "64m",
+                                      "--cpu-shares",
+                                      "512",
+                                      NULL};
+
 void sit_run(struct sit_ctr *c, const char *label, const char *name, const char *const extra[])
 {
 	memset(c, 0, sizeof(*c));
@@ -316,16 +339,21 @@ void sit_assert_kernel(pid_t pid, const struct sit_limits *want, const char *wha
 
 /* ---------------------------------------------------------------- requests */
 
+struct dh_request sit_update_request(char *path, size_t cap, const char *ref, const char *json)
+{
+	snprintf(path, cap, "/v1.41/containers/%s/update", ref);
+	return (struct dh_request){.method = DH_POST,
+	                           .path = path,
+	                           .content_type = "application/json",
+	                           .body = json,
+	                           .len = strlen(json)};
+}
+
 int sit_update(struct dh_conn *c, const char *ref, const char *json, char **body, char *err,
                size_t cap)
 {
 	char path[256];
-	snprintf(path, sizeof(path), "/v1.41/containers/%s/update", ref);
-	struct dh_request rq = {.method = DH_POST,
-	                        .path = path,
-	                        .content_type = "application/json",
-	                        .body = json,
-	                        .len = strlen(json)};
+	struct dh_request rq = sit_update_request(path, sizeof(path), ref, json);
 	struct cg_err e = {{0}};
 	if (body)
 		*body = NULL;

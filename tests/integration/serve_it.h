@@ -1,8 +1,8 @@
-/* Helpers of the load and fault tests of cglat serve (test_serve_load.c,
- * test_serve_faults.c): a serve process on a socket of its own, updates sent through it
- * with the project's Engine API client (docker_http.c) or the Docker CLI, the limits as
- * the kernel and as Docker hold them, serve's RSS and fds, and dockerd killed and started
- * again the way scripts/setup.sh starts it. */
+/* Helpers of the tests of cglat serve (test_serve.c, test_serve_load.c,
+ * test_serve_faults.c, test_serve_update.c): a serve process on a socket of its own,
+ * updates sent through it with the project's Engine API client (docker_http.c) or the
+ * Docker CLI, the limits as the kernel and as Docker hold them, serve's RSS and fds, and
+ * dockerd killed and started again the way scripts/setup.sh starts it. */
 #ifndef CGLAT_SERVE_IT_H
 #define CGLAT_SERVE_IT_H
 
@@ -26,8 +26,14 @@ struct sit_serve {
 };
 
 /* Starts `cglat serve --listen SIT_DIR/NAME.sock EXTRA...` and waits until it answers
- * (a stale socket at the path is serve's to replace). */
+ * (a stale socket at the path is serve's to replace), up to 30 s. */
 void sit_serve_start(struct sit_serve *s, const char *name, const char *const extra[]);
+/* The same on the socket path sock, waiting up to wait_s seconds (times
+ * it_time_scale()). */
+void sit_serve_start_at(struct sit_serve *s, const char *sock, const char *const extra[],
+                        int wait_s);
+/* Does a server accept a connection on the socket at path? */
+bool sit_answers(const char *path);
 /* SIGTERM and wait; serve's exit code (-1: it did not exit normally), stderr in *err. */
 int sit_serve_stop(struct sit_serve *s, char **err);
 /* SIGKILL and reap. */
@@ -50,6 +56,11 @@ struct sit_ctr {
 	char id[65];
 	pid_t pid;
 };
+
+/* The limits the load and fault tests start their containers with (docker run options,
+ * the cgroup namespace the host's): memory 256m, memory+swap 1g, CPU quota 50000 of a
+ * 100000 us period, memory reservation 64m, CPU shares 512. */
+extern const char *const sit_limit_opts[];
 
 /* docker run -d (straight to dockerd) of the test image, labelled cglat.test=LABEL, with
  * extra options before the image. */
@@ -79,6 +90,9 @@ void sit_assert_kernel(pid_t pid, const struct sit_limits *want, const char *wha
 
 /* ---- requests ---- */
 
+/* The request POST /v1.41/containers/REF/update with json; its path is written in path
+ * (cap bytes, 256 are enough). */
+struct dh_request sit_update_request(char *path, size_t cap, const char *ref, const char *json);
 /* A connection to a socket (serve's or dockerd's) for update requests. */
 void sit_conn_init(struct dh_conn *c, const char *sock);
 /* POST /v1.41/containers/REF/update with json; the HTTP status, or -1 with the reason in

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_it.h"
 #include "helpers.h"
 
 #define MIB (1024LL * 1024)
@@ -406,21 +407,8 @@ static void view_limits(const char *name, struct limits_view *v)
 
 static void start_own_container(const char *const extra[])
 {
-	it_ensure_image();
 	snprintf(own_name, sizeof(own_name), "cglat-it-%d", (int)getpid());
-	const char *argv[32] = {"docker", "run",        "-d",        "--network",
-	                        "none",   "--cgroupns", "host",      "--name",
-	                        own_name, "--label",    "cglat.it=1"};
-	size_t n = 11;
-	for (size_t i = 0; extra[i]; i++)
-		argv[n++] = extra[i];
-	argv[n++] = IT_IMAGE;
-	argv[n] = NULL;
-	char *err = NULL;
-	int status = 0;
-	it_run(argv, 60, NULL, &err, &status, NULL);
-	cr_assert_eq(it_exit_code(status), 0, "docker run failed: %s", err);
-	free(err);
+	bit_start_container(own_name, extra);
 }
 
 /* Runs `cglat -n 2 -c NAME --format json`: both docker rows must show that it

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_it.h"
 #include "helpers.h"
 
 static char own_name[64];
@@ -106,51 +107,20 @@ static void assert_same(const struct view *before, const struct view *after)
 	                 after->memory_file);
 }
 
-static json_t *run_json(const char *const args[], char **err_out)
-{
-	char *out = NULL, *err = NULL;
-	int status = 0;
-	cr_assert_eq(it_cglat(args, &out, &err, &status, NULL), 0,
-	             "cglat did not finish in time; stderr:\n%s", err);
-	cr_assert_eq(it_exit_code(status), 0, "cglat exited %d; stderr:\n%s", it_exit_code(status),
-	             err);
-	json_error_t jerr;
-	json_t *root = json_loads(out, 0, &jerr);
-	cr_assert_not_null(root, "stdout is not JSON (%s): %.300s", jerr.text, out);
-	free(out);
-	*err_out = err;
-	return root;
-}
-
-/* The results row of path x resource x metric, or NULL. */
-static json_t *row_of(json_t *root, const char *path, const char *resource, const char *metric)
-{
-	size_t i;
-	json_t *r, *found = NULL;
-	json_array_foreach(json_object_get(root, "results"), i, r)
-	{
-		if (!strcmp(json_string_value(json_object_get(r, "path")), path) &&
-		    !strcmp(json_string_value(json_object_get(r, "resource")), resource) &&
-		    !strcmp(json_string_value(json_object_get(r, "metric")), metric))
-			found = r;
-	}
-	return found;
-}
-
 /* n samples, none invalid, for every path asked for and this resource; none for the
  * other resource when only one was asked for. */
 static void assert_rows(json_t *root, const char *resource, int n, const char *err)
 {
 	static const char *const paths[] = {"docker", "api", "direct"};
 	for (int p = 0; p < 3; p++) {
-		json_t *row = row_of(root, paths[p], resource, "request_to_write");
+		json_t *row = bit_row_of(root, paths[p], resource, "request_to_write");
 		cr_assert_not_null(row, "no %s %s row; stderr:\n%s", paths[p], resource, err);
 		cr_expect_eq(json_integer_value(json_object_get(row, "n")), n,
 		             "%s %s: n is not %d; stderr:\n%s", paths[p], resource, n, err);
 		cr_expect_eq(json_integer_value(json_object_get(row, "invalid")), 0,
 		             "%s %s: invalid samples; stderr:\n%s", paths[p], resource, err);
 		if (p < 2) {
-			row = row_of(root, paths[p], resource, "daemon_to_write");
+			row = bit_row_of(root, paths[p], resource, "daemon_to_write");
 			cr_expect(row && json_integer_value(json_object_get(row, "n")) == n,
 			          "%s %s: daemon_to_write is not %d samples", paths[p], resource,
 			          n);
@@ -182,7 +152,7 @@ Test(bench_cpus, every_path_changes_and_restores_nano_cpus)
 	                            own_name,   "--paths", "docker,api,direct",
 	                            "--format", "json",    NULL};
 	char *err = NULL;
-	json_t *root = run_json(args, &err);
+	json_t *root = bit_run_json(args, &err, NULL);
 	assert_rows(root, "cpu", 3, err);
 	assert_rows(root, "memory", 3, err);
 	assert_cleanup(root);
@@ -208,10 +178,12 @@ Test(bench_cpus, memory_alone_ignores_the_cpu_setting)
 	        "-n",           "3",     "--container", own_name, "--resources", "memory",
 	        "--cpu-period", "50000", "--format",    "json",   NULL};
 	char *err = NULL;
-	json_t *root = run_json(args, &err);
+	json_t *root = bit_run_json(args, &err, NULL);
 	assert_rows(root, "memory", 3, err);
-	cr_expect_null(row_of(root, "docker", "cpu", "request_to_write"), "a cpu row without cpu");
-	cr_expect_null(row_of(root, "direct", "cpu", "request_to_write"), "a cpu row without cpu");
+	cr_expect_null(bit_row_of(root, "docker", "cpu", "request_to_write"),
+	               "a cpu row without cpu");
+	cr_expect_null(bit_row_of(root, "direct", "cpu", "request_to_write"),
+	               "a cpu row without cpu");
 	assert_cleanup(root);
 	cr_expect_null(strstr(err, "warning"), "stderr:\n%s", err);
 

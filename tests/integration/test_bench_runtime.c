@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_it.h"
 #include "helpers.h"
 
 static char own_name[64];
@@ -30,21 +31,8 @@ TestSuite(bench_runtime, .fini = clean_up, .timeout = 120);
 
 static void start_own_container(const char *const limits[])
 {
-	it_ensure_image();
 	snprintf(own_name, sizeof(own_name), "cglat-it-rt-%d", (int)getpid());
-	const char *argv[32] = {"docker", "run",        "-d",        "--network",
-	                        "none",   "--cgroupns", "host",      "--name",
-	                        own_name, "--label",    "cglat.it=1"};
-	size_t n = 11;
-	for (size_t i = 0; limits[i]; i++)
-		argv[n++] = limits[i];
-	argv[n++] = IT_IMAGE;
-	argv[n] = NULL;
-	char *err = NULL;
-	int status = 0;
-	it_run(argv, 60, NULL, &err, &status, NULL);
-	cr_assert_eq(it_exit_code(status), 0, "docker run failed: %s", err);
-	free(err);
+	bit_start_container(own_name, limits);
 }
 
 /* What a user sees of the container's limits: Docker's record and the kernel's files. */
@@ -99,36 +87,6 @@ static void assert_same(const struct view *before, const struct view *after)
 		                 names[i], before->file[i], after->file[i]);
 }
 
-static json_t *run_json(const char *const args[], char **err_out, pid_t *pid)
-{
-	char *out = NULL, *err = NULL;
-	int status = 0;
-	cr_assert_eq(it_cglat(args, &out, &err, &status, pid), 0,
-	             "cglat did not finish in time; stderr:\n%s", err);
-	cr_assert_eq(it_exit_code(status), 0, "cglat exited %d; stderr:\n%s", it_exit_code(status),
-	             err);
-	json_error_t jerr;
-	json_t *root = json_loads(out, 0, &jerr);
-	cr_assert_not_null(root, "stdout is not JSON (%s): %.300s", jerr.text, out);
-	free(out);
-	*err_out = err;
-	return root;
-}
-
-static json_t *row_of(json_t *root, const char *path, const char *resource, const char *metric)
-{
-	size_t i;
-	json_t *r, *found = NULL;
-	json_array_foreach(json_object_get(root, "results"), i, r)
-	{
-		if (!strcmp(json_string_value(json_object_get(r, "path")), path) &&
-		    !strcmp(json_string_value(json_object_get(r, "resource")), resource) &&
-		    !strcmp(json_string_value(json_object_get(r, "metric")), metric))
-			found = r;
-	}
-	return found;
-}
-
 /* runtime and direct: n samples, none invalid, on both resources; no daemon_to_write on
  * the runtime path, which has no daemon. */
 static void assert_runtime_rows(json_t *root, int n, const char *err)
@@ -139,7 +97,7 @@ static void assert_runtime_rows(json_t *root, int n, const char *err)
 	for (int p = 0; p < 2; p++)
 		for (int r = 0; r < 2; r++) {
 			for (int m = 0; m < 2; m++) {
-				json_t *row = row_of(root, paths[p], resources[r], metrics[m]);
+				json_t *row = bit_row_of(root, paths[p], resources[r], metrics[m]);
 				cr_assert_not_null(row, "no %s %s %s row; stderr:\n%s", paths[p],
 				                   resources[r], metrics[m], err);
 				cr_expect_eq(json_integer_value(json_object_get(row, "n")), n,
@@ -149,7 +107,7 @@ static void assert_runtime_rows(json_t *root, int n, const char *err)
 				             "%s %s %s: invalid samples; stderr:\n%s", paths[p],
 				             resources[r], metrics[m], err);
 			}
-			cr_expect_null(row_of(root, paths[p], resources[r], "daemon_to_write"),
+			cr_expect_null(bit_row_of(root, paths[p], resources[r], "daemon_to_write"),
 			               "%s has no daemon, yet a daemon_to_write row", paths[p]);
 		}
 	cr_expect_eq(json_integer_value(json_object_get(root, "invalid_samples")), 0);
@@ -171,7 +129,7 @@ Test(bench_runtime, made_container_every_sample_is_the_runtimes_write)
 	                            "--format", "json", NULL};
 	char *err = NULL;
 	pid_t pid = 0;
-	json_t *root = run_json(args, &err, &pid);
+	json_t *root = bit_run_json(args, &err, &pid);
 	assert_runtime_rows(root, 3, err);
 	json_t *cleanup = json_object_get(root, "cleanup");
 	cr_expect_eq(json_integer_value(json_object_get(cleanup, "containers_removed")), 1);
@@ -245,7 +203,7 @@ static void bench_and_compare(const char *const limits[])
 	                            own_name,   "--paths", "runtime,direct",
 	                            "--format", "json",    NULL};
 	char *err = NULL;
-	json_t *root = run_json(args, &err, NULL);
+	json_t *root = bit_run_json(args, &err, NULL);
 	assert_runtime_rows(root, 3, err);
 	json_t *c = json_object_get(root, "container");
 	cr_expect(json_is_false(json_object_get(c, "created")));

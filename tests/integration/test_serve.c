@@ -16,8 +16,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,105 +27,21 @@
 #include <unistd.h>
 
 #include "helpers.h"
-
-extern char **environ;
+#include "serve_it.h"
 
 #define BUSYBOX_IMAGE "cglat-serve-busybox:test"
 
 /* ---------------------------------------------------------------- serve */
 
-struct serve {
-	struct it_proc p;
-	char sock[108];
-	bool running;
-};
-
 static int serve_seq;
 
-static bool answers(const char *path)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Starts cglat serve --listen sock EXTRA... and waits until it answers. */
-static void serve_start_at(struct serve *s, const char *sock, const char *const extra[])
-{
-	memset(s, 0, sizeof(*s));
-	snprintf(s->sock, sizeof(s->sock), "%s", sock);
-	const char *argv[32] = {CGLAT_BIN, "serve", "--listen", s->sock};
-	size_t n = 4;
-	for (size_t i = 0; extra && extra[i]; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	cr_assert_eq(it_spawn(argv, &s->p), 0);
-	s->running = true;
-	for (int i = 0; i < 500; i++) {
-		if (answers(s->sock))
-			return;
-		it_drain(&s->p);
-		int st;
-		if (waitpid(s->p.pid, &st, WNOHANG) == s->p.pid) {
-			s->running = false;
-			it_drain(&s->p);
-			cr_assert_fail("cglat serve exited (status %d) before it answered: %.*s",
-			               st, (int)s->p.len[1], s->p.buf[1] ? s->p.buf[1] : "");
-		}
-		usleep(20000);
-	}
-	cr_assert_fail("cglat serve does not answer on %s after 10 s", s->sock);
-}
-
-static void serve_start(struct serve *s, const char *const extra[])
+/* Starts cglat serve --listen /tmp/cglat-serve-PID-N.sock EXTRA... and waits until it
+ * answers. */
+static void serve_start(struct sit_serve *s, const char *const extra[])
 {
 	char sock[108];
 	snprintf(sock, sizeof(sock), "/tmp/cglat-serve-%d-%d.sock", (int)getpid(), ++serve_seq);
-	serve_start_at(s, sock, extra);
-}
-
-/* SIGTERM; returns serve's exit code, its stderr in *err (may be NULL). */
-static int serve_stop(struct serve *s, char **err)
-{
-	if (!s->running)
-		return -1;
-	kill(s->p.pid, SIGTERM);
-	int status = 0;
-	char *e = NULL;
-	it_wait(&s->p, 30, NULL, &e, &status);
-	s->running = false;
-	if (err)
-		*err = e;
-	else
-		free(e);
-	return it_exit_code(status);
-}
-
-/* `docker ARGS...` with DOCKER_HOST=unix://sock (sock NULL: straight to dockerd). */
-static int docker_at(const char *sock, char **out, char **err, ...)
-{
-	const char *argv[64];
-	size_t n = 0;
-	char host[160];
-	if (sock) {
-		snprintf(host, sizeof(host), "DOCKER_HOST=unix://%s", sock);
-		argv[n++] = "env";
-		argv[n++] = host;
-	}
-	argv[n++] = "docker";
-	va_list ap;
-	va_start(ap, err);
-	for (const char *a; (a = va_arg(ap, const char *));)
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	int status = 0;
-	if (it_run(argv, 90, out, err, &status, NULL) < 0)
-		return -1;
-	return it_exit_code(status);
+	sit_serve_start_at(s, sock, extra, 10);
 }
 
 /* Starts `docker ARGS...` through sock, stdin from the file at in_path (NULL:
@@ -142,33 +56,7 @@ static void docker_spawn(const char *sock, const char *in_path, struct it_proc *
 	for (size_t i = 0; args[i]; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	memset(p, 0, sizeof(*p));
-	int out[2], err[2];
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in_path ? in_path : "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawnattr_t attr;
-	posix_spawnattr_init(&attr);
-	sigset_t none, defaults;
-	sigemptyset(&none);
-	sigfillset(&defaults);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defaults);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int rc = posix_spawnp(&p->pid, "env", &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	cr_assert_eq(rc, 0, "cannot start docker: %s", strerror(rc));
-	close(out[1]);
-	close(err[1]);
-	p->fd[0] = out[0];
-	p->fd[1] = err[0];
-	fcntl(p->fd[0], F_SETFL, O_NONBLOCK);
-	fcntl(p->fd[1], F_SETFL, O_NONBLOCK);
+	cr_assert_eq(it_spawn_in(argv, in_path, p), 0, "cannot start docker: %s", strerror(errno));
 }
 
 static bool still_running(pid_t pid)
@@ -198,7 +86,7 @@ static bool wait_output(struct it_proc *p, const char *text, double timeout_s)
 /* A local image holding /bin/busybox (busybox-static), imported once. */
 static void ensure_busybox_image(void)
 {
-	if (docker_at(NULL, NULL, NULL, "image", "inspect", BUSYBOX_IMAGE, NULL) == 0)
+	if (sit_docker_at(NULL, NULL, NULL, "image", "inspect", BUSYBOX_IMAGE, NULL) == 0)
 		return;
 	char dir[] = "/tmp/cglat-serve-bb-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
@@ -212,8 +100,8 @@ static void ensure_busybox_image(void)
 	cr_assert_eq(it_run(mk, 30, NULL, NULL, &st, NULL), 0);
 	cr_assert_eq(it_exit_code(st), 0);
 	char *err = NULL;
-	cr_assert_eq(docker_at(NULL, NULL, &err, "import", "--change",
-	                       "CMD [\"/bin/busybox\", \"sh\"]", tar, BUSYBOX_IMAGE, NULL),
+	cr_assert_eq(sit_docker_at(NULL, NULL, &err, "import", "--change",
+	                           "CMD [\"/bin/busybox\", \"sh\"]", tar, BUSYBOX_IMAGE, NULL),
 	             0, "docker import failed: %s", err);
 	free(err);
 	const char *rm[] = {"rm", "-rf", dir, tar, NULL};
@@ -229,7 +117,7 @@ static char *container_name(const char *what)
 
 static void remove_container(const char *name)
 {
-	docker_at(NULL, NULL, NULL, "rm", "-f", name, NULL);
+	sit_docker_at(NULL, NULL, NULL, "rm", "-f", name, NULL);
 }
 
 /* docker run -d IMAGE CMD... straight to dockerd; the name is the test's. */
@@ -237,13 +125,31 @@ static void run_detached(const char *name, const char *image, const char *cmd)
 {
 	remove_container(name);
 	char *err = NULL;
-	int rc = cmd ? docker_at(NULL, NULL, &err, "run", "-d", "--network", "none", "--label",
-	                         "cglat.test=serve", "--name", name, image, "/bin/busybox", "sh",
-	                         "-c", cmd, NULL)
-	             : docker_at(NULL, NULL, &err, "run", "-d", "--network", "none", "--label",
-	                         "cglat.test=serve", "--name", name, image, NULL);
+	int rc = cmd ? sit_docker_at(NULL, NULL, &err, "run", "-d", "--network", "none", "--label",
+	                             "cglat.test=serve", "--name", name, image, "/bin/busybox",
+	                             "sh", "-c", cmd, NULL)
+	             : sit_docker_at(NULL, NULL, &err, "run", "-d", "--network", "none", "--label",
+	                             "cglat.test=serve", "--name", name, image, NULL);
 	cr_assert_eq(rc, 0, "docker run %s failed: %s", image, err);
 	free(err);
+}
+
+/* An idle container of the test image named after what (it prints nothing), and a serve
+ * of its own; the container's name (malloc'd). */
+static char *idle_container_and_serve(const char *what, struct sit_serve *s)
+{
+	it_ensure_image();
+	char *name = container_name(what);
+	run_detached(name, IT_IMAGE, NULL);
+	serve_start(s, NULL);
+	return name;
+}
+
+/* Starts `docker logs -f NAME` through serve's socket sock. */
+static void follow_logs(const char *sock, const char *name, struct it_proc *p)
+{
+	const char *args[] = {"logs", "-f", name, NULL};
+	docker_spawn(sock, NULL, p, args);
 }
 
 /* ---------------------------------------------------------------- raw HTTP */
@@ -452,11 +358,8 @@ TestSuite(serve, .timeout = 180);
  * straight to dockerd. */
 Test(serve, cli_answers_equal_direct)
 {
-	it_ensure_image();
-	char *name = container_name("cli");
-	run_detached(name, IT_IMAGE, NULL);
-	struct serve s;
-	serve_start(&s, NULL);
+	struct sit_serve s;
+	char *name = idle_container_and_serve("cli", &s);
 	const char *cmds[][8] = {
 	        {"version", NULL},
 	        {"inspect", name, NULL},
@@ -477,8 +380,10 @@ Test(serve, cli_answers_equal_direct)
 			const char *a[8] = {0};
 			for (int i = 0; cmds[c][i]; i++)
 				a[i] = cmds[c][i];
-			int rv = docker_at(s.sock, &via, NULL, a[0], a[1], a[2], a[3], a[4], NULL);
-			int rd = docker_at(NULL, &direct, NULL, a[0], a[1], a[2], a[3], a[4], NULL);
+			int rv = sit_docker_at(s.sock, &via, NULL, a[0], a[1], a[2], a[3], a[4],
+			                       NULL);
+			int rd = sit_docker_at(NULL, &direct, NULL, a[0], a[1], a[2], a[3], a[4],
+			                       NULL);
 			cr_assert_eq(rv, 0, "docker %s through serve failed", a[0]);
 			cr_assert_eq(rd, 0);
 			if (strcmp(cmds[c][0], "info") == 0) {
@@ -493,7 +398,7 @@ Test(serve, cli_answers_equal_direct)
 		free(via);
 		free(direct);
 	}
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	remove_container(name);
 	free(name);
 }
@@ -507,11 +412,10 @@ Test(serve, logs_follow_streams)
 	run_detached(name, BUSYBOX_IMAGE,
 	             "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i+1)); "
 	             "/bin/busybox sleep 0.05; done");
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	struct it_proc p;
-	const char *args[] = {"logs", "-f", name, NULL};
-	docker_spawn(s.sock, NULL, &p, args);
+	follow_logs(s.sock, name, &p);
 	cr_assert(wait_output(&p, "line5\n", 20), "docker logs -f through serve printed: %.*s",
 	          (int)p.len[0], p.buf[0] ? p.buf[0] : "");
 	/* It follows: lines keep coming while the container prints. */
@@ -535,7 +439,7 @@ Test(serve, logs_follow_streams)
 	free(expect);
 	free(out);
 	free(err);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	free(name);
 }
 
@@ -543,14 +447,10 @@ Test(serve, logs_follow_streams)
  * when the container is removed. */
 Test(serve, logs_follow_silent_container)
 {
-	it_ensure_image();
-	char *name = container_name("silent");
-	run_detached(name, IT_IMAGE, NULL);
-	struct serve s;
-	serve_start(&s, NULL);
+	struct sit_serve s;
+	char *name = idle_container_and_serve("silent", &s);
 	struct it_proc p;
-	const char *args[] = {"logs", "-f", name, NULL};
-	docker_spawn(s.sock, NULL, &p, args);
+	follow_logs(s.sock, name, &p);
 	sleep(2);
 	cr_assert(still_running(p.pid), "docker logs -f of a silent container ended");
 	remove_container(name);
@@ -560,7 +460,7 @@ Test(serve, logs_follow_silent_container)
 	             "docker logs -f did not end when the container was removed");
 	cr_expect_eq(it_exit_code(status), 0, "%s", err);
 	free(err);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	free(name);
 }
 
@@ -590,7 +490,7 @@ Test(serve, run_interactive_hijack)
 	char *path = it_strf("/tmp/cglat-serve-in-%d", (int)getpid());
 	size_t size = 1u << 20;
 	char *data = make_input(path, size);
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	struct it_proc p;
 	const char *args[] = {"run",
@@ -623,7 +523,7 @@ Test(serve, run_interactive_hijack)
 	cr_expect_eq(atol(out), (long)size, "wc -c said %s", out);
 	free(out);
 	free(err);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	unlink(path);
 	free(path);
 	free(data);
@@ -636,12 +536,12 @@ Test(serve, exec_cp_events_stats)
 	ensure_busybox_image();
 	char *name = container_name("exec");
 	run_detached(name, BUSYBOX_IMAGE, "while true; do /bin/busybox sleep 1; done");
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	double since = it_now();
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(docker_at(s.sock, &out, &err, "exec", name, "/bin/busybox", "echo", "exec-ok",
-	                       NULL),
+	cr_assert_eq(sit_docker_at(s.sock, &out, &err, "exec", name, "/bin/busybox", "echo",
+	                           "exec-ok", NULL),
 	             0, "%s", err);
 	cr_expect_str_eq(out, "exec-ok\n");
 	free(out);
@@ -660,9 +560,10 @@ Test(serve, exec_cp_events_stats)
 	free(err);
 
 	char *dst = it_strf("%s:/copied", name), *back = it_strf("%s.back", path);
-	cr_assert_eq(docker_at(s.sock, NULL, &err, "cp", path, dst, NULL), 0, "cp in: %s", err);
+	cr_assert_eq(sit_docker_at(s.sock, NULL, &err, "cp", path, dst, NULL), 0, "cp in: %s", err);
 	free(err);
-	cr_assert_eq(docker_at(s.sock, NULL, &err, "cp", dst, back, NULL), 0, "cp out: %s", err);
+	cr_assert_eq(sit_docker_at(s.sock, NULL, &err, "cp", dst, back, NULL), 0, "cp out: %s",
+	             err);
 	free(err);
 	FILE *f = fopen(back, "r");
 	cr_assert_not_null(f);
@@ -673,8 +574,8 @@ Test(serve, exec_cp_events_stats)
 	cr_expect(memcmp(got, data, 3u << 20) == 0, "docker cp through serve changed the file");
 	free(got);
 
-	cr_assert_eq(docker_at(s.sock, &out, &err, "stats", "--no-stream", "--format", "{{.Name}}",
-	                       name, NULL),
+	cr_assert_eq(sit_docker_at(s.sock, &out, &err, "stats", "--no-stream", "--format",
+	                           "{{.Name}}", name, NULL),
 	             0, "%s", err);
 	char *line = it_strf("%s\n", name);
 	cr_expect_str_eq(out, line);
@@ -684,21 +585,21 @@ Test(serve, exec_cp_events_stats)
 
 	char *since_s = it_strf("%.3f", since), *until_s = it_strf("%.3f", it_now() + 1);
 	char *filter = it_strf("container=%s", name);
-	cr_assert_eq(docker_at(s.sock, &out, &err, "events", "--since", since_s, "--until", until_s,
-	                       "--filter", filter, "--format", "{{.Action}}", NULL),
+	cr_assert_eq(sit_docker_at(s.sock, &out, &err, "events", "--since", since_s, "--until",
+	                           until_s, "--filter", filter, "--format", "{{.Action}}", NULL),
 	             0, "%s", err);
 	cr_expect(strstr(out, "exec_start"), "docker events through serve: %s", out);
 	cr_expect(strstr(out, "archive-path") || strstr(out, "extract-to-dir"), "%s", out);
 	char *direct = NULL;
-	cr_assert_eq(docker_at(NULL, &direct, NULL, "events", "--since", since_s, "--until",
-	                       until_s, "--filter", filter, "--format", "{{.Action}}", NULL),
+	cr_assert_eq(sit_docker_at(NULL, &direct, NULL, "events", "--since", since_s, "--until",
+	                           until_s, "--filter", filter, "--format", "{{.Action}}", NULL),
 	             0);
 	cr_expect_str_eq(out, direct);
 	free(out);
 	free(err);
 	free(direct);
 
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	remove_container(name);
 	unlink(path);
 	unlink(back);
@@ -717,7 +618,7 @@ Test(serve, exec_cp_events_stats)
 Test(serve, keep_alive_many_requests)
 {
 	it_ensure_image();
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	int fd = sock_connect(s.sock);
 	struct reader r;
@@ -782,14 +683,14 @@ Test(serve, keep_alive_many_requests)
 	free(chunks);
 	free(del);
 	free(name);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* Requests dockerd answers in its own way (path cleaning, unknown routes, percent
  * escapes) are relayed unchanged: the same status and body as straight to dockerd. */
 Test(serve, odd_paths_answered_as_dockerd_does)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	const char *targets[] = {
 	        "/containers/../version",
@@ -826,14 +727,14 @@ Test(serve, odd_paths_answered_as_dockerd_does)
 	          r.body);
 	close(fd);
 	free(r.body);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* A request head over 64 KiB: 431 and the connection closed; one just under is
  * relayed. */
 Test(serve, oversized_head_431)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	size_t big = 70000;
 	char *pad = malloc(big + 1);
@@ -874,13 +775,13 @@ Test(serve, oversized_head_431)
 	free(body);
 	free(req);
 	free(pad);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* Bytes that are not HTTP: 400 with a Docker-style body, and the connection closed. */
 Test(serve, garbage_400)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	const char *bad[] = {
 	        "GARBAGE\r\n\r\n",
@@ -906,13 +807,13 @@ Test(serve, garbage_400)
 	}
 	/* serve still works. */
 	cr_assert_eq(exchange(s.sock, "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n", NULL), 200);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* An update body over 1 MiB: 413, announced or chunked. */
 Test(serve, oversized_update_body_413)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	int fd = sock_connect(s.sock);
 	send_str(fd, "POST /v1.41/containers/x/update HTTP/1.1\r\nHost: docker\r\n"
@@ -936,14 +837,14 @@ Test(serve, oversized_update_body_413)
 	cr_assert_eq(read_answer(&r, false, 20), 413);
 	close(fd);
 	free(r.body);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* A client that stops in the middle of a request is answered 408 and dropped
  * (--client-timeout 2); an idle kept-alive connection is not. */
 Test(serve, slow_clients_time_out)
 {
-	struct serve s;
+	struct sit_serve s;
 	const char *extra[] = {"--client-timeout", "2", NULL};
 	serve_start(&s, extra);
 	/* An incomplete head. */
@@ -1005,7 +906,7 @@ Test(serve, slow_clients_time_out)
 	cr_assert_eq(read_answer(&r, false, 20), 200);
 	close(fd);
 	free(r.body);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 struct client_job {
@@ -1042,7 +943,7 @@ static void *client_thread(void *arg)
  * at the same time: every request answered. */
 Test(serve, concurrent_clients)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	enum { THREADS = 24, CLIS = 16 };
 	pthread_t t[THREADS];
@@ -1069,26 +970,23 @@ Test(serve, concurrent_clients)
 		cr_expect_eq(it_exit_code(status), 0, "docker ps %d: %s", i, err);
 		free(err);
 	}
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 }
 
 /* docker update through serve is answered, and Docker's record has the value. */
 Test(serve, update_through_serve)
 {
-	it_ensure_image();
-	char *name = container_name("update");
-	run_detached(name, IT_IMAGE, NULL);
-	struct serve s;
-	serve_start(&s, NULL);
+	struct sit_serve s;
+	char *name = idle_container_and_serve("update", &s);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(docker_at(s.sock, &out, &err, "update", "--memory", "96m", "--memory-swap",
-	                       "192m", name, NULL),
+	cr_assert_eq(sit_docker_at(s.sock, &out, &err, "update", "--memory", "96m", "--memory-swap",
+	                           "192m", name, NULL),
 	             0, "docker update through serve: %s", err);
 	free(out);
 	free(err);
-	cr_assert_eq(
-	        docker_at(NULL, &out, NULL, "inspect", "-f", "{{.HostConfig.Memory}}", name, NULL),
-	        0);
+	cr_assert_eq(sit_docker_at(NULL, &out, NULL, "inspect", "-f", "{{.HostConfig.Memory}}",
+	                           name, NULL),
+	             0);
 	cr_expect_eq(atoll(out), 96LL << 20, "Docker's record: %s", out);
 	free(out);
 	/* GET /cglat/v1/stats is serve's own, JSON. */
@@ -1097,7 +995,7 @@ Test(serve, update_through_serve)
 	             200);
 	cr_expect_eq(body[0], '{', "stats: %s", body);
 	free(body);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	remove_container(name);
 	free(name);
 }
@@ -1105,7 +1003,7 @@ Test(serve, update_through_serve)
 /* The socket: mode 0660, owner root, group docker when that group exists. */
 Test(serve, socket_mode_owner_group)
 {
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	struct stat st;
 	cr_assert_eq(lstat(s.sock, &st), 0);
@@ -1114,7 +1012,7 @@ Test(serve, socket_mode_owner_group)
 	cr_expect_eq(st.st_uid, 0);
 	struct group *g = getgrnam("docker");
 	cr_expect_eq(st.st_gid, g ? g->gr_gid : 0, "group %u", (unsigned)st.st_gid);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	cr_expect_neq(lstat(s.sock, &st), 0, "the socket is left after serve stopped");
 }
 
@@ -1124,14 +1022,14 @@ Test(serve, makes_and_removes_its_directory)
 	char *dir = it_strf("/run/cglat-test-%d", (int)getpid());
 	char *sock = it_strf("%s/docker.sock", dir);
 	rmdir(dir);
-	struct serve s;
-	serve_start_at(&s, sock, NULL);
+	struct sit_serve s;
+	sit_serve_start_at(&s, sock, NULL, 10);
 	struct stat st;
 	cr_assert_eq(lstat(dir, &st), 0);
 	cr_expect(S_ISDIR(st.st_mode));
 	cr_expect_eq(st.st_mode & 07777, 0755, "mode %04o", (unsigned)(st.st_mode & 07777));
 	cr_expect_eq(st.st_uid, 0);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	cr_expect_neq(lstat(sock, &st), 0, "the socket is left");
 	cr_expect_neq(lstat(dir, &st), 0, "the directory serve made is left");
 	rmdir(dir);
@@ -1149,22 +1047,19 @@ Test(serve, stale_socket_replaced)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd); /* the file stays, nobody listens */
-	cr_assert(!answers(sock));
-	struct serve s;
-	serve_start_at(&s, sock, NULL);
+	cr_assert(!sit_answers(sock));
+	struct sit_serve s;
+	sit_serve_start_at(&s, sock, NULL, 10);
 	cr_assert_eq(exchange(sock, "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n", NULL), 200);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	/* The same after a real serve is SIGKILLed. */
-	serve_start_at(&s, sock, NULL);
-	kill(s.p.pid, SIGKILL);
-	int status;
-	it_wait(&s.p, 10, NULL, NULL, &status);
-	s.running = false;
+	sit_serve_start_at(&s, sock, NULL, 10);
+	sit_serve_kill(&s);
 	struct stat st;
 	cr_assert_eq(lstat(sock, &st), 0, "a SIGKILLed serve leaves its socket");
-	serve_start_at(&s, sock, NULL);
+	sit_serve_start_at(&s, sock, NULL, 10);
 	cr_assert_eq(exchange(sock, "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n", NULL), 200);
-	cr_assert_eq(serve_stop(&s, NULL), 0);
+	cr_assert_eq(sit_serve_stop(&s, NULL), 0);
 	free(sock);
 }
 
@@ -1186,7 +1081,7 @@ Test(serve, refuses_live_socket_and_other_files)
 	cr_expect_eq(it_exit_code(status), 1);
 	cr_expect(strstr(err, "already listening"), "%s", err);
 	free(err);
-	cr_expect(answers(sock), "the live server's socket was touched");
+	cr_expect(sit_answers(sock), "the live server's socket was touched");
 	close(lfd);
 	unlink(sock);
 
@@ -1207,7 +1102,7 @@ Test(serve, refuses_live_socket_and_other_files)
 	cr_expect(strstr(err, "dockerd's own socket") || strstr(err, "already listening"), "%s",
 	          err);
 	free(err);
-	cr_expect(answers("/var/run/docker.sock"));
+	cr_expect(sit_answers("/var/run/docker.sock"));
 	free(sock);
 }
 
@@ -1257,7 +1152,7 @@ Test(serve, checks_before_anything)
 Test(serve, sigterm_finishes_in_flight)
 {
 	ensure_busybox_image();
-	struct serve s;
+	struct sit_serve s;
 	serve_start(&s, NULL);
 	int idle = sock_connect(s.sock);
 	struct reader r;
@@ -1287,7 +1182,7 @@ Test(serve, sigterm_finishes_in_flight)
 	cr_expect(closes(idle, 3), "an idle connection stayed open after SIGTERM");
 	close(idle);
 	usleep(300000);
-	cr_expect(!answers(s.sock), "serve still accepts after SIGTERM");
+	cr_expect(!sit_answers(s.sock), "serve still accepts after SIGTERM");
 	char *out = NULL, *err = NULL;
 	int status = 0;
 	cr_assert_eq(it_wait(&p, 30, &out, &err, &status), 0);
@@ -1312,19 +1207,15 @@ Test(serve, sigterm_finishes_in_flight)
  * waits the grace period (10 s), then closes it, and exits 0. */
 Test(serve, sigterm_bounded_by_grace)
 {
-	it_ensure_image();
-	char *name = container_name("grace");
-	run_detached(name, IT_IMAGE, NULL);
-	struct serve s;
-	serve_start(&s, NULL);
+	struct sit_serve s;
+	char *name = idle_container_and_serve("grace", &s);
 	struct it_proc p;
-	const char *args[] = {"logs", "-f", name, NULL};
-	docker_spawn(s.sock, NULL, &p, args);
+	follow_logs(s.sock, name, &p);
 	sleep(1);
 	cr_assert(still_running(p.pid));
 	uint64_t t0 = it_mono_ns();
 	char *err = NULL;
-	cr_assert_eq(serve_stop(&s, &err), 0, "%s", err);
+	cr_assert_eq(sit_serve_stop(&s, &err), 0, "%s", err);
 	double took = (double)(it_mono_ns() - t0) / 1e9;
 	cr_expect(took > 9 && took < 20, "serve stopped after %.1f s", took);
 	cr_expect(strstr(err, "still busy"), "%s", err);

@@ -56,26 +56,11 @@ static void clean_and_dockerd(void)
 
 TestSuite(serve_faults, .init = clean, .fini = clean_and_dockerd, .timeout = 600);
 
-static const char *const base_opts[] = {"--cgroupns=host",
-                                        "--memory",
-                                        "256m",
-                                        "--memory-swap",
-                                        "1g",
-                                        "--cpu-period",
-                                        "100000",
-                                        "--cpu-quota",
-                                        "50000",
-                                        "--memory-reservation",
-                                        "64m",
-                                        "--cpu-shares",
-                                        "512",
-                                        NULL};
-
 static void make(struct sit_ctr *c, const char *what, int i)
 {
 	char name[96];
 	snprintf(name, sizeof(name), "cglat-sf-%s%d-%d", what, i, (int)getpid());
-	sit_run(c, LABEL, name, base_opts);
+	sit_run(c, LABEL, name, sit_limit_opts);
 }
 
 /* One update through a new connection: its status (-1: no whole answer), body in *body. */

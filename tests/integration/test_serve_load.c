@@ -196,24 +196,10 @@ TestSuite(serve_load, .init = clean, .fini = clean, .timeout = 900);
 Test(serve_load, sixteen_clients_hundred_updates_eight_containers)
 {
 	it_ensure_image();
-	static const char *const opts[] = {"--cgroupns=host",
-	                                   "--memory",
-	                                   "256m",
-	                                   "--memory-swap",
-	                                   "1g",
-	                                   "--cpu-period",
-	                                   "100000",
-	                                   "--cpu-quota",
-	                                   "50000",
-	                                   "--cpu-shares",
-	                                   "512",
-	                                   "--memory-reservation",
-	                                   "64m",
-	                                   NULL};
 	for (int i = 0; i < NCTR; i++) {
 		char name[96];
 		snprintf(name, sizeof(name), "cglat-sl-load%d-%d", i, (int)getpid());
-		sit_run(&ctr[i], LABEL, name, opts);
+		sit_run(&ctr[i], LABEL, name, sit_limit_opts);
 	}
 	struct sit_serve s;
 	sit_serve_start(&s, "load", NULL);

@@ -23,9 +23,8 @@
 
 #include "docker_http.h"
 #include "helpers.h"
+#include "serve_it.h"
 #include "serve_update.h"
-
-#define DOCKER_SOCK "/var/run/docker.sock"
 
 struct ctr {
 	char id[65], name[64];
@@ -64,15 +63,7 @@ static struct ctr run_container(const char *tag, const char *const extra[])
 
 static void remove_containers(void)
 {
-	char *out = NULL;
-	if (it_docker(&out, NULL, "ps", "-aq", "--filter", "label=cglat.test=serve_update", NULL) ==
-	            0 &&
-	    out) {
-		for (char *save = NULL, *id = strtok_r(out, "\n", &save); id;
-		     id = strtok_r(NULL, "\n", &save))
-			it_docker(NULL, NULL, "rm", "-f", id, NULL);
-	}
-	free(out);
+	sit_remove_labelled("serve_update");
 }
 
 TestSuite(serve_update, .init = remove_containers, .fini = remove_containers, .timeout = 180);
@@ -132,14 +123,9 @@ static struct answer handle(struct serve_updates *u, const char *ref, const char
 static struct answer dockerd(const char *ref, const char *json)
 {
 	struct dh_conn c;
-	dh_init(&c, DOCKER_SOCK, 5000, 60000, 1 << 20);
+	dh_init(&c, SIT_DOCKER_SOCK, 5000, 60000, 1 << 20);
 	char path[300];
-	snprintf(path, sizeof(path), "/v1.41/containers/%s/update", ref);
-	struct dh_request rq = {.method = DH_POST,
-	                        .path = path,
-	                        .content_type = "application/json",
-	                        .body = json,
-	                        .len = strlen(json)};
+	struct dh_request rq = sit_update_request(path, sizeof(path), ref, json);
 	struct cg_err err;
 	cr_assert_eq(dh_request(&c, &rq, &err), 0, "%s", err.msg);
 	struct answer a = {.status = (int)c.resp.status};
@@ -405,7 +391,7 @@ static void *pump_main(void *arg)
 {
 	struct pump *p = arg;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", DOCKER_SOCK);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", SIT_DOCKER_SOCK);
 	int up = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (up >= 0 && connect(up, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		pthread_mutex_lock(&p->f->mu);
