@@ -49,3 +49,18 @@ build_example() {
 		$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --cflags --libs cglat) \
 		-Wl,-rpath,"$libdir" -o "$out"
 }
+
+# hyperfine runs one command's runs, then the other's, so a drift of the machine between
+# the two blocks (dockerd's own work, another job) lands on one side of a ratio. A pair is
+# therefore measured in 4 rounds that swap which goes first, runs/4 each after 3 warm-ups;
+# the rounds' JSON exports are PREFIX-1.json .. PREFIX-4.json, to pool (pooled_medians in
+# the perf scripts' Python).
+paired_rounds() { # prefix runs command-a command-b
+	local prefix="$1" runs="$2" a="$3" b="$4" r
+	local per=$(( (runs + 3) / 4 ))
+	for r in 1 2 3 4; do
+		if [ $((r % 2)) -eq 1 ]; then set -- "$a" "$b"; else set -- "$b" "$a"; fi
+		hyperfine -N --style none --warmup 3 --runs "$per" --export-json "$prefix-$r.json" \
+			"$1" "$2" >/dev/null
+	done
+}

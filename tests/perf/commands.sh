@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # What cglat costs as a command, the way a user or an autoscaler meets it: whole-process
 # times with hyperfine (medians), on one container made for the run, each pair measured
-# back to back in this one run (hyperfine runs one command's runs, then the other's);
+# side by side in this one run (in rounds that swap which command goes first);
 # the same change made from C through libcglat; the tracing commands' compile, attach
 # and detach. Each target is judged (met / NOT met); the exit status says only whether
 # the measuring worked, so that a slow machine does not fail CI.
 #
 # Usage: tests/perf/commands.sh [--runs N] [--markdown FILE]
-#   --runs N         runs per command (default 30, after 5 warm-up runs)
+#   --runs N         runs per command (default 30; a pair in 4 rounds of 3 warm-ups + N/4,
+#                    a single command after 5 warm-up runs)
 #   --markdown FILE  also write the table as Markdown (README's figures come from it)
 # Needs root, dockerd, hyperfine and a built tree (scripts/setup.sh).
 set -euo pipefail
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) [ $# -ge 2 ] || { echo "commands.sh: --runs needs a number" >&2; exit 2; }; runs="$2"; shift 2 ;;
 	--markdown) [ $# -ge 2 ] || { echo "commands.sh: --markdown needs a file" >&2; exit 2; }; markdown="$2"; shift 2 ;;
-	-h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "commands.sh: unknown option $1; see --help" >&2; exit 2 ;;
 	esac
 done
@@ -48,10 +49,14 @@ id="$ct_id" file="$ct_memfile" cgpath="$ct_cgpath"
 # The example program, built against an installed libcglat as a user would.
 build_example "$prefix" "$work/set_limits"
 
-bench() { # label, commands...: medians (ms) into $work/<label>.json
+bench() { # label, one command or a pair: their runs into $work/<label>-<round>.json
 	local label="$1"
 	shift
-	hyperfine -N --style none --warmup 5 --runs "$runs" --export-json "$work/$label.json" "$@" >/dev/null
+	if [ $# -eq 2 ]; then
+		paired_rounds "$work/$label" "$runs" "$1" "$2"
+	else
+		hyperfine -N --style none --warmup 5 --runs "$runs" --export-json "$work/$label-1.json" "$1" >/dev/null
+	fi
 }
 
 echo "cglat commands, whole process, medians of $runs runs (hyperfine), container $name ($(cut -c1-12 <<<"$id"))"
@@ -73,8 +78,11 @@ for _ in 1 2 3 4 5; do
 done
 rss_kb="$(printf '%s\n' "${rss[@]}" | sort -n | sed -n 3p)"
 
-python3 - "$work" "$rss_kb" "$markdown" "$build/" "$cgpath" "$file" "$name" "$lib_ns" <<'EOF'
+python3 - "$work" "$rss_kb" "$markdown" "$build/" "$cgpath" "$file" "$name" "$lib_ns" "$here/tests/perf" <<'EOF'
 import json, sys
+sys.dont_write_bytecode = True  # nothing written into the tree
+sys.path.insert(0, sys.argv[9])
+from pooled import pooled_medians
 work, rss_kb, markdown = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lib_ns = int(sys.argv[8] or 0)
 short = [(sys.argv[4], ""), (sys.argv[5], "PATH"), (sys.argv[6], "FILE"), (sys.argv[7], "NAME"), (work + "/", "")]
@@ -83,7 +91,7 @@ def shorten(c):
         c = c.replace(long, token)
     return c
 def medians(label):
-    return [(shorten(r["command"]), r["median"] * 1000) for r in json.load(open(f"{work}/{label}.json"))["results"]]
+    return [(shorten(c), t * 1000) for c, t in pooled_medians(f"{work}/{label}")]
 rows = []
 def row(c, t, unit, note="", target="", met=None):
     verdict = "" if met is None else ("met" if met else "NOT met")

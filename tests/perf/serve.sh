@@ -56,24 +56,14 @@ test_container "$name"
 serve_pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "serve.sh: cglat serve did not listen on $sock:" >&2; cat "$work/serve.err" >&2; exit 1; }
-# hyperfine runs one command's runs, then the other's: a drift of the machine in between
-# (dockerd's own work, another job) would land on one side. So the runs are split into
-# rounds that swap the order, and the medians are taken over all the rounds' runs.
-rounds=4
-per=$(( (runs + rounds - 1) / rounds ))
-relayed() { # label, direct command, command through serve
-	local label="$1" direct="$2" served="$3" r
-	for r in $(seq 1 "$rounds"); do
-		if [ $((r % 2)) -eq 1 ]; then set -- "$direct" "$served"; else set -- "$served" "$direct"; fi
-		hyperfine -N --style none --warmup 3 --runs "$per" --export-json "$work/$label-$r.json" \
-			"$1" "$2" >/dev/null
-	done
-}
-relayed ps "docker ps" "docker -H unix://$sock ps"
-relayed inspect "docker inspect $name" "docker -H unix://$sock inspect $name"
+paired_rounds "$work/ps" "$runs" "docker ps" "docker -H unix://$sock ps"
+paired_rounds "$work/inspect" "$runs" "docker inspect $name" "docker -H unix://$sock inspect $name"
 
-python3 - "$work" <<'EOF'
+python3 - "$work" "$here/tests/perf" <<'EOF'
 import json, sys
+sys.dont_write_bytecode = True  # nothing written into the tree
+sys.path.insert(0, sys.argv[2])
+from pooled import pooled_medians
 work = sys.argv[1]
 def row(report, path, resource, metric):
     for r in report["results"]:
@@ -101,13 +91,8 @@ for res in ("memory", "cpu"):
     s = row(enforce, "serve-api", res, "round_trip")
     print(f"  --reply-after enforce, API {res:6} round_trip p50 {us(s['p50_ns']):9.1f} us"
           f"  (n={s['n']}, invalid {s['invalid']}; target: under 300 us: {verdict(s['p50_ns'] < 300000)})")
-import glob, statistics
 for label in ("ps", "inspect"):
-    times = {"direct": [], "served": []}
-    for f in sorted(glob.glob(f"{work}/{label}-*.json")):
-        for r in json.load(open(f))["results"]:
-            times["served" if " -H unix://" in r["command"] else "direct"] += r["times"]
-    direct, served = (statistics.median(times[k]) for k in ("direct", "served"))
+    (_, direct), (_, served) = pooled_medians(f"{work}/{label}")
     ratio = served / direct
     print(f"  docker {label:7} via serve {served * 1000:6.2f} ms = {ratio:.3f}x of direct"
           f" {direct * 1000:6.2f} ms  (target: within 1.1x: {verdict(ratio <= 1.1)})")
