@@ -58,6 +58,17 @@ void sit_serve_kill_all(void)
 		}
 		started[i] = 0;
 	}
+	/* The sockets' directory goes too, with what a killed serve left in it: it holds
+	 * these tests' sockets only. */
+	DIR *d = opendir(SIT_DIR);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		size_t n = strlen(de->d_name);
+		if (n > 5 && strcmp(de->d_name + n - 5, ".sock") == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	rmdir(SIT_DIR);
 }
 
 void sit_serve_start(struct sit_serve *s, const char *name, const char *const extra[])
