@@ -2,7 +2,6 @@
  * warnings bodies) and the head an update is forwarded to it with. */
 #include "serve_update.h"
 
-#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,58 +137,6 @@ char *su_warnings_body(const struct su_warnings *w)
 
 /* ---- the client's head ---- */
 
-struct head_parse {
-	struct su_head *h;
-	char field[64];
-	size_t field_len;
-	bool in_ct;
-	bool done;
-};
-
-static int hp_field(http_parser *p, const char *at, size_t n)
-{
-	struct head_parse *hp = p->data;
-	if (hp->in_ct)
-		hp->field_len = 0;
-	hp->in_ct = false;
-	if (hp->field_len + n < sizeof(hp->field)) {
-		memcpy(hp->field + hp->field_len, at, n);
-		hp->field_len += n;
-	} else {
-		hp->field_len = sizeof(hp->field); /* too long to be Content-Type */
-	}
-	return 0;
-}
-
-static int hp_value(http_parser *p, const char *at, size_t n)
-{
-	struct head_parse *hp = p->data;
-	bool ct = hp->field_len == 12 && !strncasecmp(hp->field, "Content-Type", 12);
-	if (!hp->in_ct && ct) {
-		/* Go's Header.Get: the first Content-Type. */
-		if (!hp->h->has_content_type) {
-			hp->h->has_content_type = true;
-			snprintf(hp->h->content_type, sizeof(hp->h->content_type), "%.*s", (int)n,
-			         at);
-		}
-	}
-	hp->in_ct = true;
-	hp->field_len = 0;
-	return 0;
-}
-
-static int hp_headers_complete(http_parser *p)
-{
-	struct head_parse *hp = p->data;
-	hp->done = true;
-	hp->h->close = !http_should_keep_alive(p);
-	hp->h->http10 = p->http_major == 1 && p->http_minor == 0;
-	hp->h->chunked = (p->flags & F_CHUNKED) != 0;
-	hp->h->post = p->method == HTTP_POST;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
 static bool drop_header(const char *line, size_t n)
 {
 	static const char *const names[] = {"Content-Length", "Transfer-Encoding", "Expect"};
@@ -199,20 +146,6 @@ static bool drop_header(const char *line, size_t n)
 			return true;
 	}
 	return false;
-}
-
-bool su_head_parse(const char *head, size_t len, struct su_head *h)
-{
-	memset(h, 0, sizeof(*h));
-	struct head_parse hp = {.h = h};
-	http_parser p;
-	http_parser_settings st = {.on_header_field = hp_field,
-	                           .on_header_value = hp_value,
-	                           .on_headers_complete = hp_headers_complete};
-	http_parser_init(&p, HTTP_REQUEST);
-	p.data = &hp;
-	http_parser_execute(&p, &st, head, len);
-	return hp.done;
 }
 
 size_t su_head_forward(const char *head, size_t len, size_t body_len, char *out)
@@ -243,17 +176,6 @@ size_t su_head_forward(const char *head, size_t len, size_t body_len, char *out)
 	}
 	n += (size_t)snprintf(out + n, 64, "Content-Length: %zu\r\n\r\n", body_len);
 	return n;
-}
-
-char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_head *h,
-                      size_t *out_len)
-{
-	if (!su_head_parse(head, len, h))
-		return NULL;
-	char *out = malloc(SU_FORWARD_HEAD_CAP(len));
-	if (out)
-		*out_len = su_head_forward(head, len, body_len, out);
-	return out;
 }
 
 bool su_path_version(const char *path, int *major, int *minor)

@@ -316,24 +316,20 @@ char *su_error_body(const char *msg);
 /* {"Warnings":null} or {"Warnings":["...",...]}: dockerd's success body. */
 char *su_warnings_body(const struct su_warnings *w);
 
-/* The head dockerd gets for the body given: the client's request line and headers, less
- * Content-Length, Transfer-Encoding and Expect, plus Content-Length of the body. NULL when
- * the head is not one. Also says whether the client asked to close, its Content-Type
- * header (or "" when none) and whether it came chunked. */
+/* What the update half knows of a request's head, as the relay read it (serve_request):
+ * whether the client asked to close, its Content-Type (or "" when none), whether the body
+ * came chunked. */
 struct su_head {
 	bool close, http10, chunked;
 	bool post; /* the method is POST (dockerd's update route takes no other) */
 	char content_type[256];
 	bool has_content_type;
 };
-char *su_forward_head(const char *head, size_t len, size_t body_len, struct su_head *h,
-                      size_t *out_len);
-/* The two halves of su_forward_head, so that an update reads the head before the kernel's
- * files are written and builds what goes to dockerd after them. su_head_parse: false
- * when the head is not a whole HTTP request head. su_head_forward writes the forwarded
- * head into out, which has SU_FORWARD_HEAD_CAP(len) bytes, and returns its length. */
+/* The head dockerd gets for an update: the client's, without Content-Length,
+ * Transfer-Encoding and Expect, with the body's Content-Length. Built after the kernel's
+ * files are written, into out, which has SU_FORWARD_HEAD_CAP(len) bytes; returns its
+ * length. The head itself was read by the relay (serve_rr), once. */
 #define SU_FORWARD_HEAD_CAP(len) (2 * (len) + 64)
-bool su_head_parse(const char *head, size_t len, struct su_head *h);
 size_t su_head_forward(const char *head, size_t len, size_t body_len, char *out);
 
 /* The API version in a request target ("/v1.39/containers/x/update" -> 1, 39); false when

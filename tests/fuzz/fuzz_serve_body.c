@@ -102,10 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nul) {
 		const char *head = (const char *)nul + 1;
 		size_t hlen = size - blen - 1;
-		struct su_head h;
-		size_t out_len;
-		char *out = su_forward_head(head, hlen, blen, &h, &out_len);
-		if (out && (out_len < 4 || memcmp(out + out_len - 4, "\r\n\r\n", 4) != 0))
+		char *out = malloc(SU_FORWARD_HEAD_CAP(hlen));
+		if (!out)
+			abort();
+		size_t out_len = su_head_forward(head, hlen, blen, out);
+		if (out_len < 4 || out_len > SU_FORWARD_HEAD_CAP(hlen) ||
+		    memcmp(out + out_len - 4, "\r\n\r\n", 4) != 0)
 			abort();
 		free(out);
 		int a, c;

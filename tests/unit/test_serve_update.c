@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "serve_relay.h"
 #include "serve_update.h"
 
 #ifndef FIXTURES_DIR
@@ -819,6 +820,24 @@ Test(serve_update_answer, headers_as_dockerd_writes_them)
 	free(r);
 }
 
+/* The head as the relay's reader (serve_rr) takes it: what the update half is handed. */
+static void read_head(struct serve_rr *r, const char *head)
+{
+	cr_assert_eq(serve_rr_init(r), 0);
+	size_t fwd;
+	serve_rr_feed(r, head, strlen(head), &fwd);
+}
+
+/* What dockerd gets, built from that head. */
+static char *forward(const char *head, size_t body_len)
+{
+	char *out = malloc(SU_FORWARD_HEAD_CAP(strlen(head)));
+	cr_assert_not_null(out);
+	size_t len = su_head_forward(head, strlen(head), body_len, out);
+	cr_assert_eq(len, strlen(out));
+	return out;
+}
+
 Test(serve_update_answer, the_head_dockerd_gets)
 {
 	static const char head[] = "POST /v1.41/containers/web/update HTTP/1.1\r\nHost: "
@@ -826,37 +845,41 @@ Test(serve_update_answer, the_head_dockerd_gets)
 	                           "(linux)\r\nContent-Length: 17\r\nContent-Type: "
 	                           "application/json\r\nExpect: 100-continue\r\nX-Long: a\r\n "
 	                           "b\r\n\r\n";
-	struct su_head h;
-	size_t len;
-	char *out = su_forward_head(head, sizeof(head) - 1, 9, &h, &len);
-	cr_assert_not_null(out);
+	struct serve_rr r;
+	read_head(&r, head);
+	cr_assert(r.head_ready);
+	char *out = forward(head, 9);
 	cr_assert_str_eq(out, "POST /v1.41/containers/web/update HTTP/1.1\r\nHost: "
 	                      "api.moby.localhost\r\nUser-Agent: Docker-Client/20.10.24 "
 	                      "(linux)\r\nContent-Type: application/json\r\nX-Long: a\r\n "
 	                      "b\r\nContent-Length: 9\r\n\r\n");
-	cr_assert_eq(len, strlen(out));
-	cr_assert_not(h.close);
-	cr_assert(h.post);
-	cr_assert_not(h.http10);
-	cr_assert(h.has_content_type);
-	cr_assert_str_eq(h.content_type, "application/json");
+	cr_assert(r.keep_alive); /* not close */
+	cr_assert_eq(r.method, HTTP_POST);
+	cr_assert_not(r.http10);
+	cr_assert(r.has_ctype);
+	cr_assert_str_eq(r.ctype, "application/json");
 	free(out);
+	serve_rr_free(&r);
 	static const char chunked[] = "POST /containers/web/update HTTP/1.1\r\nTransfer-Encoding: "
 	                              "chunked\r\nConnection: close\r\n\r\n";
-	out = su_forward_head(chunked, sizeof(chunked) - 1, 0, &h, &len);
+	read_head(&r, chunked);
+	out = forward(chunked, 0);
 	cr_assert_str_eq(out, "POST /containers/web/update HTTP/1.1\r\nConnection: "
 	                      "close\r\nContent-Length: 0\r\n\r\n");
-	cr_assert(h.close);
-	cr_assert(h.chunked);
+	cr_assert_not(r.keep_alive); /* close */
+	cr_assert(r.chunked);
+	free(out);
+	serve_rr_free(&r);
 	static const char get[] = "GET /containers/web/update HTTP/1.0\r\n\r\n";
-	free(out);
-	out = su_forward_head(get, sizeof(get) - 1, 0, &h, &len);
-	cr_assert_not_null(out);
-	cr_assert_not(h.post);
-	cr_assert(h.http10 && h.close);
-	cr_assert_not(h.has_content_type);
-	free(out);
-	cr_assert_null(su_forward_head("garbage\r\n\r\n", 11, 0, &h, &len));
+	read_head(&r, get);
+	cr_assert(r.head_ready);
+	cr_assert_neq(r.method, HTTP_POST);
+	cr_assert(r.http10 && !r.keep_alive);
+	cr_assert_not(r.has_ctype);
+	serve_rr_free(&r);
+	read_head(&r, "garbage\r\n\r\n");
+	cr_assert_eq(r.state, SERVE_RR_ERROR);
+	serve_rr_free(&r);
 	int a, b;
 	cr_assert(su_path_version("/v1.39/containers/x/update", &a, &b));
 	cr_assert_eq(a, 1);
