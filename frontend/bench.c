@@ -92,6 +92,7 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 			b->recv_found = true;
 			s->recv_ns = ev->ts_exit;
 			s->recv_call = ev->call;
+			s->recv_fd = ev->fd;
 		}
 		return;
 	}
@@ -115,6 +116,13 @@ void bench_on_event(void *ctx, const struct cglat_event *ev)
 	b->write_found = true;
 	s->write_enter_ns = ev->ts_enter;
 	s->write_exit_ns = ev->ts_exit;
+}
+
+void bench_on_wf_event(void *ctx, const struct cglat_wf_event *ev)
+{
+	struct bench *b = ctx;
+	if (b->wf_window || ev->ts <= b->wf_last_return)
+		wf_log_add(&b->wf_log, ev);
 }
 
 static struct sample *new_sample(struct bench_result *res)
@@ -259,6 +267,8 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	b->recv_found = b->write_found = false;
 	b->runtime_pid = 0;
 
+	bool waterfall = b->cfg->waterfall && (path == SAMPLE_DOCKER || path == SAMPLE_API);
+	b->wf_window = waterfall;
 	struct cg_err issue_err;
 	bool issued = issue(b, s, &issue_err) == 0;
 	if (!issued) {
@@ -287,6 +297,10 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	if (issued)
 		b->failed_in_a_row = 0;
 	b->cur = NULL;
+	if (waterfall) {
+		b->wf_window = false;
+		b->wf_last_return = s->t_return_ns;
+	}
 	/* A container stopped or removed from outside would time out every sample. */
 	if (!s->valid && kill(b->orig.pid, 0) < 0 && errno == ESRCH)
 		return cg_errf(err, "container %s stopped during the run (its process %d is gone)",
@@ -378,6 +392,35 @@ static int original_finish(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
+/* --waterfall: the chain's events still in the buffers, then every valid docker and api
+ * sample split into its stages. */
+static int waterfall_finish(struct bench *b, struct cg_err *err)
+{
+	b->cur = NULL;
+	if (tracer_poll(b->tracer, 50, err) < 0)
+		return -1;
+	wf_log_sort(&b->wf_log);
+	b->res->wf_dropped = b->wf_log.dropped;
+	for (size_t i = 0; i < b->res->count; i++) {
+		struct sample *s = &b->res->samples[i];
+		if (!s->valid || (s->path != SAMPLE_DOCKER && s->path != SAMPLE_API))
+			continue;
+		struct wf_bounds_input in = {
+		        .cli = s->path == SAMPLE_DOCKER,
+		        .t0_ns = s->t0_ns,
+		        .t_return_ns = s->t_return_ns,
+		        .recv_ns = s->recv_ns,
+		        .write_enter_ns = s->write_enter_ns,
+		        .write_exit_ns = s->write_exit_ns,
+		        .recv_fd = s->recv_fd,
+		        .writer_tgid = s->writer_tgid,
+		};
+		wf_compute(&b->wf_log, &b->res->wf_roles, &in, &s->wf);
+	}
+	wf_log_free(&b->wf_log);
+	return 0;
+}
+
 int bench_run(const struct bench_config *cfg, struct bench_result *res, struct cg_err *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -390,9 +433,12 @@ int bench_run(const struct bench_config *cfg, struct bench_result *res, struct c
 		return -1;
 	stale_remove_containers(b.docker, stderr);
 	res->original_method = cfg->original_method;
+	res->waterfall = cfg->waterfall;
 	if (bench_prepare(&b, err) || run_loop(&b, err))
 		goto out;
 	if (cfg->original_method && original_finish(&b, err))
+		goto out;
+	if (cfg->waterfall && waterfall_finish(&b, err))
 		goto out;
 	res->lost_events = tracer_lost_events(b.tracer);
 	if (signals_stop_requested()) {
@@ -408,6 +454,7 @@ out:
 		res->signal = signals_stop_requested();
 	}
 	bench_clean_up(&b);
+	wf_log_free(&b.wf_log);
 	res->wall_ns = (int64_t)(tracer_now_ns() - start);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "bench_cli.h"
 #include "bench_limits.h"
 #include "bench_original.h"
+#include "bench_waterfall.h"
 #include "cgroup.h"
 #include "error.h"
 
@@ -49,6 +50,7 @@ struct sample {
 	uint64_t t_return_ns;
 	uint64_t recv_ns;        /* the daemon's receive of the request returned; 0: none */
 	uint32_t recv_call;      /* the call that received it: enum cglat_recv_call */
+	int32_t recv_fd;         /* the daemon's fd it was received on */
 	uint64_t write_enter_ns; /* the limit write entered / returned; 0: none */
 	uint64_t write_exit_ns;
 	int64_t write_ret;
@@ -60,6 +62,7 @@ struct sample {
 	/* --original-method (bench_original.h): the original tool's start and end marks for
 	 * this sample; 0: did not occur */
 	uint64_t orig_start_ns, orig_end_ns;
+	struct wf_sample wf; /* --waterfall: the docker and api paths' stages */
 };
 
 struct bench_host {
@@ -95,6 +98,9 @@ struct bench_result {
 	struct tracer_timings timings; /* the probes' compile, attach and detach */
 	bool original_method;          /* --original-method: orig and samples' orig_* filled */
 	struct orig_log orig;
+	bool waterfall;           /* --waterfall: samples' wf filled */
+	struct wf_roles wf_roles; /* the chain's processes known before the loop */
+	uint64_t wf_dropped;      /* chain events dropped for want of memory */
 	int containers_removed;
 	bool limits_restored; /* --container: the original limits are back */
 	bool interrupted;

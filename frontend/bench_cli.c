@@ -9,7 +9,10 @@
 #include "bench.h"
 #include "cgroup.h"
 #include "docker.h"
+#include "gnuplot.h"
 #include "report.h"
+#include "report_waterfall.h"
+#include "waterfall_plot.h"
 #include "signals.h"
 #include "units.h"
 
@@ -98,6 +101,13 @@ void cli_usage(FILE *out)
 	        "                          cpu.max, any cgroup) and print its three summary\n"
 	        "                          lines beside the exact ones, or why it could not\n"
 	        "                          have measured this host\n"
+	        "      --waterfall         split each docker and api sample into the stages of\n"
+	        "                          its chain (CLI, dockerd, containerd, shim, runtime,\n"
+	        "                          kernel write, reply), each with the chain's time on\n"
+	        "                          a CPU, and print them per path and resource\n"
+	        "      --waterfall-plot FILE\n"
+	        "                          also draw the waterfall with gnuplot (FILE .png or\n"
+	        "                          .svg); implies --waterfall\n"
 	        "  -v, --verbose           say what happens, step by step, on stderr\n"
 	        "  -h, --help              show this help\n"
 	        "      --version           show the version\n"
@@ -112,6 +122,8 @@ void cli_usage(FILE *out)
 	        "  sudo cglat -n 50 --format json -o r.json # for scripts\n"
 	        "  sudo cglat --probe tracepoint --hist     # no kprobes; add histograms\n"
 	        "  sudo cglat -n 100 --original-method      # beside the original tool's figures\n"
+	        "  sudo cglat -n 100 --paths docker,api --waterfall --waterfall-plot wf.png\n"
+	        "                                           # where dockerd's time goes\n"
 	        "\n"
 	        "Exit status: 0 when the run completed, 1 when it failed, 2 on bad usage.\n",
 	        CGLAT_VERSION);
@@ -188,6 +200,8 @@ enum {
 	OPT_FORMAT,
 	OPT_HIST,
 	OPT_ORIGINAL_METHOD,
+	OPT_WATERFALL,
+	OPT_WATERFALL_PLOT,
 	OPT_VERSION,
 };
 
@@ -218,6 +232,8 @@ static const struct option long_options[] = {
         {"output", required_argument, NULL, 'o'},
         {"hist", no_argument, NULL, OPT_HIST},
         {"original-method", no_argument, NULL, OPT_ORIGINAL_METHOD},
+        {"waterfall", no_argument, NULL, OPT_WATERFALL},
+        {"waterfall-plot", required_argument, NULL, OPT_WATERFALL_PLOT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -334,6 +350,18 @@ static int apply_option(int c, const char *arg, struct bench_config *cfg, enum c
 	case OPT_ORIGINAL_METHOD:
 		cfg->original_method = true;
 		return 0;
+	case OPT_WATERFALL:
+		cfg->waterfall = true;
+		return 0;
+	case OPT_WATERFALL_PLOT:
+		if (!arg[0] || !gnuplot_format_known(arg))
+			return cg_errf(err,
+			               "--waterfall-plot %s: the file must end in .png or .svg "
+			               "(gnuplot's terminal is chosen by it)",
+			               arg);
+		cfg->waterfall_plot = arg;
+		cfg->waterfall = true;
+		return 0;
 	case 'v':
 		cfg->verbose++;
 		return 0;
@@ -396,6 +424,9 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 	if ((cfg->runtime_bin || cfg->runtime_root) && !(cfg->paths & (1u << PATH_RUNTIME)))
 		return cg_errf(err, "%s only matters for the runtime path; add runtime to --paths",
 		               cfg->runtime_bin ? "--runtime-bin" : "--runtime-root");
+	if (cfg->waterfall && !(cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
+		return cg_errf(err, "--waterfall splits the samples of the docker and api paths; "
+		                    "add docker or api to --paths");
 	if (cfg->serve_sock && cfg->serve_reply_enforce)
 		return cg_errf(err, "--serve-reply-after is for the serve cglat starts; a running "
 		                    "one (--serve-sock) keeps the mode it was started with");
@@ -448,6 +479,14 @@ int bench_main(int argc, char **argv)
 		report = false;
 	}
 	report_output_close(&out, report);
+	if (report && cfg.waterfall_plot) {
+		struct wf_row rows[WF_MAX_ROWS];
+		size_t n = report_wf_rows(&res, rows);
+		if (waterfall_plot_draw(cfg.waterfall_plot, rows, n, &err) < 0) {
+			fprintf(stderr, "cglat: %s\n", err.msg);
+			rc = -1;
+		}
+	}
 	bench_result_free(&res);
 	return rc == 0 ? 0 : 1;
 }

@@ -51,7 +51,9 @@ struct bench_config {
 	enum output_format format;
 	const char *output; /* NULL: stdout */
 	bool hist;
-	bool original_method; /* also compute every sample the original tool's way */
+	bool original_method;       /* also compute every sample the original tool's way */
+	bool waterfall;             /* split the docker and api samples into stages */
+	const char *waterfall_plot; /* --waterfall-plot FILE (.png or .svg); NULL: none */
 	int verbose;
 };
 

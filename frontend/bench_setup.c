@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "signals.h"
 #include "stale.h"
+#include "unix_peers.h"
 
 /* The test image, a tar holding the static idle program, made and embedded at build time. */
 extern const char cglat_idle_tar[];
@@ -221,6 +222,89 @@ static int resolve_cgroup(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
+/* The parent of a process, from /proc/<pid>/status; 0 when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	long ppid = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %ld", &ppid) == 1)
+			break;
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Tells the probes the fds of `from` connected to `to`, as `why`; how many. */
+static int watch_connections(struct bench *b, pid_t from, pid_t to, enum cglat_wf_fd why,
+                             size_t *count, struct cg_err *err)
+{
+	int fds[256];
+	size_t n = 0;
+	if (unix_peer_fds(from, to, fds, sizeof(fds) / sizeof(fds[0]), &n, err))
+		return -1;
+	for (size_t i = 0; i < n && i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (tracer_waterfall_watch_fd(b->tracer, from, fds[i], why, err))
+			return -1;
+	*count = n;
+	return 0;
+}
+
+/* --waterfall, once the container runs: the chain's processes (bench, dockerd,
+ * containerd, the container's shim; what they fork follows by itself) and the
+ * connections from each to the next, whose first write after the update's receive
+ * ends a stage. */
+static int setup_waterfall(struct bench *b, struct cg_err *err)
+{
+	if (!b->cfg->waterfall)
+		return 0;
+	struct wf_roles *r = &b->res->wf_roles;
+	pid_t containerd = 0;
+	if (unix_peer_process("containerd", b->dockerd_pid, &containerd, err))
+		return cg_err_wrap(err, "--waterfall");
+	if (containerd <= 0)
+		return cg_errf(err,
+		               "--waterfall: no process named containerd is connected to dockerd "
+		               "(PID %d); the waterfall follows dockerd -> containerd -> shim -> "
+		               "runtime, as Docker runs containers",
+		               (int)b->dockerd_pid);
+	pid_t shim = parent_of(b->orig.pid);
+	if (shim <= 1)
+		return cg_errf(err,
+		               "--waterfall: cannot find the shim of container %s (the parent of "
+		               "its process %d)",
+		               b->res->container_name, (int)b->orig.pid);
+	size_t to_containerd = 0, to_shim = 0;
+	if (watch_connections(b, b->dockerd_pid, containerd, CGLAT_WF_FD_CONTAINERD, &to_containerd,
+	                      err) ||
+	    watch_connections(b, containerd, shim, CGLAT_WF_FD_SHIM, &to_shim, err))
+		return cg_err_wrap(err, "--waterfall");
+	if (!to_containerd || !to_shim)
+		return cg_errf(err,
+		               "--waterfall: %s (PID %d) has no connection to %s (PID %d), so "
+		               "its stage cannot be timed",
+		               to_containerd ? "containerd" : "dockerd",
+		               (int)(to_containerd ? containerd : b->dockerd_pid),
+		               to_containerd ? "the container's shim" : "containerd",
+		               (int)(to_containerd ? shim : containerd));
+	*r = (struct wf_roles){.bench = (uint32_t)getpid(),
+	                       .dockerd = (uint32_t)b->dockerd_pid,
+	                       .containerd = (uint32_t)containerd,
+	                       .shim = (uint32_t)shim};
+	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim};
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (tracer_waterfall_follow(b->tracer, roots[i], err))
+			return cg_err_wrap(err, "--waterfall");
+	bench_log(b,
+	          "waterfall: dockerd %d (%zu connections to containerd), containerd %d (%zu "
+	          "to the shim), shim %d",
+	          (int)b->dockerd_pid, to_containerd, (int)containerd, to_shim, (int)shim);
+	return 0;
+}
+
 /* The runtime path's binary and state root, before anything is made: the container's
  * runtime (for --container, Docker's record of it; else dockerd's default). */
 static int prepare_runtime(struct bench *b, struct cg_err *err)
@@ -262,7 +346,9 @@ static int start_tracer(struct bench *b, struct tracer_opening **opening, struct
 	        .serve_tgid = b->serve.pid,
 	        .probe_file = b->cfg->probe_file,
 	        .original = b->cfg->original_method,
+	        .waterfall = b->cfg->waterfall,
 	        .on_event = bench_on_event,
+	        .on_wf_event = bench_on_wf_event,
 	        .ctx = b,
 	};
 	bench_log(b, "compiling and attaching the probes (dockerd is PID %d)", (int)dockerd);
@@ -546,6 +632,10 @@ int bench_preflight(const struct bench_config *cfg, struct cg_err *err)
 		               "--docker-bin %s: no such executable; install the Docker CLI "
 		               "or leave out the docker path (--paths api,direct)",
 		               cfg->docker_bin ? cfg->docker_bin : "docker");
+	if (cfg->waterfall_plot && !docker_bin_found("gnuplot"))
+		return cg_errf(err,
+		               "--waterfall-plot needs gnuplot, which is not in PATH; install it "
+		               "(apt-get install gnuplot-nox) or leave the plot out (--waterfall)");
 	return 0;
 }
 
@@ -555,8 +645,8 @@ int bench_prepare(struct bench *b, struct cg_err *err)
 	return check_container(b, err) || prepare_runtime(b, err) || start_serve(b, err) ||
 	                       start_tracer_and_container(b, err) || bench_check_stop(err) ||
 	                       check_made_runtime_state(b, err) || resolve_cgroup(b, err) ||
-	                       save_originals(b, err) || open_direct_fds(b, err) ||
-	                       set_base_limits(b, err)
+	                       setup_waterfall(b, err) || save_originals(b, err) ||
+	                       open_direct_fds(b, err) || set_base_limits(b, err)
 	               ? -1
 	               : 0;
 }

@@ -48,6 +48,12 @@ struct bench {
 	pid_t runtime_pid;   /* the runtime path: the process of this sample's update */
 	int failed_in_a_row; /* updates that could not be issued, since the last that could */
 	bool create_tried;   /* a container may exist that cglat made, its id unknown */
+
+	/* --waterfall: the chain's events, kept while a docker or api sample runs and, when
+	 * they arrive later, for the time up to its return */
+	struct wf_log wf_log;
+	bool wf_window;
+	uint64_t wf_last_return;
 };
 
 #define MAX_FAILED_IN_A_ROW 3
@@ -58,6 +64,8 @@ void bench_log(const struct bench *b, const char *fmt, ...) __attribute__((forma
 
 /* The tracer's callback: keeps the events that belong to the sample being matched. */
 void bench_on_event(void *ctx, const struct cglat_event *ev);
+/* --waterfall's: keeps the chain's events that can belong to a docker or api sample. */
+void bench_on_wf_event(void *ctx, const struct cglat_wf_event *ev);
 
 /* Everything that can be refused before anything is created or changed. */
 int bench_preflight(const struct bench_config *cfg, struct cg_err *err);

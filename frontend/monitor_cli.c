@@ -9,6 +9,7 @@
 
 #include "docker.h"
 #include "monitor.h"
+#include "gnuplot.h"
 #include "monitor_plot.h"
 #include "opts.h"
 #include "signals.h"
@@ -140,7 +141,7 @@ int monitor_parse(int argc, char **argv, struct monitor_config *cfg, bool *help,
 			break;
 		case O_PLOT:
 			cfg->plot = optarg;
-			if (!monitor_plot_format_known(optarg))
+			if (!gnuplot_format_known(optarg))
 				return cg_errf(err,
 				               "--plot %s: the file name must end in .png or "
 				               ".svg",

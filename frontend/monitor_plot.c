@@ -13,21 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gnuplot.h"
 #include "text.h"
-
-extern char **environ;
-
-static const char *ext_of(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-	return dot && !strchr(dot, '/') ? dot + 1 : "";
-}
-
-bool monitor_plot_format_known(const char *plot_path)
-{
-	const char *ext = ext_of(plot_path);
-	return strcasecmp(ext, "png") == 0 || strcasecmp(ext, "svg") == 0;
-}
 
 unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
 {
@@ -46,19 +33,11 @@ unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n)
 	return bits;
 }
 
-static bool plot_safe(const char *s)
-{
-	for (; *s; s++)
-		if (*s == '\'' || iscntrl((unsigned char)*s))
-			return false;
-	return true;
-}
-
 int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, const char *title,
                         double t_end, unsigned with_data, const double *change_times,
                         size_t nchanges, struct cg_err *err)
 {
-	const char *ext = ext_of(plot_path);
+	const char *ext = gnuplot_ext(plot_path);
 	const char *terminal;
 	if (strcasecmp(ext, "png") == 0)
 		terminal = "pngcairo size 1200,1500 font 'sans,9'";
@@ -68,7 +47,7 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
 		return cg_errf(err, "--plot %s: the file name must end in .png or .svg", plot_path);
 	/* gnuplot strings are in single quotes: a quote in a name would end them, and a newline
 	 * the command, so that the rest ran as gnuplot commands (`!cmd` runs a shell). */
-	if (!plot_safe(csv_path) || !plot_safe(plot_path) || !plot_safe(title))
+	if (!gnuplot_safe(csv_path) || !gnuplot_safe(plot_path) || !gnuplot_safe(title))
 		return cg_errf(err, "--plot: file names with a single quote or a control character "
 		                    "are not supported");
 	fprintf(out,
@@ -125,49 +104,6 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
 	return ferror(out) ? cg_errf(err, "writing the plot script failed") : 0;
 }
 
-/* gnuplot warns about panels with a series that has no point (swap-ins where the
- * kernel does not count them): its stderr goes to a temporary file, shown only
- * when it fails. */
-static int run_gnuplot(const char *script, struct cg_err *err)
-{
-	char log[] = "/tmp/cglat-gnuplot-XXXXXX";
-	int logfd = mkstemp(log);
-	if (logfd < 0)
-		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
-	unlink(log);
-	pid_t pid;
-	const char *argv[] = {"gnuplot", script, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, logfd, 2);
-	int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		close(logfd);
-		return cg_errf(err,
-		               "cannot run gnuplot: %s; install it (apt-get install "
-		               "gnuplot-nox)",
-		               strerror(rc));
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			close(logfd);
-			return cg_errf(err, "waiting for gnuplot: %s", strerror(errno));
-		}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		close(logfd);
-		return 0;
-	}
-	char text[2048] = "";
-	ssize_t n = pread(logfd, text, sizeof(text) - 1, 0);
-	close(logfd);
-	if (n > 0)
-		text[n] = '\0';
-	return cg_errf(err, "gnuplot failed:\n%s", text);
-}
-
 int monitor_plot_draw(const char *csv_path, const char *plot_path, const char *title,
                       const struct monitor_sample *s, size_t n, const double *change_times,
                       size_t nchanges, struct cg_err *err)
@@ -193,7 +129,7 @@ int monitor_plot_draw(const char *csv_path, const char *plot_path, const char *t
 	if (fclose(f) != 0 && rc == 0)
 		rc = cg_errf(err, "writing %s failed", script);
 	if (rc == 0)
-		rc = run_gnuplot(script, err);
+		rc = gnuplot_run(script, err);
 	unlink(script);
 	struct stat st;
 	if (rc == 0 && (stat(plot_path, &st) != 0 || st.st_size == 0))

@@ -12,9 +12,6 @@
 
 #define MONITOR_PANELS 8
 
-/* Does the file name end in .png or .svg (any case), the formats there is a terminal for? */
-bool monitor_plot_format_known(const char *plot_path);
-
 /* Which panels have at least one known value in the samples (bit i: panel i),
  * since gnuplot refuses to draw a panel without a single point. */
 unsigned monitor_panels_with_data(const struct monitor_sample *s, size_t n);

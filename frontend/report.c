@@ -1,4 +1,5 @@
 #include "report.h"
+#include "report_waterfall.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -572,6 +573,7 @@ int report_text(FILE *out, const struct bench_config *cfg, const struct bench_re
 	text_original(out, res, &o);
 	if (res->original_method)
 		text_orig_method(out, cfg, res, rows, n);
+	report_wf_text(out, res);
 	if (res->lost_events)
 		fprintf(out, "\nwarning: %llu probe events were lost (perf buffer full)\n",
 		        (unsigned long long)res->lost_events);
@@ -731,6 +733,7 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 	if (!root)
 		return -1;
 	json_object_set_new(root, "original_method", json_orig_method(cfg, res, rows, n));
+	json_object_set_new(root, "waterfall", report_wf_json(res));
 	if (res->runtime.name[0] && path_ran(cfg, SAMPLE_RUNTIME))
 		json_object_set_new(root, "runtime",
 		                    json_pack("{s:s, s:s, s:s}", "name", res->runtime.name,
@@ -758,36 +761,49 @@ static void csv_text(const char *in, char *out, size_t len)
 	out[k] = '\0';
 }
 
+/* One sample's row; with --waterfall, the stage's columns too (stage < 0: none). */
+static void csv_sample(FILE *out, const struct bench_result *res, const struct sample *s, int stage)
+{
+	char reason[sizeof(s->invalid_reason)], seen[sizeof(s->seen)], comm[sizeof(s->writer_comm)];
+	csv_text(s->invalid_reason, reason, sizeof(reason));
+	csv_text(s->seen, seen, sizeof(seen));
+	csv_text(s->writer_comm, comm, sizeof(comm));
+	fprintf(out,
+	        "%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
+	        "\"%s\",%lld,%lld,%lld",
+	        s->iteration, bench_sample_path_name(s->path), cgroup_resource_name(s->resource),
+	        (long long)s->value, s->expected, seen, s->valid, reason,
+	        (unsigned long long)s->t0_ns, (unsigned long long)s->recv_ns,
+	        (unsigned long long)s->write_enter_ns, (unsigned long long)s->write_exit_ns,
+	        (unsigned long long)s->t_return_ns, (long long)s->write_ret, s->writer_tgid, comm,
+	        (long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
+	        (long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
+	        (long long)bench_metric(s, METRIC_ROUND_TRIP));
+	if (res->original_method)
+		fprintf(out, ",%llu,%llu,%lld", (unsigned long long)s->orig_start_ns,
+		        (unsigned long long)s->orig_end_ns, (long long)orig_sample_ns(s));
+	if (res->waterfall && stage >= 0)
+		fprintf(out, ",\"%s\",%lld,%lld", wf_stage_name((enum wf_stage)stage),
+		        (long long)s->wf.ns[stage], (long long)s->wf.cpu_ns[stage]);
+	else if (res->waterfall)
+		fprintf(out, ",\"\",,");
+	fputc('\n', out);
+}
+
 int report_csv(FILE *out, const struct bench_result *res)
 {
 	fprintf(out,
 	        "iteration,path,resource,value,expected,seen,valid,invalid_reason,t0_ns,"
 	        "recv_ns,write_enter_ns,write_exit_ns,t_return_ns,write_ret,writer_pid,"
-	        "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns%s\n",
-	        res->original_method ? ",orig_start_ns,orig_end_ns,orig_ns" : "");
+	        "writer_comm,daemon_to_write_ns,request_to_write_ns,round_trip_ns%s%s\n",
+	        res->original_method ? ",orig_start_ns,orig_end_ns,orig_ns" : "",
+	        res->waterfall ? REPORT_WF_CSV_HEADER : "");
 	for (size_t i = 0; i < res->count; i++) {
 		const struct sample *s = &res->samples[i];
-		char reason[sizeof(s->invalid_reason)], seen[sizeof(s->seen)],
-		        comm[sizeof(s->writer_comm)];
-		csv_text(s->invalid_reason, reason, sizeof(reason));
-		csv_text(s->seen, seen, sizeof(seen));
-		csv_text(s->writer_comm, comm, sizeof(comm));
-		fprintf(out,
-		        "%d,%s,%s,%lld,\"%s\",\"%s\",%d,\"%s\",%llu,%llu,%llu,%llu,%llu,%lld,%u,"
-		        "\"%s\",%lld,%lld,%lld",
-		        s->iteration, bench_sample_path_name(s->path),
-		        cgroup_resource_name(s->resource), (long long)s->value, s->expected, seen,
-		        s->valid, reason, (unsigned long long)s->t0_ns,
-		        (unsigned long long)s->recv_ns, (unsigned long long)s->write_enter_ns,
-		        (unsigned long long)s->write_exit_ns, (unsigned long long)s->t_return_ns,
-		        (long long)s->write_ret, s->writer_tgid, comm,
-		        (long long)bench_metric(s, METRIC_DAEMON_TO_WRITE),
-		        (long long)bench_metric(s, METRIC_REQUEST_TO_WRITE),
-		        (long long)bench_metric(s, METRIC_ROUND_TRIP));
-		if (res->original_method)
-			fprintf(out, ",%llu,%llu,%lld", (unsigned long long)s->orig_start_ns,
-			        (unsigned long long)s->orig_end_ns, (long long)orig_sample_ns(s));
-		fputc('\n', out);
+		/* --waterfall: a row per stage of a sample that has them, else one */
+		int stages = res->waterfall && s->wf.computed ? WF_STAGE_COUNT : 1;
+		for (int k = 0; k < stages; k++)
+			csv_sample(out, res, s, stages > 1 ? k : -1);
 	}
 	return ferror(out) ? -1 : 0;
 }

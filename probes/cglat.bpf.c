@@ -20,6 +20,8 @@
  * readv, recvfrom, recvmsg, recvmmsg), whatever it returned (CGLAT_EV_RECV_ANY): the
  * original tool's start mark, its kprobe on sock_recvmsg (see "the original's start
  * mark" below).
+ * With CGLAT_WATERFALL also what the chain of processes of an update does: forks,
+ * execs, exits, writes on its connections, time on a CPU (see "waterfall" below).
  *
  * Every syscall probe hangs off the two raw_syscalls tracepoints (sys_enter,
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
@@ -51,6 +53,10 @@
         !defined(CGLAT_NR_recvmmsg) || !defined(CGLAT_NR_openat) || !defined(CGLAT_NR_close) ||    \
         !defined(CGLAT_NR_dup3) || !defined(CGLAT_NR_write) || !defined(CGLAT_NR_clone) ||         \
         !defined(CGLAT_NR_pwrite64) || !defined(CGLAT_NR_writev) || !defined(CGLAT_NR_pwritev)
+#error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
+#endif
+#if defined(CGLAT_WATERFALL) && (!defined(CGLAT_NR_sendto) || !defined(CGLAT_NR_sendmsg) ||        \
+                                 !defined(CGLAT_NR_sendmmsg) || !defined(CGLAT_NR_connect))
 #error "the frontend passes -DCGLAT_NR_<name>=N for each syscall the probes handle"
 #endif
 #if defined(CGLAT_ORIGINAL) &&                                                                     \
@@ -205,6 +211,127 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
 	else
 		ev->parent_comm[0] = 0;
 }
+
+#ifdef CGLAT_WATERFALL
+/* --------------------------------------------------------------- waterfall
+ *
+ * bench --waterfall: the stages of an update, from what its chain of processes does.
+ * wf_chain holds the chain's tgids: the frontend's roots (bench, dockerd, containerd,
+ * the container's shim) and whatever they fork, added at the fork (the perf event
+ * sched_process_fork, which fires in the parent before the child can run), so a
+ * child's first instant is already followed. Its forks, execs and exits are sent; its
+ * writes on the fds of wf_fds (its connections to the next process of the chain,
+ * found by the frontend from sock_diag; the CLI's connect(2)ed ones; dockerd's client
+ * connection of an update) are sent at their entry; and every time one of its threads
+ * leaves a CPU, the time it ran there. */
+BPF_HASH(wf_chain, u32, u8, 16384);
+BPF_HASH(wf_fds, u64, u32, 4096);
+BPF_PERCPU_ARRAY(wf_last_switch, u64, 1); /* this CPU's last context switch */
+BPF_PERF_OUTPUT(wf_events);
+
+static __always_inline int wf_in_chain(u32 tgid)
+{
+	return wf_chain.lookup(&tgid) != NULL;
+}
+
+static __always_inline void wf_emit(void *ctx, u32 kind, s32 fd, u64 ts, u64 ts_end, u32 arg)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct cglat_wf_event e = {.kind = kind,
+	                           .tgid = id >> 32,
+	                           .tid = (u32)id,
+	                           .fd = fd,
+	                           .ts = ts,
+	                           .ts_end = ts_end,
+	                           .arg = arg};
+	wf_events.perf_submit(ctx, &e, sizeof(e));
+}
+
+/* The parent's side of a fork: a thread of a chain process is followed as its process
+ * is (its tid is added, and removed at its exit), a new process joins the chain. */
+static __always_inline void wf_fork(void *ctx, u32 child)
+{
+	if (!wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+		return;
+	u8 one = 1;
+	wf_chain.update(&child, &one);
+	u64 now = bpf_ktime_get_ns();
+	wf_emit(ctx, CGLAT_WF_FORK, -1, now, now, child);
+}
+
+static __always_inline void wf_exec(void *ctx)
+{
+	if (!wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+		return;
+	u64 now = bpf_ktime_get_ns();
+	wf_emit(ctx, CGLAT_WF_EXEC, -1, now, now, 0);
+}
+
+static __always_inline void wf_exit(void *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = id, tgid = id >> 32;
+	if (tid != tgid) { /* a thread: its own entry, if it had one, goes */
+		wf_chain.delete(&tid);
+		return;
+	}
+	if (!wf_in_chain(tgid))
+		return;
+	u64 now = bpf_ktime_get_ns();
+	wf_emit(ctx, CGLAT_WF_EXIT, -1, now, now, 0);
+	wf_chain.delete(&tgid);
+}
+
+static __always_inline u64 wf_fd_key(s32 fd)
+{
+	return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)fd;
+}
+
+static __always_inline void wf_watch_fd(s32 fd, u32 why)
+{
+	u64 key = wf_fd_key(fd);
+	wf_fds.update(&key, &why);
+}
+
+/* A write(2), writev(2), sendto(2), sendmsg(2) or sendmmsg(2) begins. */
+static __always_inline void wf_send(void *ctx, s32 fd)
+{
+	u64 key = wf_fd_key(fd);
+	u32 *why = wf_fds.lookup(&key);
+	if (!why)
+		return;
+	u64 now = bpf_ktime_get_ns();
+	wf_emit(ctx, CGLAT_WF_SEND, fd, now, now, *why);
+}
+
+static __always_inline void wf_connect(s32 fd)
+{
+	if (wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+		wf_watch_fd(fd, CGLAT_WF_FD_CONNECTED);
+}
+
+static __always_inline void wf_close(s32 fd)
+{
+	u64 key = wf_fd_key(fd);
+	wf_fds.delete(&key);
+}
+
+/* Raw tracepoint sched_switch(preempt, prev, next): current is still prev, so the
+ * time since this CPU's last switch is what prev ran; next's is told at its own
+ * switch out. No task struct is read. */
+int cglat_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	u32 zero = 0;
+	u64 *last = wf_last_switch.lookup(&zero);
+	if (!last)
+		return 0;
+	u64 now = bpf_ktime_get_ns(), since = *last;
+	*last = now;
+	if (since && wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+		wf_emit(ctx, CGLAT_WF_ONCPU, -1, since, now, 0);
+	return 0;
+}
+#endif /* CGLAT_WATERFALL */
 
 /* ---------------------------------------------------------------- receive */
 
@@ -506,6 +633,9 @@ static __always_inline void recv_exit(void *ctx, long ret)
 	if (!whole && !rest)
 		return;
 
+#ifdef CGLAT_WATERFALL
+	wf_watch_fd(args.fd, CGLAT_WF_FD_CLIENT); /* the reply goes out on it */
+#endif
 	u32 zero = 0;
 	struct event_scratch *es = scratch.lookup(&zero);
 	if (!es)
@@ -628,6 +758,9 @@ int cglat_exec(struct bpf_raw_tracepoint_args *ctx)
 #ifdef CGLAT_TRACEPOINT
 	forget_fds();
 #endif
+#ifdef CGLAT_WATERFALL
+	wf_exec(ctx);
+#endif
 	return 0;
 }
 
@@ -651,12 +784,19 @@ static __always_inline void forked_child(void)
 #ifdef CGLAT_MONITOR
 static __always_inline void monitor_forget(u32 tgid);
 static __always_inline void monitor_fork(u32 child);
+#endif
 
-/* The monitor follows forks from the parent's side, which this perf event
- * tracepoint gives with the child's pid, at the moment of the fork. */
+#if defined(CGLAT_MONITOR) || defined(CGLAT_WATERFALL)
+/* The monitor and the waterfall follow forks from the parent's side, which this perf
+ * event tracepoint gives with the child's pid, at the moment of the fork. */
 TRACEPOINT_PROBE(sched, sched_process_fork)
 {
+#ifdef CGLAT_MONITOR
 	monitor_fork(args->child_pid);
+#endif
+#ifdef CGLAT_WATERFALL
+	wf_fork(args, args->child_pid);
+#endif
 	return 0;
 }
 #endif
@@ -665,6 +805,9 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
 int cglat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
+#ifdef CGLAT_WATERFALL
+	wf_exit(ctx);
+#endif
 	if ((u32)id != id >> 32) /* a thread: only the group leader ends the process */
 		return 0;
 #ifdef CGLAT_TRACEPOINT
@@ -758,6 +901,17 @@ static __always_inline void write_exit(void *ctx, long ret)
  * pwritev2. The other way round, ia32 getpid(2) has x86-64's writev number: it is
  * taken for a writev of whatever fd its rdi holds, which can only match a limit
  * file the 32-bit process itself holds open. */
+#ifdef CGLAT_TRACEPOINT
+#define WRITE_ENTER(fd, buf, count, call) write_enter(fd, buf, count, call)
+#else
+#define WRITE_ENTER(fd, buf, count, call)
+#endif
+#ifdef CGLAT_WATERFALL
+#define WF_SEND(ctx, fd) wf_send(ctx, fd)
+#else
+#define WF_SEND(ctx, fd)
+#endif
+
 int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* sys_enter(regs, id) */
@@ -805,18 +959,34 @@ int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			orig_fd_enter(ORIG_FD_DUP, a[0]);
 		break;
 #endif /* CGLAT_ORIGINAL */
-#ifdef CGLAT_TRACEPOINT
+#if defined(CGLAT_TRACEPOINT) || defined(CGLAT_WATERFALL)
 	case CGLAT_NR_write: /* (fd, buf, count) */
 		syscall_args(regs, a);
-		write_enter(a[0], a[1], a[2], CGLAT_WRITE_WRITE);
-		break;
-	case CGLAT_NR_pwrite64: /* (fd, buf, count, pos) */
-		syscall_args(regs, a);
-		write_enter(a[0], a[1], a[2], CGLAT_WRITE_PWRITE64);
+		WF_SEND(ctx, a[0]);
+		WRITE_ENTER(a[0], a[1], a[2], CGLAT_WRITE_WRITE);
 		break;
 	case CGLAT_NR_writev: /* (fd, vec, vlen) */
 		syscall_args(regs, a);
-		write_enter(a[0], a[1], a[2], CGLAT_WRITE_WRITEV);
+		WF_SEND(ctx, a[0]);
+		WRITE_ENTER(a[0], a[1], a[2], CGLAT_WRITE_WRITEV);
+		break;
+#endif
+#ifdef CGLAT_WATERFALL
+	case CGLAT_NR_sendto:   /* (fd, buf, len, flags, addr, addrlen) */
+	case CGLAT_NR_sendmsg:  /* (fd, msg, flags) */
+	case CGLAT_NR_sendmmsg: /* (fd, msgvec, vlen, flags) */
+		syscall_args(regs, a);
+		wf_send(ctx, a[0]);
+		break;
+	case CGLAT_NR_connect: /* (fd, addr, addrlen) */
+		syscall_args(regs, a);
+		wf_connect(a[0]);
+		break;
+#endif
+#ifdef CGLAT_TRACEPOINT
+	case CGLAT_NR_pwrite64: /* (fd, buf, count, pos) */
+		syscall_args(regs, a);
+		write_enter(a[0], a[1], a[2], CGLAT_WRITE_PWRITE64);
 		break;
 	case CGLAT_NR_pwritev: /* (fd, vec, vlen, pos_l, pos_h) */
 		syscall_args(regs, a);
@@ -836,11 +1006,14 @@ int cglat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		open_enter((const char *)a[1]);
 		break;
 #endif /* CGLAT_TRACEPOINT */
-#if defined(CGLAT_TRACEPOINT) || defined(CGLAT_ORIGINAL)
+#if defined(CGLAT_TRACEPOINT) || defined(CGLAT_ORIGINAL) || defined(CGLAT_WATERFALL)
 	case CGLAT_NR_close: /* (fd) */
 		syscall_args(regs, a);
 #ifdef CGLAT_TRACEPOINT
 		close_fd(a[0]);
+#endif
+#ifdef CGLAT_WATERFALL
+		wf_close(a[0]);
 #endif
 #ifdef CGLAT_ORIGINAL
 		orig_close(a[0]);

@@ -89,6 +89,37 @@ struct cglat_event {
 	char data[CGLAT_DATA_LEN];
 };
 
+/* bench --waterfall (-DCGLAT_WATERFALL): what the processes an update passes through
+ * do, in a record of its own on the perf buffer wf_events. The chain is the processes
+ * the frontend names (bench, dockerd, containerd, the container's shim) and every
+ * process they fork from then on (the docker CLI, the runtime). */
+enum cglat_wf_kind {
+	CGLAT_WF_FORK = 1,  /* a chain process forked: arg the child's pid */
+	CGLAT_WF_EXEC = 2,  /* a chain process exec'd */
+	CGLAT_WF_EXIT = 3,  /* a chain process ended */
+	CGLAT_WF_SEND = 4,  /* a write on a watched fd (fd) began: arg its enum cglat_wf_fd */
+	CGLAT_WF_ONCPU = 5, /* a chain thread (tid) ran on a CPU from ts to ts_end */
+};
+
+/* Why an fd is watched (the probes' wf_fds, keyed by tgid << 32 | fd). */
+enum cglat_wf_fd {
+	CGLAT_WF_FD_CONNECTED = 1,  /* a chain process connect(2)ed it: the CLI's to dockerd */
+	CGLAT_WF_FD_CONTAINERD = 2, /* dockerd's connection to containerd (the frontend's) */
+	CGLAT_WF_FD_SHIM = 3,       /* containerd's to the container's shim (the frontend's) */
+	CGLAT_WF_FD_CLIENT = 4,     /* dockerd received an update's "POST " on it */
+};
+
+struct cglat_wf_event {
+	cglat_u32 kind;
+	cglat_u32 tgid;
+	cglat_u32 tid;
+	cglat_s32 fd;     /* SEND: the fd written; else -1 */
+	cglat_u64 ts;     /* bpf_ktime_get_ns() */
+	cglat_u64 ts_end; /* ONCPU: when it left the CPU; else ts */
+	cglat_u32 arg;
+	cglat_u32 pad;
+};
+
 /* Counters the monitor's probes keep for the monitored processes. */
 enum cglat_monitor_counter {
 	CGLAT_MON_PAGE_FAULTS = 0,   /* exceptions:page_fault_user */

@@ -33,6 +33,7 @@ struct tracer {
 	enum tracer_strategy strategy;
 	char reason[256];
 	tracer_event_fn on_event;
+	tracer_wf_event_fn on_wf_event;
 	void *ctx;
 	uint64_t lost;
 	uint64_t malformed;
@@ -111,6 +112,11 @@ static const struct probe_syscall {
 #ifdef SYS_vfork
         PROBE_SYSCALL(vfork),
 #endif
+        /* the waterfall's (-DCGLAT_WATERFALL): the chain's sends and connects */
+        PROBE_SYSCALL(sendto),
+        PROBE_SYSCALL(sendmsg),
+        PROBE_SYSCALL(sendmmsg),
+        PROBE_SYSCALL(connect),
 };
 
 uint64_t tracer_now_ns(void)
@@ -314,6 +320,18 @@ static void on_raw_event(void *ctx, void *data, int size)
 	t->on_event(t->ctx, &ev);
 }
 
+static void on_raw_wf_event(void *ctx, void *data, int size)
+{
+	struct tracer *t = ctx;
+	struct cglat_wf_event ev;
+	if (size < (int)sizeof(ev) || !t->on_wf_event) {
+		t->malformed++;
+		return;
+	}
+	memcpy(&ev, data, sizeof(ev));
+	t->on_wf_event(t->ctx, &ev);
+}
+
 static void on_lost(void *ctx, uint64_t lost)
 {
 	struct tracer *t = ctx;
@@ -343,10 +361,19 @@ static const struct attach exit_probe[] = {
         {"sched_process_exit", NULL, "cglat_exit"},
 };
 
-/* The monitor's: these read tracepoint fields (the fork's child pid, reclaim counts)
- * that only the perf event form gives without kernel headers. */
-static const struct attach monitor_probes[] = {
+/* The monitor's and the waterfall's: the fork's child pid, a field that only the perf
+ * event form gives without kernel headers. */
+static const struct attach fork_probe[] = {
         {NULL, "sched:sched_process_fork", "tracepoint__sched__sched_process_fork"},
+};
+
+/* The waterfall's: which chain thread ran when. */
+static const struct attach switch_probe[] = {
+        {"sched_switch", NULL, "cglat_switch"},
+};
+
+/* The monitor's: reclaim counts, also perf event tracepoint fields. */
+static const struct attach monitor_probes[] = {
         {NULL, "exceptions:page_fault_user", "tracepoint__exceptions__page_fault_user"},
         {NULL, "vmscan:mm_vmscan_lru_isolate", "tracepoint__vmscan__mm_vmscan_lru_isolate"},
 };
@@ -381,12 +408,16 @@ bool tracer_kernel_has_function(const char *name)
 	return found;
 }
 
-static int attach_probes(struct tracer *t, bool monitor, struct cg_err *err)
+static int attach_probes(struct tracer *t, bool monitor, bool waterfall, struct cg_err *err)
 {
 	if (attach_all(t, exec_probe, COUNT(exec_probe), err))
 		return -1;
-	if ((monitor || t->strategy == TRACER_TRACEPOINT) &&
+	if ((monitor || waterfall || t->strategy == TRACER_TRACEPOINT) &&
 	    attach_all(t, exit_probe, COUNT(exit_probe), err))
+		return -1;
+	if ((monitor || waterfall) && attach_all(t, fork_probe, COUNT(fork_probe), err))
+		return -1;
+	if (waterfall && attach_all(t, switch_probe, COUNT(switch_probe), err))
 		return -1;
 	if (monitor) {
 		struct attach writeback = {NULL,
@@ -430,7 +461,7 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	char tgid[64], serve_tgid[64];
 	snprintf(tgid, sizeof(tgid), "-DCGLAT_DOCKERD_TGID=%d", (int)cfg->dockerd_tgid);
 	snprintf(serve_tgid, sizeof(serve_tgid), "-DCGLAT_SERVE_TGID=%d", (int)cfg->serve_tgid);
-	const char *flags[7 + COUNT(probe_syscalls)] = {
+	const char *flags[8 + COUNT(probe_syscalls)] = {
 	        "-DCGLAT_BPF=1",
 	        t->strategy == TRACER_KPROBE ? "-DCGLAT_KPROBE=1" : "-DCGLAT_TRACEPOINT=1",
 	        tgid,
@@ -439,6 +470,8 @@ static int load(struct tracer *t, const struct tracer_config *cfg, struct cg_err
 	size_t n = 4;
 	if (cfg->original)
 		flags[n++] = "-DCGLAT_ORIGINAL=1";
+	if (cfg->waterfall)
+		flags[n++] = "-DCGLAT_WATERFALL=1";
 	if (cfg->monitor) {
 		flags[n++] = "-DCGLAT_MONITOR=1";
 		if (has_write_folio())
@@ -542,12 +575,17 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 		return -1;
 	uint64_t t1 = tracer_now_ns();
 	t->timings.compile_ns = t1 - t0;
-	if (fill_limit_names(t, err) || attach_probes(t, cfg->monitor, err))
+	if (fill_limit_names(t, err) || attach_probes(t, cfg->monitor, cfg->waterfall, err))
 		return -1;
 	if (cfg->original && cfg->dockerd_tgid > 0 &&
 	    seed_dockerd_sockets(t, cfg->dockerd_tgid, err))
 		return -1;
 	if (t->bcc_api->open_perf_buffer(t->bcc, "events", on_raw_event, on_lost, t, 64,
+	                                 TRACER_WAKEUP_EVENTS) < 0)
+		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	/* Every context switch of the chain: room for bursts of them. */
+	if (cfg->waterfall &&
+	    t->bcc_api->open_perf_buffer(t->bcc, "wf_events", on_raw_wf_event, on_lost, t, 256,
 	                                 TRACER_WAKEUP_EVENTS) < 0)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	t->timings.attach_ns = tracer_now_ns() - t1;
@@ -566,6 +604,7 @@ int tracer_open(const struct tracer_config *cfg, struct tracer **out, struct cg_
 		return cg_errf(err, "out of memory");
 	t->bcc_api = api;
 	t->on_event = cfg->on_event;
+	t->on_wf_event = cfg->on_wf_event;
 	t->ctx = cfg->ctx;
 	if (tracer_choose(cfg->strategy, &host, &t->strategy, t->reason, sizeof(t->reason), err))
 		goto fail;
@@ -657,6 +696,29 @@ int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	if (t->bcc_api->consume(t->bcc) < 0)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
+	return 0;
+}
+
+/* The waterfall's tables: a tgid the chain starts from, an fd of a chain process whose
+ * writes are sent. */
+int tracer_waterfall_follow(struct tracer *t, pid_t tgid, struct cg_err *err)
+{
+	uint32_t key = (uint32_t)tgid;
+	const uint8_t one = 1;
+	if (t->bcc_api->table_update(t->bcc, "wf_chain", &key, &one) < 0)
+		return cg_errf(err, "the probes' table wf_chain cannot take process %d: %s",
+		               (int)tgid, t->bcc_api->last_error(t->bcc));
+	return 0;
+}
+
+int tracer_waterfall_watch_fd(struct tracer *t, pid_t tgid, int fd, enum cglat_wf_fd why,
+                              struct cg_err *err)
+{
+	uint64_t key = (uint64_t)(uint32_t)tgid << 32 | (uint32_t)fd;
+	uint32_t value = why;
+	if (t->bcc_api->table_update(t->bcc, "wf_fds", &key, &value) < 0)
+		return cg_errf(err, "the probes' table wf_fds cannot take fd %d of process %d: %s",
+		               fd, (int)tgid, t->bcc_api->last_error(t->bcc));
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 enum tracer_strategy { TRACER_AUTO, TRACER_TRACEPOINT, TRACER_KPROBE };
 
 typedef void (*tracer_event_fn)(void *ctx, const struct cglat_event *ev);
+typedef void (*tracer_wf_event_fn)(void *ctx, const struct cglat_wf_event *ev);
 
 struct tracer_config {
 	enum tracer_strategy strategy;
@@ -24,7 +25,12 @@ struct tracer_config {
 	 * readv, recvfrom, recvmsg, recvmmsg), whatever it returned (CGLAT_EV_RECV_ANY):
 	 * the original tool's start mark, its kprobe on sock_recvmsg */
 	bool original;
+	/* bench --waterfall: also what the chain of an update's processes does
+	 * (struct cglat_wf_event, to on_wf_event); the chain's roots and connections are
+	 * told with tracer_waterfall_follow and tracer_waterfall_watch_fd */
+	bool waterfall;
 	tracer_event_fn on_event;
+	tracer_wf_event_fn on_wf_event;
 	void *ctx;
 };
 
@@ -70,6 +76,12 @@ int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err);
  * and reads the counters summed since the probes were attached. */
 int tracer_monitor_add(struct tracer *t, pid_t tgid, struct cg_err *err);
 int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], struct cg_err *err);
+
+/* Waterfall: a process the chain starts from (its forks follow by themselves), and an
+ * fd of a chain process whose writes are sent, with why. */
+int tracer_waterfall_follow(struct tracer *t, pid_t tgid, struct cg_err *err);
+int tracer_waterfall_watch_fd(struct tracer *t, pid_t tgid, int fd, enum cglat_wf_fd why,
+                              struct cg_err *err);
 
 enum tracer_strategy tracer_strategy(const struct tracer *t);
 const char *tracer_strategy_name(enum tracer_strategy s); /* "auto", "tracepoint", "kprobe" */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gnuplot.h"
 #include "monitor_plot.h"
 
 static char *script(const char *plot, const double *changes, size_t n, int *rc)
@@ -77,9 +78,9 @@ Test(monitor_plot, panels_with_data)
 
 Test(monitor_plot, formats_by_extension)
 {
-	cr_assert(monitor_plot_format_known("/tmp/out.png"));
-	cr_assert(monitor_plot_format_known("out.SVG"));
-	cr_assert_not(monitor_plot_format_known("out.jpg"));
-	cr_assert_not(monitor_plot_format_known("png"));
-	cr_assert_not(monitor_plot_format_known("/tmp/x.png/out"));
+	cr_assert(gnuplot_format_known("/tmp/out.png"));
+	cr_assert(gnuplot_format_known("out.SVG"));
+	cr_assert_not(gnuplot_format_known("out.jpg"));
+	cr_assert_not(gnuplot_format_known("png"));
+	cr_assert_not(gnuplot_format_known("/tmp/x.png/out"));
 }
