@@ -267,7 +267,7 @@ static int run_sample(struct bench *b, int iteration, enum sample_path path, enu
 	b->recv_found = b->write_found = false;
 	b->runtime_pid = 0;
 
-	bool waterfall = b->cfg->waterfall && (path == SAMPLE_DOCKER || path == SAMPLE_API);
+	bool waterfall = b->cfg->waterfall && sample_path_has_daemon(path);
 	b->wf_window = waterfall;
 	struct cg_err issue_err;
 	bool issued = issue(b, s, &issue_err) == 0;
@@ -392,8 +392,8 @@ static int original_finish(struct bench *b, struct cg_err *err)
 	return 0;
 }
 
-/* --waterfall: the chain's events still in the buffers, then every valid docker and api
- * sample split into its stages. */
+/* --waterfall: the chain's events still in the buffers, then every valid sample of a
+ * path with a daemon (docker, api, serve, serve-api) split into its stages. */
 static int waterfall_finish(struct bench *b, struct cg_err *err)
 {
 	b->cur = NULL;
@@ -403,10 +403,11 @@ static int waterfall_finish(struct bench *b, struct cg_err *err)
 	b->res->wf_dropped = b->wf_log.dropped;
 	for (size_t i = 0; i < b->res->count; i++) {
 		struct sample *s = &b->res->samples[i];
-		if (!s->valid || (s->path != SAMPLE_DOCKER && s->path != SAMPLE_API))
+		if (!s->valid || !sample_path_has_daemon(s->path))
 			continue;
 		struct wf_bounds_input in = {
-		        .cli = s->path == SAMPLE_DOCKER,
+		        .cli = s->path == SAMPLE_DOCKER || s->path == SAMPLE_SERVE,
+		        .serve = sample_path_is_serve(s->path),
 		        .t0_ns = s->t0_ns,
 		        .t_return_ns = s->t_return_ns,
 		        .recv_ns = s->recv_ns,

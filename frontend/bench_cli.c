@@ -101,10 +101,11 @@ void cli_usage(FILE *out)
 	        "                          cpu.max, any cgroup) and print its three summary\n"
 	        "                          lines beside the exact ones, or why it could not\n"
 	        "                          have measured this host\n"
-	        "      --waterfall         split each docker and api sample into the stages of\n"
-	        "                          its chain (CLI, dockerd, containerd, shim, runtime,\n"
-	        "                          kernel write, reply), each with the chain's time on\n"
-	        "                          a CPU, and print them per path and resource\n"
+	        "      --waterfall         split each sample of the docker, api and serve paths\n"
+	        "                          into the stages of its chain (CLI, dockerd,\n"
+	        "                          containerd, shim, runtime, kernel write, reply; serve,\n"
+	        "                          record), each with the chain's time on a CPU, and\n"
+	        "                          print them per path and resource\n"
 	        "      --waterfall-plot FILE\n"
 	        "                          also draw the waterfall with gnuplot (FILE .png or\n"
 	        "                          .svg); implies --waterfall\n"
@@ -424,9 +425,10 @@ int cli_parse_bench(int argc, char **argv, struct bench_config *cfg, enum cli_ac
 	if ((cfg->runtime_bin || cfg->runtime_root) && !(cfg->paths & (1u << PATH_RUNTIME)))
 		return cg_errf(err, "%s only matters for the runtime path; add runtime to --paths",
 		               cfg->runtime_bin ? "--runtime-bin" : "--runtime-root");
-	if (cfg->waterfall && !(cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API))))
-		return cg_errf(err, "--waterfall splits the samples of the docker and api paths; "
-		                    "add docker or api to --paths");
+	if (cfg->waterfall &&
+	    !(cfg->paths & ((1u << PATH_DOCKER) | (1u << PATH_API) | BENCH_SERVE_PATHS)))
+		return cg_errf(err, "--waterfall splits the samples of the docker, api, serve and "
+		                    "serve-api paths; add one of them to --paths");
 	if (cfg->serve_sock && cfg->serve_reply_enforce)
 		return cg_errf(err, "--serve-reply-after is for the serve cglat starts; a running "
 		                    "one (--serve-sock) keeps the mode it was started with");

@@ -293,8 +293,10 @@ static int setup_waterfall(struct bench *b, struct cg_err *err)
 	*r = (struct wf_roles){.bench = (uint32_t)getpid(),
 	                       .dockerd = (uint32_t)b->dockerd_pid,
 	                       .containerd = (uint32_t)containerd,
-	                       .shim = (uint32_t)shim};
-	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim};
+	                       .shim = (uint32_t)shim,
+	                       .serve = (uint32_t)(b->serve.pid > 0 ? b->serve.pid : 0)};
+	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim,
+	                       b->serve.pid > 0 ? b->serve.pid : getpid()};
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		if (tracer_waterfall_follow(b->tracer, roots[i], err))
 			return cg_err_wrap(err, "--waterfall");

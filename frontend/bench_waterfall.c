@@ -7,8 +7,9 @@ static const struct {
 	const char *name, *end;
 } stages[WF_STAGE_COUNT] = {
         [WF_SPAWN] = {"spawn", "the docker CLI's exec"},
-        [WF_CLIENT_START] = {"client start-up", "its first write on dockerd's socket"},
-        [WF_REQUEST] = {"request", "dockerd receives the update (/_ping included)"},
+        [WF_CLIENT_START] = {"client start-up", "its first write on the daemon's socket"},
+        [WF_REQUEST] = {"request", "the daemon (dockerd, or cglat serve) receives the update "
+                                   "(/_ping included)"},
         [WF_DOCKERD] = {"dockerd", "dockerd's first write to containerd"},
         [WF_CONTAINERD] = {"containerd", "containerd's first write to the shim (ttrpc)"},
         [WF_SHIM] = {"shim", "the shim forks the runtime"},
@@ -18,7 +19,29 @@ static const struct {
         [WF_RUNTIME_EXIT] = {"runtime exit", "the runtime exits"},
         [WF_REPLY] = {"reply", "dockerd begins its reply to the client"},
         [WF_CLIENT_RETURN] = {"client return", "the client returns"},
+        [WF_SERVE] = {"serve", "serve's write of the limit file begins"},
+        [WF_RECORD] = {"record", "serve begins its reply (dockerd recorded the change)"},
 };
+
+size_t wf_stages_of(bool cli, bool serve, const enum wf_stage **seq)
+{
+	static const enum wf_stage docker[] = {WF_SPAWN,         WF_CLIENT_START, WF_REQUEST,
+	                                       WF_DOCKERD,       WF_CONTAINERD,   WF_SHIM,
+	                                       WF_RUNTIME_START, WF_RUNTIME,      WF_KERNEL,
+	                                       WF_RUNTIME_EXIT,  WF_REPLY,        WF_CLIENT_RETURN};
+	static const enum wf_stage via_serve[] = {WF_SPAWN,        WF_CLIENT_START, WF_REQUEST,
+	                                          WF_SERVE,        WF_KERNEL,       WF_RECORD,
+	                                          WF_CLIENT_RETURN};
+	/* Without a CLI, the same from the request on. */
+	size_t n = serve ? sizeof(via_serve) / sizeof(via_serve[0])
+	                 : sizeof(docker) / sizeof(docker[0]);
+	*seq = serve ? via_serve : docker;
+	if (!cli) {
+		*seq += 2;
+		n -= 2;
+	}
+	return n;
+}
 
 const char *wf_stage_name(enum wf_stage s)
 {
@@ -116,50 +139,78 @@ static uint32_t find_cli(const struct wf_log *log, const struct wf_roles *r,
 	return 0;
 }
 
-/* bound[i] and bound[i + 1] enclose stage i; 0: not seen. */
-static void find_bounds(const struct wf_log *log, const struct wf_roles *r,
-                        const struct wf_bounds_input *in, uint64_t bound[WF_STAGE_COUNT + 1],
-                        uint32_t *cli)
+/* When stage st ends: the first event of its kind from `from` on, up to the return;
+ * 0: not seen. *cli is learnt at the spawn's end. */
+static uint64_t stage_end(const struct wf_log *log, const struct wf_roles *r,
+                          const struct wf_bounds_input *in, enum wf_stage st, uint64_t from,
+                          uint32_t *cli)
 {
 	uint64_t end = in->t_return_ns;
-	memset(bound, 0, sizeof(uint64_t) * (WF_STAGE_COUNT + 1));
-	bound[WF_SPAWN] = in->t0_ns;
-	*cli = 0;
-	if (in->cli) {
-		*cli = find_cli(log, r, in, &bound[WF_CLIENT_START]);
-		if (*cli)
-			bound[WF_REQUEST] = first(
-			        log, bound[WF_CLIENT_START], end,
-			        (struct wf_want){CGLAT_WF_SEND, *cli, CGLAT_WF_FD_CONNECTED, -1});
-	} else {
-		bound[WF_REQUEST] = in->t0_ns;
+	uint32_t receiver = in->serve ? r->serve : r->dockerd;
+	switch (st) {
+	case WF_SPAWN: {
+		uint64_t exec_ns;
+		*cli = find_cli(log, r, in, &exec_ns);
+		return exec_ns;
 	}
-	bound[WF_DOCKERD] = in->recv_ns;
-	bound[WF_CONTAINERD] =
-	        first(log, in->recv_ns, end,
-	              (struct wf_want){CGLAT_WF_SEND, r->dockerd, CGLAT_WF_FD_CONTAINERD, -1});
-	bound[WF_SHIM] =
-	        first(log, bound[WF_CONTAINERD], end,
-	              (struct wf_want){CGLAT_WF_SEND, r->containerd, CGLAT_WF_FD_SHIM, -1});
-	bound[WF_RUNTIME_START] =
-	        first(log, bound[WF_SHIM], end,
-	              (struct wf_want){CGLAT_WF_FORK, r->shim, in->writer_tgid, -1});
-	bound[WF_RUNTIME] = first(log, bound[WF_RUNTIME_START], end,
-	                          (struct wf_want){CGLAT_WF_EXEC, in->writer_tgid, 0, -1});
-	bound[WF_KERNEL] = in->write_enter_ns;
-	bound[WF_RUNTIME_EXIT] = in->write_exit_ns;
-	bound[WF_REPLY] = first(log, in->write_exit_ns, end,
-	                        (struct wf_want){CGLAT_WF_EXIT, in->writer_tgid, 0, -1});
-	bound[WF_CLIENT_RETURN] =
-	        first(log, bound[WF_REPLY], end,
-	              (struct wf_want){CGLAT_WF_SEND, r->dockerd, CGLAT_WF_FD_CLIENT, in->recv_fd});
-	bound[WF_STAGE_COUNT] = in->t_return_ns;
+	case WF_CLIENT_START:
+		return *cli ? first(log, from, end,
+		                    (struct wf_want){CGLAT_WF_SEND, *cli, CGLAT_WF_FD_CONNECTED,
+		                                     -1})
+		            : 0;
+	case WF_REQUEST:
+		return in->recv_ns;
+	case WF_DOCKERD:
+		return first(
+		        log, from, end,
+		        (struct wf_want){CGLAT_WF_SEND, r->dockerd, CGLAT_WF_FD_CONTAINERD, -1});
+	case WF_CONTAINERD:
+		return first(log, from, end,
+		             (struct wf_want){CGLAT_WF_SEND, r->containerd, CGLAT_WF_FD_SHIM, -1});
+	case WF_SHIM:
+		return first(log, from, end,
+		             (struct wf_want){CGLAT_WF_FORK, r->shim, in->writer_tgid, -1});
+	case WF_RUNTIME_START:
+		return first(log, from, end,
+		             (struct wf_want){CGLAT_WF_EXEC, in->writer_tgid, 0, -1});
+	case WF_RUNTIME:
+	case WF_SERVE:
+		return in->write_enter_ns;
+	case WF_KERNEL:
+		return in->write_exit_ns;
+	case WF_RUNTIME_EXIT:
+		return first(log, from, end,
+		             (struct wf_want){CGLAT_WF_EXIT, in->writer_tgid, 0, -1});
+	case WF_REPLY:
+	case WF_RECORD:
+		return first(
+		        log, from, end,
+		        (struct wf_want){CGLAT_WF_SEND, receiver, CGLAT_WF_FD_CLIENT, in->recv_fd});
+	case WF_CLIENT_RETURN:
+		return in->t_return_ns;
+	default:
+		return 0;
+	}
 }
 
-static bool in_chain(uint32_t tgid, const struct wf_roles *r, uint32_t cli, uint32_t writer)
+static bool is_role(uint32_t tgid, const struct wf_roles *r, uint32_t cli, uint32_t writer)
 {
 	return tgid && (tgid == r->bench || tgid == r->dockerd || tgid == r->containerd ||
-	                tgid == r->shim || tgid == cli || tgid == writer);
+	                tgid == r->shim || tgid == r->serve || tgid == cli || tgid == writer);
+}
+
+/* A process of the sample's chain: one of its roles, or a child one of them forked in
+ * [lo, hi) (the serve paths' record runs a runtime that writes no sample's file). */
+static bool in_chain(const struct wf_log *log, uint64_t lo, uint64_t hi, uint32_t tgid,
+                     const struct wf_roles *r, uint32_t cli, uint32_t writer)
+{
+	if (is_role(tgid, r, cli, writer))
+		return true;
+	for (size_t i = lower_bound(log, lo); i < log->n && log->ev[i].ts < hi; i++)
+		if (log->ev[i].kind == CGLAT_WF_FORK && log->ev[i].arg == tgid &&
+		    is_role(log->ev[i].tgid, r, cli, writer))
+			return true;
+	return false;
 }
 
 /* A thread's time on a CPU lasts a scheduler slice at most, far less than this: the
@@ -167,21 +218,21 @@ static bool in_chain(uint32_t tgid, const struct wf_roles *r, uint32_t cli, uint
 #define WF_MAX_SLICE_NS 1000000000ull
 
 static void cpu_times(const struct wf_log *log, const struct wf_roles *r, uint32_t cli,
-                      uint32_t writer, const uint64_t bound[WF_STAGE_COUNT + 1],
+                      uint32_t writer, const uint64_t lo_of[WF_STAGE_COUNT],
+                      const uint64_t hi_of[WF_STAGE_COUNT], uint64_t lo, uint64_t hi,
                       struct wf_sample *out)
 {
-	uint64_t lo = bound[0], hi = bound[WF_STAGE_COUNT];
 	size_t i = lower_bound(log, lo > WF_MAX_SLICE_NS ? lo - WF_MAX_SLICE_NS : 0);
 	for (; i < log->n && log->ev[i].ts < hi; i++) {
 		const struct cglat_wf_event *e = &log->ev[i];
 		if (e->kind != CGLAT_WF_ONCPU || e->ts_end <= lo ||
-		    !in_chain(e->tgid, r, cli, writer))
+		    !in_chain(log, lo, hi, e->tgid, r, cli, writer))
 			continue;
 		for (int s = 0; s < WF_STAGE_COUNT; s++) {
 			if (out->ns[s] < 0)
 				continue;
-			uint64_t a = e->ts > bound[s] ? e->ts : bound[s];
-			uint64_t b = e->ts_end < bound[s + 1] ? e->ts_end : bound[s + 1];
+			uint64_t a = e->ts > lo_of[s] ? e->ts : lo_of[s];
+			uint64_t b = e->ts_end < hi_of[s] ? e->ts_end : hi_of[s];
 			if (b > a)
 				out->cpu_ns[s] += (int64_t)(b - a);
 		}
@@ -191,20 +242,32 @@ static void cpu_times(const struct wf_log *log, const struct wf_roles *r, uint32
 void wf_compute(const struct wf_log *log, const struct wf_roles *roles,
                 const struct wf_bounds_input *in, struct wf_sample *out)
 {
-	uint64_t bound[WF_STAGE_COUNT + 1];
-	uint32_t cli;
-	find_bounds(log, roles, in, bound, &cli);
+	const enum wf_stage *seq;
+	size_t n = wf_stages_of(in->cli, in->serve, &seq);
+	uint64_t lo_of[WF_STAGE_COUNT] = {0}, hi_of[WF_STAGE_COUNT] = {0};
 	memset(out, 0, sizeof(*out));
 	out->computed = true;
-	for (int s = 0; s < WF_STAGE_COUNT; s++) {
-		if (!in->cli && (s == WF_SPAWN || s == WF_CLIENT_START))
-			out->ns[s] = WF_NA;
-		else if (!bound[s] || !bound[s + 1] || bound[s + 1] < bound[s])
-			out->ns[s] = WF_UNKNOWN;
-		else
-			out->ns[s] = (int64_t)(bound[s + 1] - bound[s]);
+	for (int s = 0; s < WF_STAGE_COUNT; s++)
+		out->ns[s] = WF_NA;
+	/* Each stage starts where the one before it ended; a bound not seen leaves both
+	 * stages it bounds unknown, and the search goes on from the last bound seen. */
+	uint64_t prev = in->t0_ns, from = in->t0_ns;
+	uint32_t cli = 0;
+	for (size_t k = 0; k < n; k++) {
+		enum wf_stage st = seq[k];
+		uint64_t end = stage_end(log, roles, in, st, from, &cli);
+		if (prev && end && end >= prev) {
+			out->ns[st] = (int64_t)(end - prev);
+			lo_of[st] = prev;
+			hi_of[st] = end;
+		} else {
+			out->ns[st] = WF_UNKNOWN;
+		}
+		prev = end;
+		if (end)
+			from = end;
 	}
-	cpu_times(log, roles, cli, in->writer_tgid, bound, out);
+	cpu_times(log, roles, cli, in->writer_tgid, lo_of, hi_of, in->t0_ns, in->t_return_ns, out);
 	for (int s = 0; s < WF_STAGE_COUNT; s++)
 		if (out->ns[s] < 0)
 			out->cpu_ns[s] = out->ns[s];

@@ -25,11 +25,19 @@ enum wf_stage {
 	WF_RUNTIME_EXIT,  /* -> the runtime exits */
 	WF_REPLY,         /* -> dockerd begins its reply on the client's connection */
 	WF_CLIENT_RETURN, /* -> the client returns (the CLI's exit and wait included) */
+	/* The serve paths', between their request and client return stages: */
+	WF_SERVE,  /* serve's receive -> its write of the limit file begins */
+	WF_RECORD, /* the write returns -> serve begins its reply (after dockerd's record of
+	            * the change, or at once with --reply-after enforce) */
 	WF_STAGE_COUNT
 };
 
 #define WF_UNKNOWN (-1) /* the stage's bounds were not both seen, in order */
 #define WF_NA (-2)      /* the stage is not part of this path (api: no CLI) */
+
+/* The stages of a path in their order: with a CLI (docker, serve) or not (api,
+ * serve-api), through cglat serve or straight to dockerd. Returns how many. */
+size_t wf_stages_of(bool cli, bool serve, const enum wf_stage **seq);
 
 /* A sample's stages in ns (or WF_UNKNOWN, WF_NA), and the chain's time on a CPU in each. */
 struct wf_sample {
@@ -41,6 +49,7 @@ struct wf_sample {
 /* The processes an update passes through that are known before it starts. */
 struct wf_roles {
 	uint32_t bench, dockerd, containerd, shim;
+	uint32_t serve; /* the serve paths' cglat serve; 0: none */
 };
 
 /* Every chain event of the run that can belong to a sample, in arrival order until
@@ -61,10 +70,11 @@ const char *wf_stage_name(enum wf_stage s); /* "spawn", "client start-up", ... *
 /* What the stage's end is, for the report's legend. */
 const char *wf_stage_end(enum wf_stage s);
 
-/* The bounds of one sample, from its own timestamps (sample fields) and the sorted
- * log; the path says whether the client is a CLI (docker) or bench itself (api). */
+/* The stages of one sample, from its own timestamps (sample fields) and the sorted
+ * log: each stage ends at the first event of its kind after the previous one ended. */
 struct wf_bounds_input {
-	bool cli; /* the docker path: a docker CLI process */
+	bool cli;   /* the docker and serve paths: a docker CLI process */
+	bool serve; /* the serve paths: the receiver and writer is cglat serve */
 	uint64_t t0_ns, t_return_ns, recv_ns, write_enter_ns, write_exit_ns;
 	int32_t recv_fd;
 	uint32_t writer_tgid;

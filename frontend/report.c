@@ -801,9 +801,15 @@ int report_csv(FILE *out, const struct bench_result *res)
 	for (size_t i = 0; i < res->count; i++) {
 		const struct sample *s = &res->samples[i];
 		/* --waterfall: a row per stage of a sample that has them, else one */
-		int stages = res->waterfall && s->wf.computed ? WF_STAGE_COUNT : 1;
-		for (int k = 0; k < stages; k++)
-			csv_sample(out, res, s, stages > 1 ? k : -1);
+		const enum wf_stage *seq;
+		size_t n = wf_stages_of(s->path == SAMPLE_DOCKER || s->path == SAMPLE_SERVE,
+		                        sample_path_is_serve(s->path), &seq);
+		if (!res->waterfall || !s->wf.computed)
+			n = 0;
+		for (size_t k = 0; k < n; k++)
+			csv_sample(out, res, s, (int)seq[k]);
+		if (!n)
+			csv_sample(out, res, s, -1);
 	}
 	return ferror(out) ? -1 : 0;
 }

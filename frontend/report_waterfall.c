@@ -6,6 +6,12 @@
 #include "stats.h"
 #include "units.h"
 
+/* The path's stages in order. */
+static size_t path_stages(enum sample_path p, const enum wf_stage **seq)
+{
+	return wf_stages_of(p == SAMPLE_DOCKER || p == SAMPLE_SERVE, sample_path_is_serve(p), seq);
+}
+
 /* The stage's values over the path x resource's valid samples that saw it. */
 static int stage_stats(const struct bench_result *res, enum sample_path p, enum cg_resource r,
                        int stage, bool cpu, int64_t *buf, struct stats *out)
@@ -44,9 +50,12 @@ static void fill_row(const struct bench_result *res, int64_t *buf, struct wf_row
 	struct stats st;
 	stats_compute(buf, ntotal, &st);
 	row->round_trip_p50_ns = st.p50;
-	for (int k = 0; k < WF_STAGE_COUNT; k++) {
+	const enum wf_stage *seq;
+	size_t nseq = path_stages(row->path, &seq);
+	for (size_t i = 0; i < nseq; i++) {
+		int k = seq[i];
 		struct wf_stage_row *sr = &row->stage[k];
-		sr->applies = row->path == SAMPLE_DOCKER || (k != WF_SPAWN && k != WF_CLIENT_START);
+		sr->applies = true;
 		stage_stats(res, row->path, row->resource, k, false, buf, &st);
 		sr->n = st.n;
 		sr->p50_ns = st.p50;
@@ -64,9 +73,10 @@ size_t report_wf_rows(const struct bench_result *res, struct wf_row *rows)
 	int64_t *buf = malloc(res->count * sizeof(*buf));
 	if (!buf)
 		return 0;
-	static const enum sample_path paths[] = {SAMPLE_DOCKER, SAMPLE_API};
+	static const enum sample_path paths[] = {SAMPLE_DOCKER, SAMPLE_API, SAMPLE_SERVE,
+	                                         SAMPLE_SERVE_API};
 	size_t n = 0;
-	for (size_t p = 0; p < 2; p++)
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
 		for (int r = 0; r < CG_RES_COUNT; r++) {
 			struct wf_row row = {.path = paths[p], .resource = (enum cg_resource)r};
 			fill_row(res, buf, &row);
@@ -114,10 +124,11 @@ static void text_row(FILE *out, const struct wf_row *row)
 	fprintf(out, "  %-16s %10s %10s %6s %10s  %-*s\n", "STAGE", "P50", "P90", "SHARE",
 	        "ON-CPU P50", BAR_WIDTH + 2, "FROM T0 TO RETURN");
 	double start = 0;
-	for (int k = 0; k < WF_STAGE_COUNT; k++) {
+	const enum wf_stage *seq;
+	size_t nseq = path_stages(row->path, &seq);
+	for (size_t i = 0; i < nseq; i++) {
+		int k = seq[i];
 		const struct wf_stage_row *s = &row->stage[k];
-		if (!s->applies)
-			continue;
 		char p50[32], p90[32], cpu[32];
 		text_dur(s->p50_ns, s->n > 0, p50, sizeof(p50));
 		text_dur(s->p90_ns, s->n > 0, p90, sizeof(p90));
@@ -157,15 +168,24 @@ void report_wf_text(FILE *out, const struct bench_result *res)
 	size_t n = report_wf_rows(res, rows);
 	if (!n)
 		return;
-	for (size_t i = 0; i < n; i++)
+	bool shown[WF_STAGE_COUNT] = {false};
+	for (size_t i = 0; i < n; i++) {
 		text_row(out, &rows[i]);
+		for (int k = 0; k < WF_STAGE_COUNT; k++)
+			shown[k] |= rows[i].stage[k].applies;
+	}
 	fprintf(out, "\nstages end at:");
+	const char *sep = "";
 	for (int k = 0; k < WF_STAGE_COUNT; k++)
-		fprintf(out, "%s %s: %s", k ? ";" : "", wf_stage_name((enum wf_stage)k),
-		        wf_stage_end((enum wf_stage)k));
+		if (shown[k]) {
+			fprintf(out, "%s %s: %s", sep, wf_stage_name((enum wf_stage)k),
+			        wf_stage_end((enum wf_stage)k));
+			sep = ";";
+		}
 	fprintf(out, ".\nshares are of the round trip, over the samples with every stage seen; "
 	             "on-CPU is the time the chain's processes (bench, the CLI, dockerd, "
-	             "containerd, the shim, the runtime) ran in the stage, summed over CPUs.\n");
+	             "containerd, the shim, the runtime, cglat serve) ran in the stage, summed "
+	             "over CPUs.\n");
 	text_verdict(out, rows, n);
 	if (res->wf_dropped)
 		fprintf(out, "warning: %llu chain events were dropped for want of memory\n",
@@ -184,10 +204,11 @@ json_t *report_wf_json(const struct bench_result *res)
 	for (size_t i = 0; i < n; i++) {
 		const struct wf_row *row = &rows[i];
 		json_t *stages = json_array();
-		for (int k = 0; k < WF_STAGE_COUNT; k++) {
+		const enum wf_stage *seq;
+		size_t nseq = path_stages(row->path, &seq);
+		for (size_t j = 0; j < nseq; j++) {
+			int k = seq[j];
 			const struct wf_stage_row *s = &row->stage[k];
-			if (!s->applies)
-				continue;
 			json_array_append_new(stages,
 			                      json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f}",
 			                                "stage", wf_stage_name((enum wf_stage)k),

@@ -26,16 +26,16 @@ struct wf_row {
 	struct wf_stage_row stage[WF_STAGE_COUNT];
 };
 
-#define WF_MAX_ROWS (2 * CG_RES_COUNT)
+#define WF_MAX_ROWS (4 * CG_RES_COUNT)
 
-/* The docker and api paths' rows, for each resource that has valid samples. */
+/* The docker, api, serve and serve-api paths' rows, for each resource with valid samples. */
 size_t report_wf_rows(const struct bench_result *res, struct wf_row *rows);
 
 void report_wf_text(FILE *out, const struct bench_result *res);
 json_t *report_wf_json(const struct bench_result *res); /* an array of rows */
 
-/* CSV: the stage columns' header, and one sample's values for a stage (-1: unknown,
- * -2: not of this path). */
+/* CSV: the stage columns' header; a sample's row per stage of its path gives the stage's
+ * ns and on-CPU ns (-1: unknown). */
 #define REPORT_WF_CSV_HEADER ",stage,stage_ns,stage_cpu_ns"
 
 #endif

@@ -21,8 +21,9 @@ static void panel(FILE *out, int index, const struct wf_row *row)
 		if (!s->applies)
 			continue;
 		double len = s->n ? s->p50_ns / 1e6 : 0;
-		fprintf(out, "%d \"%s%s\" %.6f %.6f\n", y++, wf_stage_name((enum wf_stage)k),
-		        s->n ? "" : " (unknown)", start, start + len);
+		fprintf(out, "%d \"%s%s\" %.6f %.6f %.6f\n", y++, wf_stage_name((enum wf_stage)k),
+		        s->n ? "" : " (unknown)", start, start + len,
+		        s->n ? s->cpu_p50_ns / 1e6 : 0);
 		start += len;
 	}
 	fprintf(out, "EOD\n");
@@ -31,7 +32,9 @@ static void panel(FILE *out, int index, const struct wf_row *row)
 	        "set yrange [%d.5:-0.5]\n"
 	        "plot $d%d using (($3+$4)/2):1:3:4:($1-0.4):($1+0.4):ytic(2) with boxxyerror "
 	        "lc rgb '#4472c4' notitle, \\\n"
-	        "     $d%d using 4:1:(sprintf(' %%.3f ms', $4-$3)) with labels left notitle\n",
+	        "     $d%d using 4:1:(sprintf(' %%.3f ms (on a CPU %%.3f)', $4-$3, $5)) with "
+	        "labels "
+	        "left notitle\n",
 	        bench_sample_path_name(row->path), cgroup_resource_name(row->resource),
 	        row->samples, row->complete, y - 1, index, index);
 }
@@ -60,8 +63,9 @@ int waterfall_plot_script(FILE *out, const char *plot_path, const struct wf_row 
 	        "set output '%s'\n"
 	        "set style fill solid 0.85 border -1\n"
 	        "set grid xtics\n"
-	        "set xlabel 'ms from the client''s T0 (each stage: its p50, laid end to end)'\n"
-	        "set offsets 0, graph 0.12, 0, 0\n"
+	        "set xlabel 'ms from the client''s T0 (each stage: its p50, laid end to end; in "
+	        "brackets the p50 of the chain''s time on a CPU in it)'\n"
+	        "set offsets 0, graph 0.25, 0, 0\n"
 	        "set multiplot layout %zu,1 title 'cglat waterfall: where a limit change''s "
 	        "time goes'\n",
 	        terminal, plot_path, n);

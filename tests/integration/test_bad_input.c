@@ -267,8 +267,9 @@ Test(bad_input, bench)
 	        BAD(1, "--docker-bin", "--docker-bin", "/nonexistent/docker"),
 	        BAD(1, "cannot write in", "-o", "/nonexistent/dir/report.txt"),
 	        BAD(2, "unknown command \"frobnicate\"", "frobnicate"),
-	        BAD(2, "--waterfall splits the samples of the docker and api paths", "--waterfall",
-	            "--paths", "direct,runtime"),
+	        BAD(2,
+	            "--waterfall splits the samples of the docker, api, serve and serve-api paths",
+	            "--waterfall", "--paths", "direct,runtime"),
 	        BAD(2, "--waterfall-plot wf.jpg: the file must end in .png or .svg",
 	            "--waterfall-plot", "wf.jpg"),
 	};

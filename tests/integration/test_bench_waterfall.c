@@ -24,10 +24,27 @@ static void run_ok(const char *const args[], char **out, char **err)
 	          "cglat exited with status 0x%x; stderr:\n%s", status, *err);
 }
 
-static const char *const stage_names[] = {"spawn",         "client start-up", "request",
-                                          "dockerd",       "containerd",      "shim",
-                                          "runtime start", "runtime",         "kernel write",
-                                          "runtime exit",  "reply",           "client return"};
+/* The stages of a path, in order (the report's and the CSV's). */
+static const char *const docker_stages[] = {"spawn",         "client start-up", "request",
+                                            "dockerd",       "containerd",      "shim",
+                                            "runtime start", "runtime",         "kernel write",
+                                            "runtime exit",  "reply",           "client return"};
+static const char *const serve_stages[] = {
+        "spawn", "client start-up", "request", "serve", "kernel write", "record", "client return"};
+
+static const char *const *stages_of(const char *path, int *n)
+{
+	bool serve = strncmp(path, "serve", 5) == 0,
+	     cli = !strcmp(path, "docker") || !strcmp(path, "serve");
+	*n = serve ? 7 : 12;
+	const char *const *seq = serve ? serve_stages : docker_stages;
+	if (!cli) {
+		seq += 2;
+		*n -= 2;
+	}
+	return seq;
+}
+
 #define STAGES 12
 
 Test(bench_waterfall, json_has_every_stage_of_every_sample_seen)
@@ -61,7 +78,7 @@ Test(bench_waterfall, json_has_every_stage_of_every_sample_seen)
 		json_array_foreach(stages, k, st)
 		{
 			const char *name = json_string_value(json_object_get(st, "stage"));
-			cr_expect_str_eq(name, stage_names[k + (docker ? 0 : 2)], "%s", out);
+			cr_expect_str_eq(name, docker_stages[k + (docker ? 0 : 2)], "%s", out);
 			cr_expect_eq(json_integer_value(json_object_get(st, "n")), 3, "%s %s: %s",
 			             path, name, out);
 			cr_expect_gt(json_real_value(json_object_get(st, "p50_ns")), 0, "%s %s",
@@ -109,7 +126,7 @@ static int csv_col(const char *header, const char *name)
 
 Test(bench_waterfall, csv_stages_of_each_sample_add_up_to_its_round_trip)
 {
-	const char *args[] = {"-n",          "2",        "--paths", "docker,api,direct",
+	const char *args[] = {"-n",          "2",        "--paths", "docker,api,serve-api,direct",
 	                      "--waterfall", "--format", "csv",     NULL};
 	char *out = NULL, *err = NULL;
 	run_ok(args, &out, &err);
@@ -120,10 +137,11 @@ Test(bench_waterfall, csv_stages_of_each_sample_add_up_to_its_round_trip)
 	    c_res = csv_col(header, "resource"), c_stage = csv_col(header, "stage"),
 	    c_ns = csv_col(header, "stage_ns"), c_cpu = csv_col(header, "stage_cpu_ns"),
 	    c_rt = csv_col(header, "round_trip_ns"), c_dw = csv_col(header, "daemon_to_write_ns");
-	/* Rows of one sample follow each other: sum them until the sample changes. */
+	/* Rows of one sample follow each other in its path's order: sum them as they come. */
 	char key[128] = "", path[32];
-	long long sum = 0, daemon = 0, rt = 0, dw = 0;
+	long long sum = 0, daemon = 0;
 	int stages = 0, samples = 0, direct = 0;
+	bool in_daemon = false;
 	for (const char *line = nl + 1; *line; line = strchr(line, '\n') + 1) {
 		char f[5][64], k[128];
 		csv_field(line, c_path, path, sizeof(path));
@@ -137,37 +155,49 @@ Test(bench_waterfall, csv_stages_of_each_sample_add_up_to_its_round_trip)
 			cr_expect_str_eq(f[2], "", "a direct row has no stage: %s", line);
 			direct++;
 		} else {
+			int nseq;
+			const char *const *seq = stages_of(path, &nseq);
 			if (strcmp(k, key) != 0) {
+				cr_expect(stages == 0, "%s: the sample before had %d stage rows", k,
+				          stages);
 				snprintf(key, sizeof(key), "%s", k);
 				sum = daemon = stages = 0;
+				in_daemon = false;
 				samples++;
 			}
+			cr_assert_lt(stages, nseq, "%s: more rows than stages: %s", k, line);
+			cr_expect_str_eq(f[2], seq[stages], "%s", line);
 			long long ns = atoll(f[3]);
-			cr_expect(ns >= 0 || (ns == -2 && strcmp(path, "api") == 0),
-			          "stage %s of %s not seen: %s", f[2], k, line);
-			cr_expect(atoll(f[4]) >= 0 || ns == -2, "%s", line);
-			if (ns > 0)
-				sum += ns;
-			if (stages >= 3 && stages <= 8) /* dockerd .. kernel write */
+			cr_expect_geq(ns, 0, "stage %s of %s not seen: %s", f[2], k, line);
+			cr_expect_geq(atoll(f[4]), 0, "%s", line);
+			sum += ns;
+			/* The daemon's part: from the stage after its receive to the write's
+			 * return. */
+			if (in_daemon)
 				daemon += ns;
-			csv_field(line, c_rt, f[0], 64);
-			rt = atoll(f[0]);
-			csv_field(line, c_dw, f[0], 64);
-			dw = atoll(f[0]);
-			cr_expect_str_eq(f[2], stage_names[stages], "%s", line);
-			if (++stages == STAGES) {
+			if (strcmp(f[2], "request") == 0)
+				in_daemon = true;
+			if (strcmp(f[2], "kernel write") == 0)
+				in_daemon = false;
+			if (++stages == nseq) {
+				csv_field(line, c_rt, f[0], 64);
+				long long rt = atoll(f[0]);
+				csv_field(line, c_dw, f[0], 64);
+				long long dw = atoll(f[0]);
 				cr_expect_eq(sum, rt, "%s: stages sum to %lld, round trip %lld", k,
 				             sum, rt);
 				cr_expect_eq(daemon, dw,
-				             "%s: dockerd..kernel write %lld, daemon_to_write "
-				             "%lld",
+				             "%s: from the receive to the write %lld, "
+				             "daemon_to_write %lld",
 				             k, daemon, dw);
+				stages = 0;
 			}
 		}
 		if (!strchr(line, '\n'))
 			break;
 	}
-	cr_expect_eq(samples, 2 * 2 * 2, "2 iterations x docker, api x memory, cpu: %d", samples);
+	cr_expect_eq(samples, 2 * 3 * 2, "2 iterations x docker, api, serve-api x memory, cpu: %d",
+	             samples);
 	cr_expect_geq(direct, 2 * 2, "%d direct rows", direct);
 	free(header);
 	free(out);
@@ -196,7 +226,8 @@ Test(bench_waterfall, text_and_plot_say_where_the_time_goes)
 	cr_expect(strstr(out, "waterfall: docker memory, 2 samples, every stage seen in 2"), "%s",
 	          out);
 	for (int k = 0; k < STAGES; k++)
-		cr_expect(strstr(out, stage_names[k]), "no stage %s in:\n%s", stage_names[k], out);
+		cr_expect(strstr(out, docker_stages[k]), "no stage %s in:\n%s", docker_stages[k],
+		          out);
 	cr_expect(strstr(out, "docker memory: most time in \""), "%s", out);
 	cr_expect_not(strstr(out, "unknown"), "%s", out);
 	/* --original-method compiles into the same probes. */
