@@ -116,6 +116,16 @@ static uint32_t find_cli(const struct wf_log *log, const struct wf_roles *r,
 	return 0;
 }
 
+/* Where the search for bound i starts: the latest bound before it that was seen, so that
+ * a bound not seen leaves unknown only the two stages it closes and opens. */
+static uint64_t seen_before(const uint64_t bound[WF_STAGE_COUNT + 1], int i)
+{
+	while (--i >= 0)
+		if (bound[i])
+			return bound[i];
+	return 0;
+}
+
 /* bound[i] and bound[i + 1] enclose stage i; 0: not seen. */
 static void find_bounds(const struct wf_log *log, const struct wf_roles *r,
                         const struct wf_bounds_input *in, uint64_t bound[WF_STAGE_COUNT + 1],
@@ -136,22 +146,22 @@ static void find_bounds(const struct wf_log *log, const struct wf_roles *r,
 	}
 	bound[WF_DOCKERD] = in->recv_ns;
 	bound[WF_CONTAINERD] =
-	        first(log, in->recv_ns, end,
+	        first(log, seen_before(bound, WF_CONTAINERD), end,
 	              (struct wf_want){CGLAT_WF_SEND, r->dockerd, CGLAT_WF_FD_CONTAINERD, -1});
 	bound[WF_SHIM] =
-	        first(log, bound[WF_CONTAINERD], end,
+	        first(log, seen_before(bound, WF_SHIM), end,
 	              (struct wf_want){CGLAT_WF_SEND, r->containerd, CGLAT_WF_FD_SHIM, -1});
 	bound[WF_RUNTIME_START] =
-	        first(log, bound[WF_SHIM], end,
+	        first(log, seen_before(bound, WF_RUNTIME_START), end,
 	              (struct wf_want){CGLAT_WF_FORK, r->shim, in->writer_tgid, -1});
-	bound[WF_RUNTIME] = first(log, bound[WF_RUNTIME_START], end,
+	bound[WF_RUNTIME] = first(log, seen_before(bound, WF_RUNTIME), end,
 	                          (struct wf_want){CGLAT_WF_EXEC, in->writer_tgid, 0, -1});
 	bound[WF_KERNEL] = in->write_enter_ns;
 	bound[WF_RUNTIME_EXIT] = in->write_exit_ns;
-	bound[WF_REPLY] = first(log, in->write_exit_ns, end,
+	bound[WF_REPLY] = first(log, seen_before(bound, WF_REPLY), end,
 	                        (struct wf_want){CGLAT_WF_EXIT, in->writer_tgid, 0, -1});
 	bound[WF_CLIENT_RETURN] =
-	        first(log, bound[WF_REPLY], end,
+	        first(log, seen_before(bound, WF_CLIENT_RETURN), end,
 	              (struct wf_want){CGLAT_WF_SEND, r->dockerd, CGLAT_WF_FD_CLIENT, in->recv_fd});
 	bound[WF_STAGE_COUNT] = in->t_return_ns;
 }
