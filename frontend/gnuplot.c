@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,4 +74,29 @@ int gnuplot_run(const char *script, struct cg_err *err)
 	if (n > 0)
 		text[n] = '\0';
 	return cg_errf(err, "gnuplot failed:\n%s", text);
+}
+
+int gnuplot_draw(const char *plot_path, gnuplot_script_fn write_script, void *ctx,
+                 struct cg_err *err)
+{
+	char script[] = "/tmp/cglat-plot-XXXXXX";
+	int fd = mkstemp(script); /* 0600 */
+	if (fd < 0)
+		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(script);
+		return cg_errf(err, "cannot write %s: %s", script, strerror(errno));
+	}
+	int rc = write_script(f, ctx, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = cg_errf(err, "writing %s failed", script);
+	if (rc == 0)
+		rc = gnuplot_run(script, err);
+	unlink(script);
+	struct stat st;
+	if (rc == 0 && (stat(plot_path, &st) != 0 || st.st_size == 0))
+		rc = cg_errf(err, "gnuplot wrote no %s", plot_path);
+	return rc;
 }

@@ -4,6 +4,7 @@
 #define CGLAT_GNUPLOT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -16,5 +17,11 @@ bool gnuplot_format_known(const char *plot_path);
 bool gnuplot_safe(const char *s);
 /* Runs gnuplot on the script file; its messages are in err only when it fails. */
 int gnuplot_run(const char *script, struct cg_err *err);
+
+/* Writes a script with write_script(out, ctx, err) to a private temporary file, runs
+ * gnuplot on it, removes it, and checks that plot_path was written. */
+typedef int (*gnuplot_script_fn)(FILE *out, void *ctx, struct cg_err *err);
+int gnuplot_draw(const char *plot_path, gnuplot_script_fn write_script, void *ctx,
+                 struct cg_err *err);
 
 #endif

@@ -2,15 +2,11 @@
  * changes marked, and gnuplot run on it. */
 #include "monitor_plot.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gnuplot.h"
@@ -104,35 +100,36 @@ int monitor_plot_script(FILE *out, const char *csv_path, const char *plot_path, 
 	return ferror(out) ? cg_errf(err, "writing the plot script failed") : 0;
 }
 
+struct monitor_plot_args {
+	const char *csv_path, *plot_path, *title;
+	double t_end;
+	unsigned with_data;
+	const double *change_times;
+	size_t nchanges;
+};
+
+static int write_monitor_script(FILE *out, void *ctx, struct cg_err *err)
+{
+	const struct monitor_plot_args *a = ctx;
+	return monitor_plot_script(out, a->csv_path, a->plot_path, a->title, a->t_end, a->with_data,
+	                           a->change_times, a->nchanges, err);
+}
+
 int monitor_plot_draw(const char *csv_path, const char *plot_path, const char *title,
                       const struct monitor_sample *s, size_t n, const double *change_times,
                       size_t nchanges, struct cg_err *err)
 {
-	char script[] = "/tmp/cglat-plot-XXXXXX";
-	int fd = mkstemp(script); /* 0600 */
-	if (fd < 0)
-		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(script);
-		return cg_errf(err, "cannot write %s: %s", script, strerror(errno));
-	}
 	char safe_title[512];
 	text_copy(safe_title, sizeof(safe_title), title);
 	for (char *p = safe_title; *p; p++)
 		if (*p == '\'')
 			*p = '"';
-	double t_end = n > 0 ? s[n - 1].t : 0;
-	int rc = monitor_plot_script(f, csv_path, plot_path, safe_title, t_end,
-	                             monitor_panels_with_data(s, n), change_times, nchanges, err);
-	if (fclose(f) != 0 && rc == 0)
-		rc = cg_errf(err, "writing %s failed", script);
-	if (rc == 0)
-		rc = gnuplot_run(script, err);
-	unlink(script);
-	struct stat st;
-	if (rc == 0 && (stat(plot_path, &st) != 0 || st.st_size == 0))
-		rc = cg_errf(err, "gnuplot wrote no %s", plot_path);
-	return rc;
+	struct monitor_plot_args a = {.csv_path = csv_path,
+	                              .plot_path = plot_path,
+	                              .title = safe_title,
+	                              .t_end = n > 0 ? s[n - 1].t : 0,
+	                              .with_data = monitor_panels_with_data(s, n),
+	                              .change_times = change_times,
+	                              .nchanges = nchanges};
+	return gnuplot_draw(plot_path, write_monitor_script, &a, err);
 }

@@ -75,27 +75,21 @@ int waterfall_plot_script(FILE *out, const char *plot_path, const struct wf_row 
 	return ferror(out) ? cg_errf(err, "writing the plot script failed") : 0;
 }
 
+struct waterfall_plot_args {
+	const char *plot_path;
+	const struct wf_row *rows;
+	size_t n;
+};
+
+static int write_waterfall_script(FILE *out, void *ctx, struct cg_err *err)
+{
+	const struct waterfall_plot_args *a = ctx;
+	return waterfall_plot_script(out, a->plot_path, a->rows, a->n, err);
+}
+
 int waterfall_plot_draw(const char *plot_path, const struct wf_row *rows, size_t n,
                         struct cg_err *err)
 {
-	char script[] = "/tmp/cglat-waterfall-XXXXXX";
-	int fd = mkstemp(script); /* 0600 */
-	if (fd < 0)
-		return cg_errf(err, "cannot make a temporary file: %s", strerror(errno));
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(script);
-		return cg_errf(err, "cannot write %s: %s", script, strerror(errno));
-	}
-	int rc = waterfall_plot_script(f, plot_path, rows, n, err);
-	if (fclose(f) != 0 && rc == 0)
-		rc = cg_errf(err, "writing %s failed", script);
-	if (rc == 0)
-		rc = gnuplot_run(script, err);
-	unlink(script);
-	struct stat st;
-	if (rc == 0 && (stat(plot_path, &st) != 0 || st.st_size == 0))
-		rc = cg_errf(err, "gnuplot wrote no %s", plot_path);
-	return rc;
+	struct waterfall_plot_args a = {plot_path, rows, n};
+	return gnuplot_draw(plot_path, write_waterfall_script, &a, err);
 }

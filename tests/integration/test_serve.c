@@ -788,8 +788,8 @@ Test(serve, garbage_400)
 	        "GET /_ping HTTP/1.1\r\nHost docker\r\n\r\n",
 	        "GET /_ping HTTP/9.9.9\r\n\r\n",
 	        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-	        "POST /containers/create HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: "
-	        "6\r\n\r\n",
+	        ("POST /containers/create HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: "
+	         "6\r\n\r\n"),
 	        "POST /containers/create HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	        "GET /a b c HTTP/1.1\r\n\r\n",
 	};
