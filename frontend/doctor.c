@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "text.h"
+#include "unix_peers.h"
 
 #define FIX_ROOT "run it as root: sudo cglat doctor"
 
@@ -140,6 +141,11 @@ void doctor_gather(struct doctor_facts *f, const char *docker_sock)
 		f->vfs_writev = tracer_kernel_has_function("vfs_writev");
 	char text[16], dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/events/io_uring", f->host.tracefs_dir);
+	int fds[1];
+	size_t nfds;
+	f->sock_diag = unix_peer_fds(getpid(), getpid(), fds, 1, &nfds, &err) == 0 ? 1 : -1;
+	if (f->sock_diag < 0)
+		text_copy(f->sock_diag_error, sizeof(f->sock_diag_error), err.msg);
 	if (read_small("/proc/sys/kernel/io_uring_disabled", text, sizeof(text)))
 		f->io_uring = atoi(text);
 	else
@@ -334,6 +340,15 @@ void doctor_assess(const struct doctor_facts *f, struct doctor_report *r)
 		    f->io_uring == 1 ? "; only members of kernel.io_uring_group may use it" : "");
 	else
 		add(r, DOCTOR_INFO, "io_uring", "not in this kernel, or unknown (no tracefs)");
+	if (f->sock_diag > 0) {
+		add(r, DOCTOR_OK, "sock_diag",
+		    "lists unix sockets' peers (bench --waterfall finds dockerd -> containerd -> "
+		    "shim with it)");
+	} else if (f->sock_diag < 0) {
+		l = add(r, DOCTOR_WARN, "sock_diag", "%s: bench --waterfall cannot run",
+		        f->sock_diag_error);
+		fix(l, "sudo modprobe unix_diag (CONFIG_UNIX_DIAG)");
+	}
 	r->can_bench = ok;
 }
 

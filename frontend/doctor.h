@@ -35,6 +35,10 @@ struct doctor_facts {
 	 * value of kernel.io_uring_disabled (0 on, 1 for io_uring_group only, 2 off); 0 on
 	 * kernels before 6.6 that have io_uring's tracepoints but no such switch. */
 	int io_uring;
+	/* bench --waterfall finds dockerd's connections through sock_diag: 1 it lists unix
+	 * sockets' peers, -1 it refused (sock_diag_error says why), 0 not asked */
+	int sock_diag;
+	char sock_diag_error[256];
 };
 
 struct doctor_line {

@@ -212,3 +212,27 @@ Test(doctor, no_docker_cli_warns_only)
 	cr_assert_eq(line_of(&r, "docker CLI")->status, DOCTOR_WARN);
 	cr_assert(strstr(line_of(&r, "docker CLI")->fix, "--paths api,direct"));
 }
+
+Test(doctor, says_whether_the_waterfall_can_find_dockerds_connections)
+{
+	struct doctor_facts f;
+	good_facts(&f);
+	struct doctor_report r;
+	doctor_assess(&f, &r);
+	for (size_t i = 0; i < r.count; i++)
+		cr_assert_str_neq(r.line[i].what, "sock_diag", "not asked: no line");
+	f.sock_diag = 1;
+	doctor_assess(&f, &r);
+	cr_assert_eq(line_of(&r, "sock_diag")->status, DOCTOR_OK);
+	cr_assert(strstr(line_of(&r, "sock_diag")->value, "--waterfall"));
+	f.sock_diag = -1;
+	snprintf(f.sock_diag_error, sizeof(f.sock_diag_error),
+	         "the kernel's sock_diag refused to list unix sockets: No such file or directory");
+	doctor_assess(&f, &r);
+	const struct doctor_line *l = line_of(&r, "sock_diag");
+	cr_assert_eq(l->status, DOCTOR_WARN);
+	cr_assert(strstr(l->value, "No such file or directory: bench --waterfall cannot run"),
+	          "%s", l->value);
+	cr_assert(strstr(l->fix, "modprobe unix_diag"), "%s", l->fix);
+	cr_assert(r.can_bench, "the waterfall is an option: bench runs without it");
+}
