@@ -56,9 +56,17 @@ static void first_log_line(int fd, char *out, size_t cap)
 	out[strcspn(out, "\n")] = '\0';
 }
 
+/* A file nobody else can open: O_TMPFILE where /tmp's file system has it, else a named
+ * one removed at once (overlayfs before 6.6, 9p and others refuse O_TMPFILE). */
 static int open_log(struct cg_err *err)
 {
 	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		char path[] = "/tmp/cglat-serve-log-XXXXXX";
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
 	if (fd < 0)
 		return cg_errf(err, "cannot make a file for cglat serve's messages in /tmp: %s",
 		               strerror(errno));
