@@ -225,7 +225,9 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
  * connection of an update) are sent at their entry; and every time one of its threads
  * leaves a CPU, the time it ran there. */
 BPF_HASH(wf_chain, u32, u8, 16384);
-BPF_HASH(wf_fds, u64, u32, 4096);
+/* LRU: a process that exits without closing its sockets (every docker CLI) leaves its
+ * entries behind; the oldest go first. */
+BPF_TABLE("lru_hash", u64, u32, wf_fds, 16384);
 BPF_PERCPU_ARRAY(wf_last_switch, u64, 1); /* this CPU's last context switch */
 BPF_PERF_OUTPUT(wf_events);
 
