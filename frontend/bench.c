@@ -401,12 +401,13 @@ static int waterfall_finish(struct bench *b, struct cg_err *err)
 		return -1;
 	wf_log_sort(&b->wf_log);
 	b->res->wf_dropped = b->wf_log.dropped;
+	b->res->wf_lost = tracer_waterfall_lost_events(b->tracer);
 	for (size_t i = 0; i < b->res->count; i++) {
 		struct sample *s = &b->res->samples[i];
 		if (!s->valid || !sample_path_has_daemon(s->path))
 			continue;
 		struct wf_bounds_input in = {
-		        .cli = s->path == SAMPLE_DOCKER || s->path == SAMPLE_SERVE,
+		        .cli = sample_path_has_cli(s->path),
 		        .serve = sample_path_is_serve(s->path),
 		        .t0_ns = s->t0_ns,
 		        .t_return_ns = s->t_return_ns,

@@ -37,6 +37,16 @@ static inline bool sample_path_is_serve(enum sample_path p)
 {
 	return p == SAMPLE_SERVE || p == SAMPLE_SERVE_API;
 }
+/* Does the path run the docker CLI? */
+static inline bool sample_path_has_cli(enum sample_path p)
+{
+	return p == SAMPLE_DOCKER || p == SAMPLE_SERVE;
+}
+/* --waterfall: the path's stages in their order (bench_waterfall.h). */
+static inline size_t sample_path_stages(enum sample_path p, const enum wf_stage **seq)
+{
+	return wf_stages_of(sample_path_has_cli(p), sample_path_is_serve(p), seq);
+}
 
 enum metric { METRIC_DAEMON_TO_WRITE, METRIC_REQUEST_TO_WRITE, METRIC_ROUND_TRIP, METRIC_COUNT };
 
@@ -101,6 +111,7 @@ struct bench_result {
 	bool waterfall;           /* --waterfall: samples' wf filled */
 	struct wf_roles wf_roles; /* the chain's processes known before the loop */
 	uint64_t wf_dropped;      /* chain events dropped for want of memory */
+	uint64_t wf_lost;         /* chain events the perf buffer lost */
 	int containers_removed;
 	bool limits_restored; /* --container: the original limits are back */
 	bool interrupted;

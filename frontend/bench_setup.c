@@ -298,7 +298,7 @@ static int setup_waterfall(struct bench *b, struct cg_err *err)
 	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim,
 	                       b->serve.pid > 0 ? b->serve.pid : getpid()};
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (tracer_waterfall_follow(b->tracer, roots[i], err))
+		if (tracer_waterfall_follow(b->tracer, roots[i], i == 0, err))
 			return cg_err_wrap(err, "--waterfall");
 	bench_log(b,
 	          "waterfall: dockerd %d (%zu connections to containerd), containerd %d (%zu "

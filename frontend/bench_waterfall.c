@@ -139,13 +139,33 @@ static uint32_t find_cli(const struct wf_log *log, const struct wf_roles *r,
 	return 0;
 }
 
-/* When stage st ends: the first event of its kind from `from` on, up to the return;
- * 0: not seen. *cli is learnt at the spawn's end. */
+/* The end of a stage that the sample's own timestamps give; 0 for one found in the log. */
+static uint64_t fixed_end(const struct wf_bounds_input *in, enum wf_stage st)
+{
+	switch (st) {
+	case WF_REQUEST:
+		return in->recv_ns;
+	case WF_RUNTIME:
+	case WF_SERVE:
+		return in->write_enter_ns;
+	case WF_KERNEL:
+		return in->write_exit_ns;
+	case WF_CLIENT_RETURN:
+		return in->t_return_ns;
+	default:
+		return 0;
+	}
+}
+
+/* When stage st ends: the first event of its kind from `from` on, up to `end` (the next
+ * bound the sample's own timestamps give: a later event is another update's or a later
+ * one of the same kind, not this bound); 0: not seen. *cli is learnt at the spawn's. */
 static uint64_t stage_end(const struct wf_log *log, const struct wf_roles *r,
                           const struct wf_bounds_input *in, enum wf_stage st, uint64_t from,
-                          uint32_t *cli)
+                          uint64_t end, uint32_t *cli)
 {
-	uint64_t end = in->t_return_ns;
+	if (fixed_end(in, st))
+		return fixed_end(in, st);
 	uint32_t receiver = in->serve ? r->serve : r->dockerd;
 	switch (st) {
 	case WF_SPAWN: {
@@ -158,8 +178,6 @@ static uint64_t stage_end(const struct wf_log *log, const struct wf_roles *r,
 		                    (struct wf_want){CGLAT_WF_SEND, *cli, CGLAT_WF_FD_CONNECTED,
 		                                     -1})
 		            : 0;
-	case WF_REQUEST:
-		return in->recv_ns;
 	case WF_DOCKERD:
 		return first(
 		        log, from, end,
@@ -173,11 +191,6 @@ static uint64_t stage_end(const struct wf_log *log, const struct wf_roles *r,
 	case WF_RUNTIME_START:
 		return first(log, from, end,
 		             (struct wf_want){CGLAT_WF_EXEC, in->writer_tgid, 0, -1});
-	case WF_RUNTIME:
-	case WF_SERVE:
-		return in->write_enter_ns;
-	case WF_KERNEL:
-		return in->write_exit_ns;
 	case WF_RUNTIME_EXIT:
 		return first(log, from, end,
 		             (struct wf_want){CGLAT_WF_EXIT, in->writer_tgid, 0, -1});
@@ -186,8 +199,6 @@ static uint64_t stage_end(const struct wf_log *log, const struct wf_roles *r,
 		return first(
 		        log, from, end,
 		        (struct wf_want){CGLAT_WF_SEND, receiver, CGLAT_WF_FD_CLIENT, in->recv_fd});
-	case WF_CLIENT_RETURN:
-		return in->t_return_ns;
 	default:
 		return 0;
 	}
@@ -251,11 +262,18 @@ void wf_compute(const struct wf_log *log, const struct wf_roles *roles,
 		out->ns[s] = WF_NA;
 	/* Each stage starts where the one before it ended; a bound not seen leaves both
 	 * stages it bounds unknown, and the search goes on from the last bound seen. */
+	uint64_t until[WF_STAGE_COUNT];
+	uint64_t next_fixed = in->t_return_ns;
+	for (size_t k = n; k-- > 0;) { /* each search ends at the next fixed bound */
+		until[k] = next_fixed;
+		if (fixed_end(in, seq[k]))
+			next_fixed = fixed_end(in, seq[k]);
+	}
 	uint64_t prev = in->t0_ns, from = in->t0_ns;
 	uint32_t cli = 0;
 	for (size_t k = 0; k < n; k++) {
 		enum wf_stage st = seq[k];
-		uint64_t end = stage_end(log, roles, in, st, from, &cli);
+		uint64_t end = stage_end(log, roles, in, st, from, until[k], &cli);
 		if (prev && end && end >= prev) {
 			out->ns[st] = (int64_t)(end - prev);
 			lo_of[st] = prev;

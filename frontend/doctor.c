@@ -347,7 +347,8 @@ void doctor_assess(const struct doctor_facts *f, struct doctor_report *r)
 	} else if (f->sock_diag < 0) {
 		l = add(r, DOCTOR_WARN, "sock_diag", "%s: bench --waterfall cannot run",
 		        f->sock_diag_error);
-		fix(l, "sudo modprobe unix_diag (CONFIG_UNIX_DIAG)");
+		if (strstr(f->sock_diag_error, "modprobe unix_diag"))
+			fix(l, "sudo modprobe unix_diag (CONFIG_UNIX_DIAG)");
 	}
 	r->can_bench = ok;
 }

@@ -2,12 +2,9 @@
  * changes marked, and gnuplot run on it. */
 #include "monitor_plot.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gnuplot.h"
 #include "text.h"

@@ -734,6 +734,9 @@ int report_json(FILE *out, const struct bench_config *cfg, const struct bench_re
 		return -1;
 	json_object_set_new(root, "original_method", json_orig_method(cfg, res, rows, n));
 	json_object_set_new(root, "waterfall", report_wf_json(res));
+	if (res->waterfall)
+		json_object_set_new(root, "waterfall_lost_events",
+		                    json_integer((json_int_t)(res->wf_lost + res->wf_dropped)));
 	if (res->runtime.name[0] && path_ran(cfg, SAMPLE_RUNTIME))
 		json_object_set_new(root, "runtime",
 		                    json_pack("{s:s, s:s, s:s}", "name", res->runtime.name,
@@ -802,8 +805,7 @@ int report_csv(FILE *out, const struct bench_result *res)
 		const struct sample *s = &res->samples[i];
 		/* --waterfall: a row per stage of a sample that has them, else one */
 		const enum wf_stage *seq;
-		size_t n = wf_stages_of(s->path == SAMPLE_DOCKER || s->path == SAMPLE_SERVE,
-		                        sample_path_is_serve(s->path), &seq);
+		size_t n = sample_path_stages(s->path, &seq);
 		if (!res->waterfall || !s->wf.computed)
 			n = 0;
 		for (size_t k = 0; k < n; k++)

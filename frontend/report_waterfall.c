@@ -6,12 +6,6 @@
 #include "stats.h"
 #include "units.h"
 
-/* The path's stages in order. */
-static size_t path_stages(enum sample_path p, const enum wf_stage **seq)
-{
-	return wf_stages_of(p == SAMPLE_DOCKER || p == SAMPLE_SERVE, sample_path_is_serve(p), seq);
-}
-
 /* The stage's values over the path x resource's valid samples that saw it. */
 static int stage_stats(const struct bench_result *res, enum sample_path p, enum cg_resource r,
                        int stage, bool cpu, int64_t *buf, struct stats *out)
@@ -51,7 +45,7 @@ static void fill_row(const struct bench_result *res, int64_t *buf, struct wf_row
 	stats_compute(buf, ntotal, &st);
 	row->round_trip_p50_ns = st.p50;
 	const enum wf_stage *seq;
-	size_t nseq = path_stages(row->path, &seq);
+	size_t nseq = sample_path_stages(row->path, &seq);
 	for (size_t i = 0; i < nseq; i++) {
 		int k = seq[i];
 		struct wf_stage_row *sr = &row->stage[k];
@@ -125,7 +119,7 @@ static void text_row(FILE *out, const struct wf_row *row)
 	        "ON-CPU P50", BAR_WIDTH + 2, "FROM T0 TO RETURN");
 	double start = 0;
 	const enum wf_stage *seq;
-	size_t nseq = path_stages(row->path, &seq);
+	size_t nseq = sample_path_stages(row->path, &seq);
 	for (size_t i = 0; i < nseq; i++) {
 		int k = seq[i];
 		const struct wf_stage_row *s = &row->stage[k];
@@ -141,7 +135,7 @@ static void text_row(FILE *out, const struct wf_row *row)
 	}
 }
 
-/* Which stage holds the most time, across the docker rows (else api's). */
+/* Which stage holds the most time, for each row with every stage seen. */
 static void text_verdict(FILE *out, const struct wf_row *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -187,9 +181,12 @@ void report_wf_text(FILE *out, const struct bench_result *res)
 	             "containerd, the shim, the runtime, cglat serve) ran in the stage, summed "
 	             "over CPUs.\n");
 	text_verdict(out, rows, n);
-	if (res->wf_dropped)
-		fprintf(out, "warning: %llu chain events were dropped for want of memory\n",
-		        (unsigned long long)res->wf_dropped);
+	if (res->wf_dropped || res->wf_lost)
+		fprintf(out,
+		        "warning: %llu chain events were lost (perf buffer full) and %llu dropped "
+		        "(memory): a bound whose event was lost is the next event of its kind, so "
+		        "stages may be misplaced\n",
+		        (unsigned long long)res->wf_lost, (unsigned long long)res->wf_dropped);
 }
 
 /* ------------------------------------------------------------------- JSON */
@@ -205,17 +202,21 @@ json_t *report_wf_json(const struct bench_result *res)
 		const struct wf_row *row = &rows[i];
 		json_t *stages = json_array();
 		const enum wf_stage *seq;
-		size_t nseq = path_stages(row->path, &seq);
+		size_t nseq = sample_path_stages(row->path, &seq);
 		for (size_t j = 0; j < nseq; j++) {
 			int k = seq[j];
 			const struct wf_stage_row *s = &row->stage[k];
-			json_array_append_new(stages,
-			                      json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f}",
-			                                "stage", wf_stage_name((enum wf_stage)k),
-			                                "ends_at", wf_stage_end((enum wf_stage)k),
-			                                "n", (json_int_t)s->n, "p50_ns", s->p50_ns,
-			                                "p90_ns", s->p90_ns, "cpu_p50_ns",
-			                                s->cpu_p50_ns, "share", s->share));
+			/* A stage never seen has no figure: null, as the text's "unknown". */
+			json_array_append_new(
+			        stages,
+			        json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:f}", "stage",
+			                  wf_stage_name((enum wf_stage)k), "ends_at",
+			                  wf_stage_end((enum wf_stage)k), "n", (json_int_t)s->n,
+			                  "p50_ns", s->n ? json_real(s->p50_ns) : json_null(),
+			                  "p90_ns", s->n ? json_real(s->p90_ns) : json_null(),
+			                  "cpu_p50_ns",
+			                  s->n ? json_real(s->cpu_p50_ns) : json_null(), "share",
+			                  s->share));
 		}
 		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:f, s:o}", "path",
 		                                   bench_sample_path_name(row->path), "resource",

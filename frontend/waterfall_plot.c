@@ -1,11 +1,6 @@
 #include "waterfall_plot.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gnuplot.h"
 
@@ -16,12 +11,13 @@ static void panel(FILE *out, int index, const struct wf_row *row)
 	fprintf(out, "$d%d << EOD\n", index);
 	double start = 0;
 	int y = 0;
-	for (int k = 0; k < WF_STAGE_COUNT; k++) {
+	const enum wf_stage *seq;
+	size_t nseq = sample_path_stages(row->path, &seq);
+	for (size_t i = 0; i < nseq; i++) {
+		enum wf_stage k = seq[i];
 		const struct wf_stage_row *s = &row->stage[k];
-		if (!s->applies)
-			continue;
 		double len = s->n ? s->p50_ns / 1e6 : 0;
-		fprintf(out, "%d \"%s%s\" %.6f %.6f %.6f\n", y++, wf_stage_name((enum wf_stage)k),
+		fprintf(out, "%d \"%s%s\" %.6f %.6f %.6f\n", y++, wf_stage_name(k),
 		        s->n ? "" : " (unknown)", start, start + len,
 		        s->n ? s->cpu_p50_ns / 1e6 : 0);
 		start += len;
@@ -51,7 +47,9 @@ int waterfall_plot_script(FILE *out, const char *plot_path, const struct wf_row 
 		snprintf(terminal, sizeof(terminal), "svg size 1100,%d dynamic font 'sans,9'",
 		         height);
 	else
-		return cg_errf(err, "--waterfall-plot %s: the file name must end in .png or .svg",
+		return cg_errf(err,
+		               "--waterfall-plot %s: the file must end in .png or .svg (gnuplot's "
+		               "terminal is chosen by it)",
 		               plot_path);
 	if (!gnuplot_safe(plot_path))
 		return cg_errf(err, "--waterfall-plot: file names with a single quote or a control "

@@ -27,7 +27,9 @@
  * sys_exit), which dispatch on the syscall number (see "syscall dispatch"
  * below). They and the process life-cycle probes are raw tracepoints: closing a
  * perf event tracepoint waits for an RCU grace period under a global mutex
- * (70-80 ms apiece, one after another), closing a raw tracepoint does not.
+ * (70-80 ms apiece, one after another), closing a raw tracepoint does not. Only the
+ * monitor's probes and the waterfall's fork tracepoint are perf event tracepoints
+ * (fields a raw tracepoint cannot read without the kernel's headers).
  *
  * The frontend prepends cglat_event.h and passes -DCGLAT_BPF and the syscall
  * numbers, -DCGLAT_NR_<name>=N. */
@@ -217,13 +219,17 @@ static __always_inline void fill_common(struct cglat_event *ev, u32 kind)
  *
  * bench --waterfall: the stages of an update, from what its chain of processes does.
  * wf_chain holds the chain's tgids: the frontend's roots (bench, dockerd, containerd,
- * the container's shim) and whatever they fork, added at the fork (the perf event
+ * the container's shim, serve) and whatever they fork, added at the fork (the perf event
  * sched_process_fork, which fires in the parent before the child can run), so a
- * child's first instant is already followed. Its forks, execs and exits are sent; its
+ * child's first instant is already followed. The fork tracepoint fires for new threads
+ * too: their tids are added and removed at their exit, unused (lookups are by tgid).
+ * Values: WF_FOLLOW; WF_CLIENTS for bench, whose children are WF_CLIENT (the docker
+ * CLI), the only processes whose connect(2)s are watched. Its forks, execs and exits are sent; its
  * writes on the fds of wf_fds (its connections to the next process of the chain,
  * found by the frontend from sock_diag; the CLI's connect(2)ed ones; dockerd's client
  * connection of an update) are sent at their entry; and every time one of its threads
  * leaves a CPU, the time it ran there. */
+enum wf_role { WF_FOLLOW = 1, WF_CLIENTS = 2, WF_CLIENT = 3 };
 BPF_HASH(wf_chain, u32, u8, 16384);
 /* LRU: a process that exits without closing its sockets (every docker CLI) leaves its
  * entries behind; the oldest go first. */
@@ -253,10 +259,12 @@ static __always_inline void wf_emit(void *ctx, u32 kind, s32 fd, u64 ts, u64 ts_
  * is (its tid is added, and removed at its exit), a new process joins the chain. */
 static __always_inline void wf_fork(void *ctx, u32 child)
 {
-	if (!wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u8 *parent = wf_chain.lookup(&tgid);
+	if (!parent)
 		return;
-	u8 one = 1;
-	wf_chain.update(&child, &one);
+	u8 role = *parent == WF_CLIENTS ? WF_CLIENT : WF_FOLLOW;
+	wf_chain.update(&child, &role);
 	u64 now = bpf_ktime_get_ns();
 	wf_emit(ctx, CGLAT_WF_FORK, -1, now, now, child);
 }
@@ -308,7 +316,9 @@ static __always_inline void wf_send(void *ctx, s32 fd)
 
 static __always_inline void wf_connect(s32 fd)
 {
-	if (wf_in_chain(bpf_get_current_pid_tgid() >> 32))
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u8 *role = wf_chain.lookup(&tgid);
+	if (role && *role == WF_CLIENT)
 		wf_watch_fd(fd, CGLAT_WF_FD_CONNECTED);
 }
 

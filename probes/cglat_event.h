@@ -103,10 +103,10 @@ enum cglat_wf_kind {
 
 /* Why an fd is watched (the probes' wf_fds, keyed by tgid << 32 | fd). */
 enum cglat_wf_fd {
-	CGLAT_WF_FD_CONNECTED = 1,  /* a chain process connect(2)ed it: the CLI's to dockerd */
+	CGLAT_WF_FD_CONNECTED = 1,  /* a child of bench connect(2)ed it: the CLI's to the daemon */
 	CGLAT_WF_FD_CONTAINERD = 2, /* dockerd's connection to containerd (the frontend's) */
 	CGLAT_WF_FD_SHIM = 3,       /* containerd's to the container's shim (the frontend's) */
-	CGLAT_WF_FD_CLIENT = 4,     /* dockerd received an update's "POST " on it */
+	CGLAT_WF_FD_CLIENT = 4,     /* the daemon (dockerd or serve) received a "POST " on it */
 };
 
 struct cglat_wf_event {

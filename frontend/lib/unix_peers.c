@@ -240,7 +240,7 @@ static int scan_proc(const char *comm, pid_t peer_of, const struct pairs *table,
 		if (q > 0 && *out)
 			rc = cg_errf(err,
 			             "several processes named %s are connected to process %d "
-			             "(%d and %d); say which one by its pid",
+			             "(%d and %d), so which one serves it cannot be told",
 			             comm, (int)peer_of, (int)*out, (int)pid);
 		else if (q > 0)
 			*out = pid;

@@ -36,6 +36,7 @@ struct tracer {
 	tracer_wf_event_fn on_wf_event;
 	void *ctx;
 	uint64_t lost;
+	uint64_t wf_lost; /* of wf_events: the waterfall's */
 	uint64_t malformed;
 	char unseen[160]; /* write calls this session's probes cannot see, or "" */
 };
@@ -338,6 +339,17 @@ static void on_lost(void *ctx, uint64_t lost)
 	t->lost += lost;
 }
 
+static void on_lost_wf(void *ctx, uint64_t lost)
+{
+	struct tracer *t = ctx;
+	t->wf_lost += lost;
+}
+
+uint64_t tracer_waterfall_lost_events(const struct tracer *t)
+{
+	return t->wf_lost;
+}
+
 static int attach_all(struct tracer *t, const struct attach *list, size_t n, struct cg_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -356,7 +368,8 @@ static const struct attach exec_probe[] = {
         {"sched_process_exec", NULL, "cglat_exec"},
 };
 
-/* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids. */
+/* Process exit: the tracepoint strategy forgets fds, the monitor forgets tgids, the
+ * waterfall sees the runtime end. */
 static const struct attach exit_probe[] = {
         {"sched_process_exit", NULL, "cglat_exit"},
 };
@@ -585,7 +598,7 @@ static int start(struct tracer *t, const struct tracer_config *cfg, struct cg_er
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	/* Every context switch of the chain: room for bursts of them. */
 	if (cfg->waterfall &&
-	    t->bcc_api->open_perf_buffer(t->bcc, "wf_events", on_raw_wf_event, on_lost, t, 256,
+	    t->bcc_api->open_perf_buffer(t->bcc, "wf_events", on_raw_wf_event, on_lost_wf, t, 256,
 	                                 TRACER_WAKEUP_EVENTS) < 0)
 		return cg_errf(err, "%s", t->bcc_api->last_error(t->bcc));
 	t->timings.attach_ns = tracer_now_ns() - t1;
@@ -701,11 +714,12 @@ int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err)
 
 /* The waterfall's tables: a tgid the chain starts from, an fd of a chain process whose
  * writes are sent. */
-int tracer_waterfall_follow(struct tracer *t, pid_t tgid, struct cg_err *err)
+int tracer_waterfall_follow(struct tracer *t, pid_t tgid, bool children_are_clients,
+                            struct cg_err *err)
 {
 	uint32_t key = (uint32_t)tgid;
-	const uint8_t one = 1;
-	if (t->bcc_api->table_update(t->bcc, "wf_chain", &key, &one) < 0)
+	const uint8_t role = children_are_clients ? 2 : 1; /* the probes' WF_CLIENTS, WF_FOLLOW */
+	if (t->bcc_api->table_update(t->bcc, "wf_chain", &key, &role) < 0)
 		return cg_errf(err, "the probes' table wf_chain cannot take process %d: %s",
 		               (int)tgid, t->bcc_api->last_error(t->bcc));
 	return 0;

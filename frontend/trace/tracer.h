@@ -77,9 +77,12 @@ int tracer_poll(struct tracer *t, int timeout_ms, struct cg_err *err);
 int tracer_monitor_add(struct tracer *t, pid_t tgid, struct cg_err *err);
 int tracer_monitor_counts(struct tracer *t, uint64_t counts[CGLAT_MON_COUNT], struct cg_err *err);
 
-/* Waterfall: a process the chain starts from (its forks follow by themselves), and an
- * fd of a chain process whose writes are sent, with why. */
-int tracer_waterfall_follow(struct tracer *t, pid_t tgid, struct cg_err *err);
+/* Waterfall: a process the chain starts from (its forks follow by themselves; with
+ * children_are_clients, the connect(2)s of its children are watched: bench's docker CLI),
+ * an fd of a chain process whose writes are sent, with why, and the events lost. */
+int tracer_waterfall_follow(struct tracer *t, pid_t tgid, bool children_are_clients,
+                            struct cg_err *err);
+uint64_t tracer_waterfall_lost_events(const struct tracer *t);
 int tracer_waterfall_watch_fd(struct tracer *t, pid_t tgid, int fd, enum cglat_wf_fd why,
                               struct cg_err *err);
 

@@ -951,3 +951,70 @@ Test(bench_waterfall, a_serve_api_sample_ends_its_record_at_serves_reply)
 	cr_expect(complete);
 	wf_log_free(&log);
 }
+
+Test(report_waterfall, plot_draws_a_serve_rows_stages_in_their_order)
+{
+	struct wf_row row = {
+	        .path = SAMPLE_SERVE, .resource = CG_RES_MEMORY, .samples = 1, .complete = 1};
+	const enum wf_stage *seq;
+	size_t n = sample_path_stages(SAMPLE_SERVE, &seq);
+	for (size_t i = 0; i < n; i++)
+		row.stage[seq[i]] = (struct wf_stage_row){
+		        .applies = true, .n = 1, .p50_ns = 1e6 * (double)(i + 1), .share = 0.1};
+	int rc;
+	struct cg_err err;
+	char *text = plot_script("/tmp/wf.svg", &row, 1, &rc, &err);
+	cr_assert_eq(rc, 0, "%s", err.msg);
+	static const char *const want[] = {"spawn",        "client start-up", "request",
+	                                   "serve",        "kernel write",    "record",
+	                                   "client return"};
+	const char *at = text;
+	for (size_t i = 0; i < n; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "%zu \"%s\" ", i, want[i]);
+		const char *p = strstr(at, line);
+		cr_assert_not_null(p, "no %s after the stage before, in %s", line, text);
+		at = p;
+	}
+	free(text);
+}
+
+/* A send to containerd after the write began is another call's, not this update's first:
+ * the stages it would bound stay unknown. */
+Test(bench_waterfall, a_bound_is_never_sought_past_the_next_timestamp_of_the_sample)
+{
+	const struct wf_roles roles = {.bench = 10, .dockerd = 20, .containerd = 30, .shim = 40};
+	struct wf_log log = {0};
+	const struct cglat_wf_event ev[] = {
+	        {.kind = CGLAT_WF_SEND,
+	         .tgid = 20,
+	         .fd = 9,
+	         .ts = 5000,
+	         .ts_end = 5000,
+	         .arg = CGLAT_WF_FD_CONTAINERD},
+	        {.kind = CGLAT_WF_EXIT, .tgid = 60, .fd = -1, .ts = 6000, .ts_end = 6000},
+	        {.kind = CGLAT_WF_SEND,
+	         .tgid = 20,
+	         .fd = 7,
+	         .ts = 7000,
+	         .ts_end = 7000,
+	         .arg = CGLAT_WF_FD_CLIENT},
+	};
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		wf_log_add(&log, &ev[i]);
+	const struct wf_bounds_input in = {.t0_ns = 1000,
+	                                   .t_return_ns = 8000,
+	                                   .recv_ns = 1100,
+	                                   .write_enter_ns = 4000,
+	                                   .write_exit_ns = 4010,
+	                                   .recv_fd = 7,
+	                                   .writer_tgid = 60};
+	struct wf_sample w;
+	wf_compute(&log, &roles, &in, &w);
+	cr_expect_eq(w.ns[WF_DOCKERD], WF_UNKNOWN, "the send at 5000 is after the write");
+	cr_expect_eq(w.ns[WF_KERNEL], 10);
+	cr_expect_eq(w.ns[WF_RUNTIME_EXIT], 6000 - 4010);
+	cr_expect_eq(w.ns[WF_REPLY], 1000);
+	cr_expect_eq(w.ns[WF_CLIENT_RETURN], 1000);
+	wf_log_free(&log);
+}
