@@ -295,10 +295,10 @@ static int setup_waterfall(struct bench *b, struct cg_err *err)
 	                       .containerd = (uint32_t)containerd,
 	                       .shim = (uint32_t)shim,
 	                       .serve = (uint32_t)(b->serve.pid > 0 ? b->serve.pid : 0)};
-	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim,
-	                       b->serve.pid > 0 ? b->serve.pid : getpid()};
+	/* bench first: its children (the docker CLI) are the clients whose connects count. */
+	const pid_t roots[] = {getpid(), b->dockerd_pid, containerd, shim, b->serve.pid};
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (tracer_waterfall_follow(b->tracer, roots[i], i == 0, err))
+		if (roots[i] > 0 && tracer_waterfall_follow(b->tracer, roots[i], i == 0, err))
 			return cg_err_wrap(err, "--waterfall");
 	bench_log(b,
 	          "waterfall: dockerd %d (%zu connections to containerd), containerd %d (%zu "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI hardening checks, after scripts/setup.sh and scripts/test.sh (as root):
 #   1. ASan+UBSan build (build-asan): unit and integration tests under the sanitizers
-#   2. `cglat -n 5` under valgrind memcheck: no errors, no definite leaks
+#   2. `cglat -n 5 --waterfall` under valgrind memcheck: no errors, no definite leaks
 #   3. each libFuzzer target for FUZZ_SECONDS (default 60) from its committed corpus
 #   4. the fault script with FAULT_TRIALS trials (default 8: one of each scenario)
 # Each step prints its wall time; the script fails when any step does.
@@ -58,7 +58,7 @@ valgrind_run() {
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
 		--show-leak-kinds=definite --error-exitcode=1 \
 		--suppressions="$here/tests/sanitizers/valgrind.supp" \
-		build/cglat -n 5 --format json -o /tmp/cglat-valgrind.json
+		build/cglat -n 5 --waterfall --format json -o /tmp/cglat-valgrind.json
 }
 
 fuzz() {
@@ -90,7 +90,7 @@ faults() {
 
 t_all=$(date +%s)
 step "ASan+UBSan: unit and integration tests" asan
-step "valgrind: cglat -n 5" valgrind_run
+step "valgrind: cglat -n 5 --waterfall" valgrind_run
 step "libFuzzer: ${fuzz_seconds} s per target" fuzz
 step "fault trials: $fault_trials" faults
 echo "== ci-hardening: $([ "$status" -eq 0 ] && echo ok || echo FAILED) in $(($(date +%s) - t_all)) s"
