@@ -34,6 +34,8 @@ static int by_key(const void *a, const void *b)
 
 static const struct pair *find(const struct pairs *p, uint32_t key)
 {
+	if (!p->n) /* no table at all: bsearch and qsort take no null base */
+		return NULL;
 	return bsearch(&(struct pair){key, 0}, p->v, p->n, sizeof(*p->v), by_key);
 }
 
@@ -87,7 +89,8 @@ static int proc_socks(pid_t pid, int by_fd, struct pairs *out, struct cg_err *er
 			           : push(out, (uint32_t)ino, fd, err);
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(*out->v), by_key);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), by_key);
 	return rc;
 }
 
@@ -160,7 +163,8 @@ static int diag_dump(struct pairs *t, struct cg_err *err)
 	int rc =
 	        send(s, &msg, sizeof(msg), 0) < 0 ? diag_refused(errno, err) : diag_read(s, t, err);
 	close(s);
-	qsort(t->v, t->n, sizeof(*t->v), by_key);
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), by_key);
 	return rc;
 }
 
