@@ -1,6 +1,6 @@
 /* The runtime path: the container's runtime run by cglat itself (see bench_runtime.h). */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strsignal */
+#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "bench_runtime.h"
 
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run_quiet.h"
 #include "text.h"
+
+extern char **environ;
 
 #define SKIP_HINT "or leave out the runtime path (--paths docker,api,direct)"
 
@@ -272,27 +274,43 @@ int bench_runtime_check_state(const struct bench_runtime_info *rt, const char *i
 int bench_runtime_update(const struct bench_runtime_info *rt, const char *id, enum cg_resource r,
                          int64_t value, pid_t *pid, struct cg_err *err)
 {
-	char storage[32];
+	char storage[32], line[512];
 	const char *argv[10];
+	int fds[2], status = 0;
+	*pid = 0;
 	bench_runtime_argv(rt, id, r, value, storage, argv);
-	/* rt->bin is absolute: execve'd as it is, no PATH search, no shell. */
-	struct run_quiet q;
-	int rc = run_quiet(rt->bin, argv, &q);
-	*pid = q.pid; /* the probes' events of this update are its */
-	if (rc < 0)
-		return strcmp(q.failed, "run") == 0
-		               ? cg_errf(err, "cannot run %s: %s; pass --runtime-bin", rt->bin,
-		                         strerror(q.error))
-		               : cg_errf(err, "waiting for %s: %s", rt->bin, strerror(q.error));
-	if (WIFSIGNALED(q.status))
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return cg_errf(err, "cannot create a pipe for %s's stderr: %s", rt->name,
+		               strerror(errno));
+	posix_spawn_file_actions_t fa;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc == 0) {
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+		/* rt->bin is absolute: posix_spawn execve's it, no PATH search, no shell. */
+		rc = posix_spawn(pid, rt->bin, &fa, NULL, (char *const *)argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return cg_errf(err, "cannot run %s: %s; pass --runtime-bin", rt->bin, strerror(rc));
+	}
+	text_read_first_line(fds[0], line, sizeof(line));
+	close(fds[0]);
+	while (waitpid(*pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cg_errf(err, "waiting for %s: %s", rt->bin, strerror(errno));
+	if (WIFSIGNALED(status))
 		return cg_errf(err, "%s update was killed by signal %d (%s)", rt->name,
-		               WTERMSIG(q.status), strsignal(WTERMSIG(q.status)));
-	if (WEXITSTATUS(q.status) == 127 && !q.line[0])
+		               WTERMSIG(status), strsignal(WTERMSIG(status)));
+	if (WEXITSTATUS(status) == 127 && !line[0])
 		return cg_errf(err,
 		               "cannot run %s: not found or not executable; pass --runtime-bin",
 		               rt->bin);
-	if (WEXITSTATUS(q.status) != 0)
-		return cg_errf(err, "%s update failed (exit %d): %s", rt->name,
-		               WEXITSTATUS(q.status), q.line[0] ? q.line : "no message on stderr");
+	if (WEXITSTATUS(status) != 0)
+		return cg_errf(err, "%s update failed (exit %d): %s", rt->name, WEXITSTATUS(status),
+		               line[0] ? line : "no message on stderr");
 	return 0;
 }

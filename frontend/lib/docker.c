@@ -3,10 +3,9 @@
  * http_parser); one connection per struct docker stays open between requests, so a
  * timed update does not pay for a new connection. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strsignal */
+#define _GNU_SOURCE /* pipe2, strsignal */
 #endif
 #include "docker.h"
-#include "run_quiet.h"
 #include "text.h"
 #include "units.h"
 
@@ -16,6 +15,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "docker_http.h"
+
+extern char **environ;
 
 #define START_HINT DOCKER_START_HINT
 #define MIN_API_MAJOR 1
@@ -823,6 +825,25 @@ int docker_ensure_image(struct docker *d, const char *image, const void *tar, si
 
 /* ---- the CLI ---- */
 
+static int spawn_cli(const char *bin, const char *const argv[], int err_fd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc != 0)
+		return rc;
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	/* The CLI's argv strings are not modified; posix_spawn only lacks the const. */
+	char *const *av = (char *const *)argv;
+	if (strchr(bin, '/'))
+		rc = posix_spawn(pid, bin, &fa, NULL, av, environ);
+	else
+		rc = posix_spawnp(pid, bin, &fa, NULL, av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
 int docker_update_cli(const char *docker_bin, const char *ref, const struct docker_update *u,
                       struct cg_err *err)
 {
@@ -832,33 +853,43 @@ int docker_update_cli(const char *docker_bin, const char *ref, const struct dock
 int docker_update_cli_host(const char *docker_bin, const char *host, const char *ref,
                            const struct docker_update *u, struct cg_err *err)
 {
-	char storage[8][64];
+	char storage[8][64], line[512];
 	const char *argv[16];
+	int fds[2], status = 0;
+	pid_t pid;
 	if (!docker_bin || !*docker_bin)
 		return cg_errf(err, "no docker binary given: pass --docker-bin");
 	if (docker_validate_ref(ref, err) < 0)
 		return -1;
 	update_argv(docker_bin, host, ref, u, storage, argv);
-	struct run_quiet r;
-	if (run_quiet(docker_bin, argv, &r) < 0)
-		return strcmp(r.failed, "run") == 0
-		               ? cg_errf(err,
-		                         "cannot run %s: %s; install the Docker CLI or pass "
-		                         "--docker-bin",
-		                         docker_bin, strerror(r.error))
-		               : cg_errf(err, "waiting for %s: %s", docker_bin, strerror(r.error));
-	if (WIFSIGNALED(r.status))
-		return cg_errf(err, "docker update was killed by signal %d (%s)",
-		               WTERMSIG(r.status), strsignal(WTERMSIG(r.status)));
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return cg_errf(err, "cannot create a pipe for docker's stderr: %s",
+		               strerror(errno));
+	int rc = spawn_cli(docker_bin, argv, fds[1], &pid);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return cg_errf(err,
+		               "cannot run %s: %s; install the Docker CLI or pass --docker-bin",
+		               docker_bin, strerror(rc));
+	}
+	text_read_first_line(fds[0], line, sizeof(line));
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cg_errf(err, "waiting for %s: %s", docker_bin, strerror(errno));
+	if (WIFSIGNALED(status))
+		return cg_errf(err, "docker update was killed by signal %d (%s)", WTERMSIG(status),
+		               strsignal(WTERMSIG(status)));
 	/* 127 and silence: the child could not exec and the libc could not say why. */
-	if (WEXITSTATUS(r.status) == 127 && !r.line[0])
+	if (WEXITSTATUS(status) == 127 && !line[0])
 		return cg_errf(err,
 		               "cannot run %s: not found or not executable; install the "
 		               "Docker CLI or pass --docker-bin",
 		               docker_bin);
-	if (WEXITSTATUS(r.status) != 0)
-		return cg_errf(err, "docker update failed (exit %d): %s", WEXITSTATUS(r.status),
-		               r.line[0] ? r.line : "no message on stderr");
+	if (WEXITSTATUS(status) != 0)
+		return cg_errf(err, "docker update failed (exit %d): %s", WEXITSTATUS(status),
+		               line[0] ? line : "no message on stderr");
 	return 0;
 }
 
