@@ -111,6 +111,14 @@ Test(serve_update_body, keys_as_go_matches_them)
 	cr_assert_eq(body.restart_max_retry, 3);
 	parse_ok("{\"CpusetCpus\":\"\\u0030-\\u0031\"}");
 	cr_assert_str_eq(body.cpuset_cpus, "0-1");
+	/* Plain ASCII (what clients send) is copied as it is, as escapes are decoded. */
+	parse_ok("{\"CpusetCpus\":\"0-1\",\"CpusetMems\":\"\",\"RestartPolicy\":{\"Name\":"
+	         "\"on-failure\"}}");
+	cr_assert_str_eq(body.cpuset_cpus, "0-1");
+	cr_assert_str_eq(body.cpuset_mems, "");
+	cr_assert_str_eq(body.restart_name, "on-failure");
+	cr_assert(GIVEN(SU_F_CPUSET_CPUS));
+	cr_assert_not(GIVEN(SU_F_CPUSET_MEMS));
 }
 
 Test(serve_update_body, the_first_value_only)
