@@ -730,6 +730,10 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	pthread_mutex_lock(&e->mu);
 	bool known_stale = e->limits_stale || e->target_stale;
 	bool stale = known_stale || !current;
+	/* Only someone else's update since (no start, no die, the stream current): the
+	 * container's process and cgroup are the ones serve has open. */
+	bool same_target = current && !e->target_stale && e->t && e->info.running;
+	pid_t pid = e->info.pid;
 	if (stale)
 		drain(e);
 	pthread_mutex_unlock(&e->mu);
@@ -746,24 +750,35 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 		 * cache is all there is (the record fails too, and the files are put back). */
 		return !known_stale && err->status == 502 ? 0 : -1;
 	}
-	struct cglat_target *t = open_target(info);
+	/* The same process, running: the same cgroup (one with a live process cannot be
+	 * removed), and the files open in it stay open: opening them again on the next
+	 * update's way to the kernel cost more than the rest of its path. */
+	bool keep = same_target && info->running && info->pid == pid && e->t;
+	struct cglat_target *t = keep ? NULL : open_target(info);
 	pthread_mutex_lock(&u->mu);
 	snprintf(e->name, sizeof(e->name), "%s", info->name);
 	pthread_mutex_unlock(&u->mu);
 	pthread_mutex_lock(&e->mu);
+	/* A start or die that came after the look at dockerd: the next update looks again. */
+	bool raced = keep && e->target_stale;
 	e->info = *info;
-	if (!t)
-		e->info.running = false;
 	su_record_copy(&e->expected, &info->rec);
-	cglat_target_close(e->t);
-	e->t = t;
-	cglat_files_close(e->files); /* the cgroup may be another one now */
-	e->files = NULL;
+	if (keep) {
+		t = e->t;
+	} else {
+		if (!t)
+			e->info.running = false;
+		cglat_target_close(e->t);
+		e->t = t;
+		cglat_files_close(e->files); /* the cgroup may be another one now */
+		e->files = NULL;
+	}
 	memset(&e->kc, 0, sizeof(e->kc));
 	if (t)
 		su_kcache_fill(&e->kc, t);
 	memset(&e->ks, 0, sizeof(e->ks));
-	e->limits_stale = e->target_stale = false;
+	e->limits_stale = false;
+	e->target_stale = raced;
 	e->expect_events = 0;
 	pthread_mutex_unlock(&e->mu);
 	free(info);

@@ -254,6 +254,47 @@ Test(serve_update, enforced_in_the_files_and_recorded_in_docker)
 	serve_updates_close(u);
 }
 
+/* Someone else's `docker update` between two updates through serve, then a restart: each
+ * update lands in the files of the container's cgroup as it is then (serve keeps the files
+ * of a container open while its process lives, and opens them again after a restart). */
+Test(serve_update, foreign_updates_and_restarts_are_followed)
+{
+	const char *mem[] = {"--memory", "100m", "--memory-swap", "400m", NULL};
+	struct ctr c = run_container("foreign", mem);
+	struct serve_updates *u = open_updates(SERVE_REPLY_AFTER_RECORD, NULL);
+	struct answer a = handle(u, c.name, "{\"Memory\":157286400}");
+	cr_assert_eq(a.status, 200, "%s", a.raw);
+	free_answer(&a);
+	cr_assert_eq(it_read_limit(c.pid, IT_MEMORY), 150 << 20);
+
+	cr_assert_eq(it_docker(NULL, NULL, "update", "--memory", "120m", c.id, NULL), 0);
+	cr_assert_eq(it_read_limit(c.pid, IT_MEMORY), 120 << 20);
+	usleep(300000); /* serve hears of it on dockerd's event stream and reads it again */
+	a = handle(u, c.name, "{\"Memory\":167772160}");
+	cr_assert_eq(a.status, 200, "%s", a.raw);
+	free_answer(&a);
+	cr_assert_eq(it_read_limit(c.pid, IT_MEMORY), 160 << 20);
+
+	cr_assert_eq(it_docker(NULL, NULL, "restart", "-t", "0", c.id, NULL), 0);
+	char *out = NULL;
+	cr_assert_eq(it_docker(&out, NULL, "inspect", "-f", "{{.State.Pid}}", c.id, NULL), 0);
+	pid_t pid = (pid_t)atoi(out);
+	free(out);
+	cr_assert(pid > 0 && pid != c.pid, "a new process after the restart: %d", (int)pid);
+	a = handle(u, c.name, "{\"Memory\":178257920}");
+	cr_assert_eq(a.status, 200, "%s", a.raw);
+	free_answer(&a);
+	cr_assert_eq(it_read_limit(pid, IT_MEMORY), 170 << 20);
+	char *rec = inspect(c.id);
+	cr_assert(strncmp(rec, "178257920 ", 10) == 0, "Docker's record: %s", rec);
+	free(rec);
+	struct su_counts n;
+	su_counts(u, &n);
+	cr_assert_eq(n.enforced, 3);
+	cr_assert_eq(n.refused + n.failed_records + n.rolled_back, 0);
+	serve_updates_close(u);
+}
+
 /* What dockerd refuses, serve refuses with dockerd's status and words, and writes nothing. */
 Test(serve_update, refused_as_dockerd_refuses_and_nothing_changes)
 {
