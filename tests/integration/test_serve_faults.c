@@ -364,7 +364,9 @@ Test(serve_faults, sigterm_finishes_an_update_half_received)
 	struct sit_ctr c;
 	make(&c, "term", 0);
 	struct sit_serve s;
-	sit_serve_start(&s, "faults-term", NULL);
+	/* -vv: each connection's story is in the message if serve does not end in time. */
+	static const char *const vv[] = {"-vv", NULL};
+	sit_serve_start(&s, "faults-term", vv);
 	static const char json[] = "{\"Memory\":283115520,\"CpuQuota\":35000}";
 	char head[512];
 	snprintf(head, sizeof(head),
