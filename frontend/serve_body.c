@@ -626,23 +626,18 @@ static void gd_string_value(struct gdec *d, int sink)
 	}
 	size_t start = d->i;
 	gd_skip_string(d);
-	/* Plain printable ASCII (every string of a real body, most of them ""): the bytes
-	 * are the value. A call into jansson, cold on each update, cost more than the rest
-	 * of the parse. */
-	size_t plain = start + 1;
-	while (plain < d->i - 1 && (unsigned char)d->s[plain] >= 0x20 &&
-	       (unsigned char)d->s[plain] < 0x80 && d->s[plain] != '\\')
-		plain++;
-	if (plain == d->i - 1 && plain - start - 1 < cap) {
-		size_t n = plain - start - 1;
-		memcpy(dst, d->s + start + 1, n);
-		dst[n] = '\0';
-		sink_given(d, sink, n > 0);
-		return;
-	}
+	/* Plain printable ASCII (every string of a real body, most of them ""): no escape to
+	 * decode, and the unquote below takes the bytes as they are. A call into jansson,
+	 * cold on each update, cost more than the rest of the parse. */
+	bool plain = true;
+	for (size_t k = start + 1; plain && k + 1 < d->i; k++)
+		plain = (unsigned char)d->s[k] >= 0x20 && (unsigned char)d->s[k] < 0x80 &&
+		        d->s[k] != '\\';
 	/* jansson decodes what it can (escapes, surrogate pairs); Go also takes invalid
 	 * UTF-8 and NULs, which the unquote below does as Go does. */
-	json_t *j = json_loadb(d->s + start, d->i - start, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	json_t *j = plain ? NULL
+	                  : json_loadb(d->s + start, d->i - start, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	                               NULL);
 	size_t n;
 	if (json_is_string(j) && json_string_length(j) < cap &&
 	    strlen(json_string_value(j)) == json_string_length(j)) {

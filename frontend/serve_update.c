@@ -753,7 +753,7 @@ static int refresh(struct serve_updates *u, struct entry *e, struct su_error *er
 	/* The same process, running: the same cgroup (one with a live process cannot be
 	 * removed), and the files open in it stay open: opening them again on the next
 	 * update's way to the kernel cost more than the rest of its path. */
-	bool keep = same_target && info->running && info->pid == pid && e->t;
+	bool keep = same_target && info->running && info->pid == pid;
 	struct cglat_target *t = keep ? NULL : open_target(info);
 	pthread_mutex_lock(&u->mu);
 	snprintf(e->name, sizeof(e->name), "%s", info->name);
