@@ -33,7 +33,9 @@ void set_usage(FILE *out)
 	      "back the files it already wrote.\n"
 	      "\n"
 	      "Target (one):\n"
-	      "  CONTAINER                   a Docker container name or id (prefix), from dockerd\n"
+	      "  CONTAINER                   a container name or id (prefix): Docker's, from\n"
+	      "                              dockerd, else podman's, from its storage's files\n"
+	      "      --engine ENGINE         whose CONTAINER: docker, podman or auto (default)\n"
 	      "      --no-daemon             find CONTAINER without dockerd: a name in\n"
 	      "                              " DOCKER_DEFAULT_ROOT "/containers, an id or unique\n"
 	      "                              id prefix in /proc/*/cgroup; works while dockerd is\n"
@@ -65,10 +67,12 @@ void set_usage(FILE *out)
 	      "  sudo cglat set --cgroup cglat/job --pids-max 64  # a cgroup of cglat run\n"
 	      "  sudo cglat set web --memory 128m --dry-run       # what would be written\n"
 	      "  sudo cglat set web --nice 10 --format json       # renice every task; JSON\n"
+	      "  sudo cglat set --engine podman db --cpus 2       # a podman container\n"
 	      "\n"
 	      "Without --record Docker does not see these changes: `docker inspect` keeps\n"
 	      "showing Docker's values, and a `docker update` of the same limits or a restart of\n"
-	      "the container puts Docker's values back.\n"
+	      "the container puts Docker's values back. The same holds for podman and\n"
+	      "`podman inspect`; --record is for Docker's containers.\n"
 	      "\n"
 	      "Exit status: 0 when every change was made, 1 when one failed (files already\n"
 	      "written are put back), 2 on bad usage.\n",
@@ -81,6 +85,7 @@ static const struct option set_options[] = {
         {"cgroup", required_argument, NULL, 'g'},
         {"no-daemon", no_argument, NULL, 'D'},
         {"docker-sock", required_argument, NULL, 'S'},
+        {"engine", required_argument, NULL, 'E'},
         {"force", no_argument, NULL, 'f'},
         {"dry-run", no_argument, NULL, 'n'},
         {"verify", no_argument, NULL, 'V'},
@@ -107,6 +112,18 @@ static int parse_target_opt(struct set_args *a, int c, const char *arg, struct c
 	return 0;
 }
 
+static int parse_engine(struct set_args *a, const char *arg, struct cg_err *err)
+{
+	static const char *const names[] = {"auto", "docker", "podman"};
+	for (int e = CGLAT_ENGINE_AUTO; e <= CGLAT_ENGINE_PODMAN; e++)
+		if (strcmp(arg, names[e]) == 0) {
+			a->spec.engine = (enum cglat_engine)e;
+			return 0;
+		}
+	return cg_errf(err, "--engine: unknown engine \"%s\": expected docker, podman or auto",
+	               arg);
+}
+
 static int parse_opt(struct set_args *a, int c, int idx, bool *target_opt, struct cg_err *err)
 {
 	switch (c) {
@@ -126,6 +143,8 @@ static int parse_opt(struct set_args *a, int c, int idx, bool *target_opt, struc
 	case 'S':
 		a->spec.docker_sock = optarg;
 		return 0;
+	case 'E':
+		return parse_engine(a, optarg, err);
 	case 'f':
 		a->limits.force = true;
 		return 0;
@@ -175,6 +194,12 @@ static int parse_positional(struct set_args *a, int argc, char **argv, bool targ
 		return cg_errf(err,
 		               "--no-daemon is for container targets; --pid and --cgroup never "
 		               "need dockerd");
+	if (a->spec.engine != CGLAT_ENGINE_AUTO && a->spec.kind != CGLAT_TARGET_CONTAINER)
+		return cg_errf(err, "--engine is for container targets; --pid and --cgroup name "
+		                    "the cgroup themselves");
+	if (a->spec.no_daemon && a->spec.engine == CGLAT_ENGINE_PODMAN)
+		return cg_errf(err, "--no-daemon is Docker's: podman containers are always found "
+		                    "without a daemon; drop --no-daemon");
 	if (!a->limits.set)
 		return cg_errf(err,
 		               "nothing to change: give at least one limit, like --memory 256m "
@@ -246,12 +271,16 @@ static json_t *json_plan(const struct set_args *a, const struct cglat_target *t,
 	                       ? json_pack("{s:i, s:I, s:I}", "value", p->nice, "tasks",
 	                                   (json_int_t)p->tasks, "reniced", (json_int_t)r->reniced)
 	                       : json_null();
-	return json_pack("{s:s, s:s, s:s?, s:b, s:s, s:b, s:o, s:o, s:I, s:I, s:b, s:b}", "tool",
-	                 "cglat set", "target", t->label, "container_id",
-	                 *t->container_id ? t->container_id : NULL, "docker", t->docker, "mode",
-	                 cgroup_mode_name(t->mode), "dry_run", a->dry_run, "changes", changes,
-	                 "nice", nice, "written", (json_int_t)r->written, "write_ns",
-	                 (json_int_t)r->write_ns, "verified", r->verified, "recorded", recorded);
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:s, s:b, s:o, s:o, s:I, s:I, s:b, s:b}",
+	                 "tool", "cglat set", "target", t->label, "container_id",
+	                 *t->container_id ? t->container_id : NULL, "engine",
+	                 t->docker   ? "docker"
+	                 : t->podman ? "podman"
+	                             : NULL,
+	                 "docker", t->docker, "mode", cgroup_mode_name(t->mode), "dry_run",
+	                 a->dry_run, "changes", changes, "nice", nice, "written",
+	                 (json_int_t)r->written, "write_ns", (json_int_t)r->write_ns, "verified",
+	                 r->verified, "recorded", recorded);
 }
 
 static int print_json(const struct set_args *a, const struct cglat_target *t,
@@ -264,13 +293,14 @@ static int print_json(const struct set_args *a, const struct cglat_target *t,
 	return rc;
 }
 
-static void warn_docker(const struct cglat_target *t)
+static void warn_engine(const struct cglat_target *t)
 {
+	const char *who = t->docker ? "Docker" : "podman", *cmd = t->docker ? "docker" : "podman";
 	fprintf(stderr,
-	        PROG ": warning: Docker does not know about this change to %s: `docker inspect` "
-	             "keeps showing Docker's values, and a `docker update` of the same limits or a "
-	             "restart of the container puts Docker's values back\n",
-	        t->label);
+	        PROG ": warning: %s does not know about this change to %s: `%s inspect` "
+	             "keeps showing %s's values, and a `%s update` of the same limits or a "
+	             "restart of the container puts %s's values back\n",
+	        who, t->label, cmd, who, cmd, who);
 }
 
 /* ---- --record ------------------------------------------------------------------------- */
@@ -402,6 +432,14 @@ static bool record_ready(const struct cglat_target *t, const struct set_args *a,
 {
 	if (!opt_record)
 		return true;
+	if (t->podman) {
+		cg_errf(err,
+		        "--record: %s is a podman container, and --record records in dockerd; "
+		        "podman has no daemon to record in: run `podman update` with the same "
+		        "limits instead, or drop --record",
+		        t->label);
+		return false;
+	}
 	if (!t->docker || !t->container_id[0]) {
 		cg_errf(err,
 		        "--record: %s is not a Docker container, so Docker has no record of it",
@@ -440,8 +478,9 @@ static int run_set(struct set_args *a)
 		else
 			recorded = true;
 	}
-	if (t && t->docker && !a->dry_run && !opt_record && (rc == 0 || r.written > 0))
-		warn_docker(t);
+	if (t && (t->docker || t->podman) && !a->dry_run && !opt_record &&
+	    (rc == 0 || r.written > 0))
+		warn_engine(t);
 	if (rc != 0)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 	else if (a->json ? print_json(a, t, p, &r, recorded) < 0

@@ -13,6 +13,7 @@
 #include "event_match.h"
 #include "cgroup.h"
 #include "docker.h"
+#include "podman.h"
 #include "signals.h"
 #include "units.h"
 
@@ -26,7 +27,8 @@ void watch_usage(FILE *out)
 	        "a `docker update`, also the time since dockerd received the request.\n"
 	        "\n"
 	        "Options:\n"
-	        "  -c, --container REF    only this container's writes (name or id)\n"
+	        "  -c, --container REF    only this container's writes (name or id, Docker's\n"
+	        "                         or podman's)\n"
 	        "      --cgroup TEXT      only writes whose path contains TEXT\n"
 	        "      --comm COMM        only writes by this command (e.g. runc)\n"
 	        "      --format FORMAT    text or json (one object per line) (default text)\n"
@@ -37,14 +39,15 @@ void watch_usage(FILE *out)
 	        "\n"
 	        "Examples:\n"
 	        "  sudo cglat watch                       # every limit write on the host\n"
-	        "  sudo cglat watch -c web                # one container\n"
+	        "  sudo cglat watch -c web                # one container (Docker or podman)\n"
 	        "  sudo cglat watch --comm runc -d 60     # what runc writes for a minute\n"
 	        "  sudo cglat watch --format json > w.jsonl\n"
 	        "\n"
-	        "Columns: TIME (wall clock), PID and COMM of the writer, CONTAINER (short id) or\n"
-	        "CGROUP, FILE, CALL (write, pwrite64, writev, pwritev, pwritev2; with kprobes\n"
-	        "vfs_write or vfs_writev), VALUE written, RET (bytes or the error), DUR(us) of\n"
-	        "the write, RECV->WRITE(ms) from dockerd's receive of the update request.\n"
+	        "Columns: TIME (wall clock), PID and COMM of the writer, CONTAINER (its name,\n"
+	        "Docker's or podman's; the short id when neither knows it) or CGROUP, FILE,\n"
+	        "CALL (write, pwrite64, writev, pwritev, pwritev2; with kprobes vfs_write or\n"
+	        "vfs_writev), VALUE written, RET (bytes or the error), DUR(us) of the write,\n"
+	        "RECV->WRITE(ms) from dockerd's receive of the update request.\n"
 	        "Not seen: writes through io_uring, which make no system call (cglat doctor).\n"
 	        "Events lost under a burst are counted on stderr as it happens.\n");
 }
@@ -187,9 +190,10 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 	ret_text(l->ret, ret, sizeof(ret));
 	if (format == FORMAT_JSON) {
 		json_t *o = json_pack(
-		        "{s:f, s:I, s:I, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:s?, s:I}", "time",
-		        l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid", (json_int_t)l->pid, "comm",
-		        l->comm, "container", l->container_id[0] ? l->container_id : NULL, "cgroup",
+		        "{s:f, s:I, s:I, s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:I, s:s?, s:I}",
+		        "time", l->wall, "ts_ns", (json_int_t)l->ts_ns, "pid", (json_int_t)l->pid,
+		        "comm", l->comm, "container", l->container_id[0] ? l->container_id : NULL,
+		        "container_name", l->container_name[0] ? l->container_name : NULL, "cgroup",
 		        l->cgroup, "file", l->file, "call", l->call, "value", l->value, "ret",
 		        (json_int_t)l->ret, "error", l->ret < 0 ? ret : NULL, "duration_ns",
 		        (json_int_t)l->duration_ns);
@@ -208,7 +212,9 @@ void watch_format_line(const struct watch_line *l, enum output_format format, ch
 	char when[32], where[32], since[32];
 	snprintf(when, sizeof(when), "%02d:%02d:%02d.%06d", tm.tm_hour, tm.tm_min, tm.tm_sec,
 	         (int)((l->wall - (double)secs) * 1e6));
-	if (l->container_id[0]) {
+	if (l->container_name[0]) {
+		snprintf(where, sizeof(where), "%.24s", l->container_name);
+	} else if (l->container_id[0]) {
 		snprintf(where, sizeof(where), "%.12s", l->container_id);
 	} else {
 		size_t n = strlen(l->cgroup);
@@ -243,6 +249,7 @@ bool watch_loss_line(struct watch_loss *l, uint64_t lost, uint64_t now_ns, char 
 
 #define RECV_RING 64
 #define REF_CACHE 32
+#define NAME_CACHE 64
 #define BATCH_MAX 4096
 
 struct watcher {
@@ -261,6 +268,11 @@ struct watcher {
 		char id[65];
 	} refs[REF_CACHE];
 	unsigned refs_next;
+	struct {
+		char id[65];
+		char name[128]; /* "" when neither engine knows it */
+	} names[NAME_CACHE];
+	unsigned names_next;
 	unsigned long shown;
 	/* Events of one poll, handled in time order: perf buffers are per CPU, and
 	 * a write read from one CPU's buffer before the request that caused it
@@ -301,6 +313,26 @@ static void resolve_ref(struct watcher *w, const char *ref, char id[65])
 	unsigned slot = w->refs_next++ % REF_CACHE;
 	snprintf(w->refs[slot].ref, sizeof(w->refs[slot].ref), "%s", ref);
 	snprintf(w->refs[slot].id, sizeof(w->refs[slot].id), "%s", c.id);
+}
+
+/* A container id -> its name, asked once per container: Docker's, else podman's. */
+static void name_of(struct watcher *w, const char *id, char *name, size_t cap)
+{
+	name[0] = '\0';
+	for (unsigned i = 0; i < NAME_CACHE; i++)
+		if (strcmp(w->names[i].id, id) == 0) {
+			snprintf(name, cap, "%s", w->names[i].name);
+			return;
+		}
+	struct docker_container c;
+	struct podman_container pc;
+	if (w->docker && docker_inspect(w->docker, id, &c, NULL) == 0)
+		snprintf(name, cap, "%s", c.name);
+	else if (podman_find(NULL, id, &pc, NULL) == 1)
+		snprintf(name, cap, "%s", pc.name);
+	unsigned slot = w->names_next++ % NAME_CACHE;
+	snprintf(w->names[slot].id, sizeof(w->names[slot].id), "%s", id);
+	snprintf(w->names[slot].name, sizeof(w->names[slot].name), "%s", name);
 }
 
 /* Is the writer the runtime carrying out a request: a process containerd (or
@@ -349,6 +381,8 @@ static void handle(struct watcher *w, const struct cglat_event *ev)
 	                       w->cfg->comm))
 		return;
 	line.since_receive_ns = since_receive(w, &line, ev->ts_enter, ev->exec_ns, ev->parent_comm);
+	if (line.container_id[0])
+		name_of(w, line.container_id, line.container_name, sizeof(line.container_name));
 	char buf[1024];
 	watch_format_line(&line, w->cfg->format, buf, sizeof(buf));
 	fputs(buf, stdout);
@@ -388,6 +422,37 @@ static double wall_offset(void)
 	return (double)(rt.tv_sec - mono.tv_sec) + (double)(rt.tv_nsec - mono.tv_nsec) / 1e9;
 }
 
+/* --container: a full id as given; a name or id prefix Docker's, else podman's. */
+static int resolve_container(struct watcher *w, const char *ref, struct cg_err *err)
+{
+	struct docker_container c;
+	struct podman_container pc;
+	struct cg_err docker_err = {{0}};
+	if (is_full_id(ref)) {
+		snprintf(w->container_id, sizeof(w->container_id), "%s", ref);
+		return 0;
+	}
+	if (w->docker && docker_inspect(w->docker, ref, &c, &docker_err) == 0) {
+		snprintf(w->container_id, sizeof(w->container_id), "%s", c.id);
+		return 0;
+	}
+	int found = podman_find(NULL, ref, &pc, err);
+	if (found < 0)
+		return cg_err_wrap(err, "--container %s", ref);
+	if (found == 1) {
+		snprintf(w->container_id, sizeof(w->container_id), "%s", pc.id);
+		return 0;
+	}
+	if (!w->docker)
+		return cg_errf(err,
+		               "--container %s: no podman container has that name or id, and "
+		               "dockerd is not reachable to resolve it; give the full 64-digit id "
+		               "instead",
+		               ref);
+	return cg_errf(err, "--container %s: %s; nor is it a podman container's name or id", ref,
+	               docker_err.msg);
+}
+
 static int run(const struct watch_config *cfg, struct cg_err *err)
 {
 	if (geteuid() != 0)
@@ -397,22 +462,9 @@ static int run(const struct watch_config *cfg, struct cg_err *err)
 	struct docker_info info;
 	if (docker_open(cfg->docker_sock, &w.docker, &info, NULL) < 0)
 		w.docker = NULL; /* fine: no receive times, ids only */
-	if (cfg->container) {
-		struct docker_container c;
-		if (is_full_id(cfg->container)) {
-			snprintf(w.container_id, sizeof(w.container_id), "%s", cfg->container);
-		} else if (!w.docker) {
-			docker_close(w.docker);
-			return cg_errf(err,
-			               "--container %s: dockerd is not reachable to resolve "
-			               "the name; give the full 64-digit id instead",
-			               cfg->container);
-		} else if (docker_inspect(w.docker, cfg->container, &c, err) < 0) {
-			docker_close(w.docker);
-			return -1;
-		} else {
-			snprintf(w.container_id, sizeof(w.container_id), "%s", c.id);
-		}
+	if (cfg->container && resolve_container(&w, cfg->container, err) < 0) {
+		docker_close(w.docker);
+		return -1;
 	}
 	struct tracer_config tc = {.strategy = cfg->probe,
 	                           .dockerd_tgid = w.docker ? docker_daemon_pid() : 0,

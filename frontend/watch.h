@@ -28,7 +28,8 @@ struct watch_line {
 	double wall;    /* seconds since the epoch, same moment */
 	uint32_t pid;
 	char comm[16];
-	char container_id[65]; /* "" when the cgroup is not a container's */
+	char container_id[65];    /* "" when the cgroup is not a container's */
+	char container_name[128]; /* its name (Docker's or podman's); "" when not known */
 	char cgroup[CGLAT_PATH_LEN];
 	char file[64];
 	char call[16]; /* the write call: event_write_call_name() */

@@ -18,6 +18,7 @@ packages=(
 	libcriterion-dev                       # unit and integration tests
 	libhttp-parser-dev libjansson-dev      # Engine API over the unix socket: HTTP answers, JSON
 	docker.io busybox-static               # dockerd + runc; the test image's static binary
+	podman                                 # the podman engine (runs runc here): set, watch, bench
 	gnuplot-nox                            # plots
 	hyperfine                              # tests/perf: whole-process timings of commands
 	linux-headers-amd64                    # headers for BCC when the running kernel has none

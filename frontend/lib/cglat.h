@@ -62,9 +62,16 @@ enum cg_knob {
 /* ---- targets ------------------------------------------------------------------------ */
 
 enum cglat_target_kind {
-	CGLAT_TARGET_CONTAINER, /* a Docker container name or id (prefix) */
+	CGLAT_TARGET_CONTAINER, /* a Docker or podman container name or id (prefix) */
 	CGLAT_TARGET_PID,       /* the cgroups of a process */
 	CGLAT_TARGET_CGROUP,    /* a cgroup path, relative to the mounts or absolute inside one */
+};
+
+/* Which engine's containers a container reference names. */
+enum cglat_engine {
+	CGLAT_ENGINE_AUTO,   /* Docker's, else podman's (Docker wins a name both have) */
+	CGLAT_ENGINE_DOCKER, /* dockerd's (or its state directory's, no_daemon) */
+	CGLAT_ENGINE_PODMAN, /* podman's, from containers/storage's files: podman has no daemon */
 };
 
 struct cglat_target_spec {
@@ -76,6 +83,9 @@ struct cglat_target_spec {
 	const char *mountinfo;   /* NULL: /proc/self/mountinfo (tests: a fake tree's) */
 	const char *proc_root;   /* NULL: /proc (tests: a fake one) */
 	const char *docker_root; /* NULL: /var/lib/docker, where --no-daemon finds names */
+	enum cglat_engine engine;
+	const char *podman_root;     /* NULL: /var/lib/containers/storage (graphroot) */
+	const char *podman_run_root; /* NULL: /run/containers/storage (runroot) */
 };
 
 /* Controllers whose directories a target may have. */
@@ -93,6 +103,7 @@ struct cglat_target {
 	char label[384];       /* "container web (3f2a1b0c9d8e)", "PID 42", "cgroup /cglat/x" */
 	char container_id[65]; /* "" when the cgroup path names no container */
 	bool docker;           /* a Docker container: Docker does not see what cglat writes */
+	bool podman;           /* a podman container: neither does podman */
 	pid_t pid;             /* a process of the target; 0 for a cgroup target */
 	bool has[CGLAT_CTL_COUNT];
 	int version[CGLAT_CTL_COUNT]; /* 1 or 2 */

@@ -522,7 +522,8 @@ static bool is_id(const char *s, size_t len)
 }
 
 /* The id in one path component: "<id>" after "docker", "docker-<id>.scope",
- * "libpod-<id>.scope", or a bare "<id>" as the last component. */
+ * "libpod-<id>.scope" (systemd's drivers), "libpod-<id>" (podman's cgroupfs manager, under
+ * libpod_parent), or a bare "<id>" as the last component. */
 static const char *id_in_component(const char *c, size_t len, const char *parent, size_t parent_len,
                                    bool last)
 {
@@ -530,6 +531,8 @@ static const char *id_in_component(const char *c, size_t len, const char *parent
 	static const char scope[] = ".scope";
 	if (is_id(c, len) && (last || (parent_len == 6 && strncmp(parent, "docker", 6) == 0)))
 		return c;
+	if (len == 7 + 64 && strncmp(c, "libpod-", 7) == 0 && is_id(c + 7, 64))
+		return c + 7;
 	for (size_t i = 0; i < 2; i++) {
 		size_t p = strlen(prefixes[i]);
 		if (len == p + 64 + strlen(scope) && strncmp(c, prefixes[i], p) == 0 &&

@@ -1,6 +1,6 @@
-/* Targets of cglat set: a container (through dockerd, or without it by its name in
- * dockerd's state directory and its id in /proc/PID/cgroup), a process, or a cgroup path. Each
- * resolves to one directory per controller. */
+/* Targets of cglat set: a container (Docker's through dockerd, or without it by its name in
+ * dockerd's state directory and its id in /proc/PID/cgroup; podman's from containers/storage's
+ * files), a process, or a cgroup path. Each resolves to one directory per controller. */
 #include "cglat.h"
 #include "cgroup.h"
 
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "docker.h"
+#include "podman.h"
 
 _Static_assert(CGLAT_PATH_MAX == PATH_MAX, "cglat.h's CGLAT_PATH_MAX is the kernel's PATH_MAX");
 
@@ -75,6 +76,7 @@ static void detect_container(struct cglat_target *t)
 		if (!t->has[c] || !cgroup_container_id_of_path(t->dir[c], t->container_id))
 			continue;
 		t->docker = strstr(t->dir[c], "docker") != NULL;
+		t->podman = strstr(t->dir[c], "libpod") != NULL;
 		size_t n = strlen(t->label);
 		snprintf(t->label + n, sizeof(t->label) - n, " (container %.12s)", t->container_id);
 		return;
@@ -338,13 +340,53 @@ static int container_pid_from_daemon(const struct cglat_target_spec *spec, char 
 	return rc;
 }
 
-static int open_container(struct cglat_target *t, const struct cglat_target_spec *spec,
-                          const struct cg_mounts *mounts, struct cg_memberships *ms,
-                          const char *proc_root, struct cg_err *err)
+/* Does one of the target's cgroups name the container id: a pid read from a file may be
+ * stale, and then it is some other process's (or nobody's). */
+static bool target_is_container(const struct cglat_target *t, const char *id)
 {
-	if (!spec->ref || !*spec->ref)
-		return cg_errf(err, "no container given: name a container, or use --pid or "
-		                    "--cgroup");
+	char found[65];
+	for (int c = 0; c < CGLAT_CTL_COUNT; c++)
+		if (t->has[c] && cgroup_container_id_of_path(t->dir[c], found) &&
+		    strcmp(found, id) == 0)
+			return true;
+	return false;
+}
+
+/* 1 found and opened, 0 podman has no such container, -1 an error. */
+static int open_podman(struct cglat_target *t, const struct cglat_target_spec *spec,
+                       const struct cg_mounts *mounts, struct cg_memberships *ms,
+                       const char *proc_root, struct cg_err *err)
+{
+	struct podman_container c;
+	int found = podman_find(spec->podman_root, spec->ref, &c, err);
+	if (found <= 0)
+		return found;
+	pid_t pid = 0;
+	if (podman_pid(spec->podman_run_root, &c, &pid, err) < 0)
+		return -1;
+	if (open_pid(t, mounts, ms, proc_root, pid, err) < 0 || !target_is_container(t, c.id))
+		return cg_errf(err,
+		               "podman container %s (%.12s) is not running: the pid its pidfile "
+		               "holds (%d) is not in its cgroup; start it with podman start %s",
+		               c.name, c.id, (int)pid, c.name);
+	memcpy(t->container_id, c.id, 65);
+	t->podman = true;
+	snprintf(t->label, sizeof(t->label), "container %s (%.12s, podman)", c.name, c.id);
+	return 1;
+}
+
+static int no_podman_container(const struct cglat_target_spec *spec, struct cg_err *err)
+{
+	return cg_errf(err,
+	               "no podman container is named \"%s\" or has an id starting with it (read "
+	               "from %s/*-containers/containers.json): check it with podman ps -a",
+	               spec->ref, spec->podman_root ? spec->podman_root : PODMAN_DEFAULT_ROOT);
+}
+
+static int open_docker(struct cglat_target *t, const struct cglat_target_spec *spec,
+                       const struct cg_mounts *mounts, struct cg_memberships *ms,
+                       const char *proc_root, struct cg_err *err)
+{
 	char id[65] = "", name[256] = "";
 	pid_t pid = 0;
 	int rc = spec->no_daemon
@@ -364,6 +406,41 @@ static int open_container(struct cglat_target *t, const struct cglat_target_spec
 	else
 		snprintf(t->label, sizeof(t->label), "container %.12s", id);
 	return 0;
+}
+
+/* AUTO asks Docker first (its names are the ones most people mean), then podman: a name
+ * Docker does not know, or any name while dockerd is down, may be a podman container's. */
+static int open_container(struct cglat_target *t, const struct cglat_target_spec *spec,
+                          const struct cg_mounts *mounts, struct cg_memberships *ms,
+                          const char *proc_root, struct cg_err *err)
+{
+	if (!spec->ref || !*spec->ref)
+		return cg_errf(err, "no container given: name a container, or use --pid or "
+		                    "--cgroup");
+	if (spec->engine == CGLAT_ENGINE_PODMAN) {
+		int found = open_podman(t, spec, mounts, ms, proc_root, err);
+		return found > 0 ? 0 : found < 0 ? -1 : no_podman_container(spec, err);
+	}
+	if (open_docker(t, spec, mounts, ms, proc_root, err) == 0)
+		return 0;
+	if (spec->engine == CGLAT_ENGINE_DOCKER)
+		return -1;
+	struct cg_err docker_err = *err;
+	enum cg_mode mode = t->mode;
+	memset(t, 0, sizeof(*t));
+	t->mode = mode;
+	int found = open_podman(t, spec, mounts, ms, proc_root, err);
+	if (found > 0)
+		return 0;
+	if (found < 0)
+		return -1;
+	*err = docker_err;
+	size_t n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n,
+	         "; nor is \"%s\" a podman container's name "
+	         "or id (podman ps -a lists them)",
+	         spec->ref);
+	return -1;
 }
 
 /* ---- open / close ----------------------------------------------------------------------- */

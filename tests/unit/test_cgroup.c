@@ -558,6 +558,8 @@ Test(cgroup, container_id_from_driver_paths)
 	cr_assert_str_eq(id_of("/docker/" ID_A "/"), ID_A);
 	cr_assert_str_eq(id_of("/system.slice/docker-" ID_A ".scope"), ID_A);
 	cr_assert_str_eq(id_of("/machine.slice/libpod-" ID_A ".scope"), ID_A);
+	/* podman's cgroupfs manager, as on this project's hybrid hosts */
+	cr_assert_str_eq(id_of("/libpod_parent/libpod-" ID_A), ID_A);
 	cr_assert_str_eq(id_of("/kubepods/besteffort/pod1234/" ID_A), ID_A);
 	cr_assert_str_eq(id_of("/docker/" ID_A "/init"), ID_A, "a child of the container");
 	cr_assert_str_eq(id_of("/docker/" ID_A "/docker/" ID_B), ID_B, "innermost wins");
@@ -578,6 +580,8 @@ Test(cgroup, container_id_absent)
 	        "/other/" ID_A "/child",
 	        "/system.slice/docker-" ID_A ".service",
 	        "/system.slice/crio-" ID_A ".scope",
+	        "/libpod_parent/libpod-conmon-" ID_A, /* conmon's, not the container's */
+	        "/libpod_parent/libpod-" ID_A "0",
 	        "/process_api/9e40d8a2877bcee22e62413d5716bd9a",
 	};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)

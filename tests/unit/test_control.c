@@ -266,6 +266,110 @@ Test(control, no_daemon_scan_finds_ids_in_proc)
 	cr_assert(strstr(err.msg, "names need dockerd"), "%s", err.msg);
 }
 
+#define PODMAN_ID "8cea9eb90cac0e4bc20cf0423955838928884f9190244acca60be0bfa6d54e5f"
+
+/* A podman container on the fake tree: its cgroup under libpod_parent, a process in it,
+ * containers/storage's list and conmon's pidfile. */
+static void fake_podman(const char *pidfile_text)
+{
+	dir("proc");
+	dir("proc/30");
+	put("proc/30/cgroup", "4:memory:/libpod_parent/libpod-" PODMAN_ID
+	                      "\n1:cpu:/libpod_parent/libpod-" PODMAN_ID "\n0::/");
+	dir("memory/libpod_parent");
+	dir("memory/libpod_parent/libpod-" PODMAN_ID);
+	put("memory/libpod_parent/libpod-" PODMAN_ID "/memory.limit_in_bytes", "134217728");
+	dir("cpu/libpod_parent");
+	dir("cpu/libpod_parent/libpod-" PODMAN_ID);
+	dir("storage");
+	dir("storage/overlay-containers");
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd),
+	         "cp '%s/podman/containers.json' '%s/storage/overlay-containers/'", FIXTURES_DIR,
+	         root);
+	cr_assert_eq(system(cmd), 0);
+	dir("run");
+	dir("run/overlay-containers");
+	dir("run/overlay-containers/" PODMAN_ID);
+	dir("run/overlay-containers/" PODMAN_ID "/userdata");
+	put("run/overlay-containers/" PODMAN_ID "/userdata/pidfile", pidfile_text);
+}
+
+Test(control, podman_container_by_name_from_its_storage)
+{
+	make_tree("v1");
+	fake_podman("30");
+	char proc[300], storage[300], run[300];
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	snprintf(storage, sizeof(storage), "%s/storage", root);
+	snprintf(run, sizeof(run), "%s/run", root);
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CONTAINER,
+	                                 .ref = "web",
+	                                 .engine = CGLAT_ENGINE_PODMAN,
+	                                 .mountinfo = mountinfo,
+	                                 .proc_root = proc,
+	                                 .podman_root = storage,
+	                                 .podman_run_root = run};
+	struct cglat_target *t = NULL;
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(t->container_id, PODMAN_ID);
+	cr_assert(t->podman);
+	cr_assert_not(t->docker);
+	cr_assert_eq(t->pid, 30);
+	cr_assert_str_eq(t->label, "container web (8cea9eb90cac, podman)");
+	cr_assert(strstr(t->dir[CGLAT_CTL_MEMORY], "/memory/libpod_parent/libpod-" PODMAN_ID));
+	cglat_target_close(t);
+
+	/* auto: Docker first; with dockerd unreachable, podman's storage has the name. */
+	spec.engine = CGLAT_ENGINE_AUTO;
+	spec.docker_sock = "/nonexistent/docker.sock";
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), 0, "%s", err.msg);
+	cr_assert(t->podman);
+	cr_assert_eq(t->mode, CG_MODE_V1, "the mode survives the fallback");
+	cglat_target_close(t);
+	/* ... and when neither has it, both say so. */
+	spec.ref = "nginx";
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
+	cr_assert(strstr(err.msg, "cannot ask dockerd about container \"nginx\""), "%s", err.msg);
+	cr_assert(strstr(err.msg, "nor is \"nginx\" a podman container's name or id"), "%s",
+	          err.msg);
+	/* docker only: podman's names are not looked at. */
+	spec.ref = "web";
+	spec.engine = CGLAT_ENGINE_DOCKER;
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
+	cr_assert_not(strstr(err.msg, "podman"), "%s", err.msg);
+	spec.engine = CGLAT_ENGINE_PODMAN;
+	spec.ref = "nginx";
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
+	cr_assert(strstr(err.msg, "no podman container is named \"nginx\""), "%s", err.msg);
+}
+
+Test(control, podman_stale_pidfile_is_not_running)
+{
+	make_tree("v1");
+	fake_podman("10");
+	/* pid 10 is some process outside the container */
+	dir("proc/10");
+	put("proc/10/cgroup", "4:memory:/\n1:cpu:/\n0::/");
+	char proc[300], storage[300], run[300];
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	snprintf(storage, sizeof(storage), "%s/storage", root);
+	snprintf(run, sizeof(run), "%s/run", root);
+	struct cglat_target_spec spec = {.kind = CGLAT_TARGET_CONTAINER,
+	                                 .ref = "8cea9",
+	                                 .engine = CGLAT_ENGINE_PODMAN,
+	                                 .mountinfo = mountinfo,
+	                                 .proc_root = proc,
+	                                 .podman_root = storage,
+	                                 .podman_run_root = run};
+	struct cglat_target *t = NULL;
+	cr_assert_eq(cglat_target_open(&spec, &t, &err), -1);
+	cr_assert(strstr(err.msg, "podman container web (8cea9eb90cac) is not running: the pid "
+	                          "its pidfile holds (10) is not in its cgroup"),
+	          "%s", err.msg);
+	cr_assert_null(t);
+}
+
 /* ---- plans: order and values ---------------------------------------------------------- */
 
 Test(control, v1_raising_memory_writes_memsw_first)

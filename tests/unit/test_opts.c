@@ -149,6 +149,18 @@ Test(set_args, targets_and_combinations)
 	                 "must be at least --memory"));
 	cr_assert(strstr(SET_ERR("web", "--memory", "max", "--memory-swap", "512m"),
 	                 "must be at least --memory"));
+	cr_assert(strstr(SET_ERR("--pid", "1", "--engine", "podman", "--cpus", "1"),
+	                 "--engine is for container targets"));
+	cr_assert(strstr(SET_ERR("web", "--engine", "podman", "--no-daemon", "--cpus", "1"),
+	                 "--no-daemon is Docker's"));
+	cr_assert_str_eq(SET_ERR("web", "--engine", "lxc", "--cpus", "1"),
+	                 "--engine: unknown engine \"lxc\": expected docker, podman or auto");
+	SET_OK("web", "--engine", "podman", "--cpus", "1");
+	cr_assert_eq(sa.spec.engine, CGLAT_ENGINE_PODMAN);
+	SET_OK("web", "--engine", "docker", "--no-daemon", "--cpus", "1");
+	cr_assert_eq(sa.spec.engine, CGLAT_ENGINE_DOCKER);
+	SET_OK("web", "--cpus", "1");
+	cr_assert_eq(sa.spec.engine, CGLAT_ENGINE_AUTO);
 	cr_assert_str_eq(SET_ERR("web", "--bogus"),
 	                 "unknown option \"--bogus\"; see cglat set --help");
 	cr_assert_str_eq(SET_ERR("web", "--memory"), "option \"--memory\" needs a value");

@@ -93,6 +93,29 @@ Test(watch, text_line_shows_short_id_errno_name_and_durations)
 	cr_assert(strstr(header, "RECV->WRITE(ms)\n"));
 }
 
+Test(watch, a_known_name_shows_instead_of_the_id)
+{
+	struct cglat_event ev = write_event(
+	        "memory/libpod_parent/libpod-" ID "/memory.limit_in_bytes", "209715200", 9);
+	struct watch_line l;
+	watch_line_from_event(&ev, 0, &l);
+	cr_assert_str_eq(l.container_id, ID, "podman's cgroupfs path names the container");
+	char buf[512];
+	watch_format_line(&l, FORMAT_TEXT, buf, sizeof(buf));
+	cr_assert(strstr(buf, " 2c1c0748b166 "), "%s", buf);
+	snprintf(l.container_name, sizeof(l.container_name), "%s",
+	         "a-name-longer-than-the-column-is");
+	watch_format_line(&l, FORMAT_TEXT, buf, sizeof(buf));
+	cr_assert(strstr(buf, " a-name-longer-than-the-c "), "cut to the column: %s", buf);
+	watch_format_line(&l, FORMAT_JSON, buf, sizeof(buf));
+	json_t *o = json_loads(buf, 0, NULL);
+	cr_assert_not_null(o);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "container_name")),
+	                 "a-name-longer-than-the-column-is", "JSON keeps the whole name");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "container")), ID);
+	json_decref(o);
+}
+
 Test(watch, json_line_has_every_field)
 {
 	struct cglat_event ev = write_event("cpu/docker/" ID "/cpu.cfs_quota_us", "11000", 5);
@@ -116,6 +139,7 @@ Test(watch, json_line_has_every_field)
 	cr_assert_eq(json_integer_value(json_object_get(o, "since_receive_ns")), 6000000);
 	cr_assert_float_eq(json_number_value(json_object_get(o, "time")), 1700000000.25, 1e-6);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "call")), "write");
+	cr_assert(json_is_null(json_object_get(o, "container_name")), "no name known: null");
 	json_decref(o);
 }
 
